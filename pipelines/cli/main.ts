@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig } from '../shared/config/load.js';
+import { StageLockedError } from '../shared/runner/lock.js';
+import { STAGES } from '../shared/store/layout.js';
+import { runCommand } from './run.js';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+const program = new Command('pipeline')
+  .description('Stratum: curate vision-language RL and pre-training data (ingest → difficulty → export)')
+  .showHelpAfterError();
+
+const configOption = () => new Option('-c, --config <file>', 'pipeline config file').default(DEFAULT_CONFIG_FILE);
+const datasetOption = () => new Option('-d, --dataset <name>', 'only this dataset (default: all in the config)');
+
+program
+  .command('run')
+  .description('run a stage (or all stages in order) for each dataset; committed, unchanged work units are skipped')
+  .argument('<stage>', `one of ${[...STAGES, 'all'].join(', ')}`)
+  .addOption(configOption())
+  .addOption(datasetOption())
+  .option('-f, --force', 'redo every work unit even when committed and unchanged')
+  .option('-l, --limit <units>', 'process at most N pending work units; a later run continues', positiveInt)
+  .action(async (stage: string, opts: { config: string; dataset?: string; force?: boolean; limit?: number }) => {
+    if (stage !== 'all' && !(STAGES as readonly string[]).includes(stage)) {
+      throw new InvalidArgumentError(`unknown stage "${stage}" (expected ${[...STAGES, 'all'].join(', ')})`);
+    }
+    await runCommand(await loadConfig(opts.config), stage as (typeof STAGES)[number] | 'all', opts);
+  });
+
+program
+  .command('status')
+  .description('per stage: work units done/pending and the funnel in = kept + dropped + quarantined, with counts per reason')
+  .addOption(configOption())
+  .addOption(datasetOption())
+  .action(async (opts: { config: string; dataset?: string }) => {
+    const { statusCommand } = await import('./status.js');
+    await statusCommand(await loadConfig(opts.config), opts.dataset);
+  });
+
+program
+  .command('sql')
+  .description('DuckDB SQL over the shards with views samples, ledger, rollouts (and <stage>_samples); interactive without a query')
+  .argument('[query]', 'SQL to run once; omit for an interactive prompt')
+  .addOption(configOption())
+  .addOption(datasetOption())
+  .option('--json', 'print rows as JSON lines instead of a table')
+  .action(async (query: string | undefined, opts: { config: string; dataset?: string; json?: boolean }) => {
+    const { sqlCommand } = await import('./sql.js');
+    await sqlCommand(await loadConfig(opts.config), query, opts);
+  });
+
+program
+  .command('notebook')
+  .description('run a DuckDB SQL notebook (cells separated by `-- %%` lines) against the shards')
+  .argument('<file>', 'e.g. notebooks/overview.sql')
+  .addOption(configOption())
+  .addOption(datasetOption())
+  .action(async (file: string, opts: { config: string; dataset?: string }) => {
+    const { notebookCommand } = await import('./sql.js');
+    await notebookCommand(await loadConfig(opts.config), file, opts);
+  });
+
+program
+  .command('serve')
+  .description('run a service')
+  .argument('<service>', 'reward: the verifier as an HTTP reward service for trainers')
+  .option('-p, --port <port>', 'port to listen on', positiveInt, 8088)
+  .option('--host <host>', 'address to bind', '127.0.0.1')
+  .action(async (service: string, opts: { port: number; host: string }) => {
+    if (service !== 'reward') throw new InvalidArgumentError(`unknown service "${service}" (expected reward)`);
+    const { serveReward } = await import('./serve.js');
+    await serveReward(opts);
+  });
+
+try {
+  await program.parseAsync(process.argv.filter((a, i) => !(i === 2 && a === '--')));
+} catch (err) {
+  if (err instanceof ConfigError || err instanceof StageLockedError || err instanceof InvalidArgumentError) {
+    process.stderr.write(`error: ${err.message}\n`);
+    process.exit(2);
+  }
+  throw err;
+}

@@ -1,0 +1,41 @@
+import type { LoadedConfig } from '../shared/config/load.js';
+import { datasetNames, stageContext } from '../shared/runner/context.js';
+import { runStage, type StageRunSummary } from '../shared/runner/run-stage.js';
+import { STAGES, type StageName } from '../shared/store/layout.js';
+import { STAGE_DEFINITIONS } from '../stages.js';
+
+export async function runCommand(
+  loaded: LoadedConfig,
+  stage: StageName | 'all',
+  opts: { dataset?: string; force?: boolean; limit?: number },
+): Promise<StageRunSummary[]> {
+  const controller = new AbortController();
+  const onSignal = (): void => {
+    process.stderr.write('\nstopping after the units in flight commit (Ctrl-C again to abort now)\n');
+    controller.abort();
+    process.once('SIGINT', () => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  const summaries: StageRunSummary[] = [];
+  try {
+    for (const dataset of datasetNames(loaded, opts.dataset)) {
+      const ctx = await stageContext(loaded, dataset, controller.signal);
+      for (const name of stage === 'all' ? STAGES : [stage]) {
+        const definition = STAGE_DEFINITIONS[name];
+        if (!definition) throw new Error(`stage ${name} is not available yet`);
+        const summary = await runStage(definition, ctx, { force: opts.force, limitUnits: opts.limit });
+        summaries.push(summary);
+        const c = summary.counts;
+        process.stdout.write(
+          `${dataset}/${name}: ${summary.processed} unit(s) processed, ${summary.skipped} unchanged, ${summary.pending} pending` +
+            `${summary.removed ? `, ${summary.removed} removed` : ''} | in ${c.in} = kept ${c.kept} + dropped ${c.dropped} + quarantined ${c.quarantined}` +
+            ` | ${summary.seconds.toFixed(1)} s\n`,
+        );
+        if (controller.signal.aborted) return summaries;
+      }
+    }
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+  }
+  return summaries;
+}

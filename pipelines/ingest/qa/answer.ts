@@ -1,0 +1,85 @@
+/** Ground-truth answers in GLM-4.1V's answer format, and the extraction rules the QA presets use. */
+export const BOX_OPEN = '<|begin_of_box|>';
+export const BOX_CLOSE = '<|end_of_box|>';
+
+export function toGlmBox(answer: string): string {
+  return `${BOX_OPEN}${answer}${BOX_CLOSE}`;
+}
+
+/** The content of the last `\boxed{...}` (or `\fbox{...}`), with nested braces matched; null when absent or unbalanced. */
+export function lastBoxed(text: string): string | null {
+  const at = Math.max(text.lastIndexOf('\\boxed'), text.lastIndexOf('\\fbox'));
+  if (at < 0) return null;
+  const open = text.indexOf('{', at);
+  if (open < 0) return null;
+  let depth = 0;
+  for (let i = open; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '\\') {
+      i++;
+      continue;
+    }
+    if (ch === '{') depth++;
+    else if (ch === '}' && --depth === 0) return text.slice(open + 1, i).trim();
+  }
+  return null;
+}
+
+/** GSM8K puts the final answer after `####`. */
+export function gsm8kAnswer(text: string): { answer: string; solution: string } | null {
+  const at = text.lastIndexOf('####');
+  if (at < 0) return null;
+  return { answer: text.slice(at + 4).trim().replaceAll(',', ''), solution: text.slice(0, at).trim() };
+}
+
+/** Tidies an answer string: surrounding `$…$`, `\(…\)`, whitespace. */
+export function cleanAnswer(raw: string): string {
+  let a = raw.trim();
+  for (;;) {
+    const before = a;
+    if (/^\$[^$]*\$$/.test(a)) a = a.slice(1, -1).trim();
+    else if (a.startsWith('\\(') && a.endsWith('\\)')) a = a.slice(2, -2).trim();
+    else if (a.startsWith('\\[') && a.endsWith('\\]')) a = a.slice(2, -2).trim();
+    if (a === before) return a;
+  }
+}
+
+/** `9 (apples)` → `9`: a leading number with a trailing unit or note. */
+export function leadingNumber(raw: string): string | null {
+  const m = /^\s*(-?\d[\d,]*(?:\.\d+)?)/.exec(raw);
+  return m?.[1] ? m[1].replaceAll(',', '') : null;
+}
+
+/** A float that is an integer prints as one: `27.0` → `27`. */
+export function numberToAnswer(n: number): string {
+  return Number.isInteger(n) ? String(n) : String(n);
+}
+
+export const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+
+/** `A`, `(B)`, `C.`, `A, C` → letters; null when the text is not only option letters. */
+export function choiceLetters(raw: string, optionCount: number): string[] | null {
+  const parts = raw
+    .trim()
+    .replace(/^\(|\)$/g, '')
+    .split(/\s*[,;&]\s*|\s+and\s+|\s+/)
+    .map((p) => p.replace(/^\(?([A-Za-z])[).:]?$/, '$1'))
+    .filter(Boolean);
+  if (parts.length === 0) return null;
+  const letters = parts.map((p) => p.toUpperCase());
+  if (!letters.every((l) => l.length === 1 && LETTERS.indexOf(l) >= 0 && LETTERS.indexOf(l) < Math.max(optionCount, 1))) return null;
+  return [...new Set(letters)].sort();
+}
+
+/** `["A)5", "B)6"]` → `["5", "6"]`. */
+export function stripLetterPrefixes(options: string[]): string[] {
+  return options.map((o) => o.replace(/^\s*\(?[A-Z]\s*[).:]\s*/, '').trim());
+}
+
+/** `A) $x$ B) $y$` → `["$x$", "$y$"]`. */
+export function splitInlineOptions(text: string): string[] {
+  const parts = text.split(/(?:^|\s)\(?([A-Z])\)\s*/).slice(1);
+  const options: string[] = [];
+  for (let i = 0; i + 1 < parts.length; i += 2) options.push((parts[i + 1] ?? '').trim());
+  return options;
+}

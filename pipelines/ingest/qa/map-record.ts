@@ -1,0 +1,157 @@
+import type { AnswerType, Task } from '../../../schemas/sample.js';
+import type { QaPreset } from './presets.js';
+import { RecordError } from '../record-error.js';
+import {
+  choiceLetters,
+  cleanAnswer,
+  gsm8kAnswer,
+  lastBoxed,
+  leadingNumber,
+  LETTERS,
+  numberToAnswer,
+  splitInlineOptions,
+  stripLetterPrefixes,
+  toGlmBox,
+} from './answer.js';
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+
+export interface MappedQa {
+  recordId: string | null;
+  question: string;
+  task: Task;
+  /** Image references as found in the record (paths, base64, bytes objects). */
+  imageRefs: unknown[];
+  domainOverride: string | null;
+  licenseOverride: string | null;
+  /** Fields not consumed by the mapping. */
+  meta: Record<string, unknown>;
+}
+
+export function getPath(record: unknown, path: string): unknown {
+  let value: unknown = record;
+  for (const key of path.split('.')) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+
+function asText(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'bigint') return numberToAnswer(Number(value));
+  return null;
+}
+
+/** Maps one raw record onto the canonical QA task with the source's declarative rules. */
+export function mapQaRecord(record: unknown, preset: QaPreset, verifierOverride: string | undefined): MappedQa {
+  if (record === null || typeof record !== 'object' || Array.isArray(record)) {
+    throw new RecordError('not_an_object', `expected a JSON object, got ${Array.isArray(record) ? 'an array' : typeof record}`);
+  }
+  const { fields } = preset;
+  const questionPaths = Array.isArray(fields.question) ? fields.question : [fields.question];
+  const question = questionPaths
+    .map((p) => asText(getPath(record, p)))
+    .filter((t): t is string => !!t && t.trim().length > 0)
+    .join('\n\n')
+    .trim();
+  if (!question) throw new RecordError('missing_question', `no text at ${questionPaths.join(' + ')}`);
+
+  const choices = readChoices(fields.choices ? getPath(record, fields.choices) : undefined, preset.choices ?? 'list');
+  const rawAnswerValue = fields.answer ? getPath(record, fields.answer) : undefined;
+  const solutionValue = fields.solution ? getPath(record, fields.solution) : undefined;
+  const solution = Array.isArray(solutionValue) ? solutionValue.map(asText).filter(Boolean).join('\n\n') : asText(solutionValue);
+
+  const { answer, raw } = extractAnswer(preset.answer ?? 'field', rawAnswerValue, solution, choices);
+  if (!answer) throw new RecordError('empty_answer', `no answer found (rule ${preset.answer ?? 'field'} on ${fields.answer ?? fields.solution ?? '?'})`);
+
+  const finalAnswer = choices.length ? answerAsLetters(answer, choices) : answer;
+  const answerType: AnswerType = choices.length ? 'choice' : isNumeric(finalAnswer) ? 'numeric' : 'expression';
+
+  const imageRefs: unknown[] = [];
+  for (const p of fields.images === undefined ? [] : Array.isArray(fields.images) ? fields.images : [fields.images]) {
+    const v = getPath(record, p);
+    if (v === undefined || v === null || v === '') continue;
+    if (Array.isArray(v)) imageRefs.push(...v);
+    else imageRefs.push(v);
+  }
+
+  const consumed = new Set(
+    [fields.id, ...questionPaths, fields.answer, fields.solution, fields.choices, fields.domain, fields.license, ...(Array.isArray(fields.images) ? fields.images : [fields.images])]
+      .filter((p): p is string => !!p)
+      .map((p) => p.split('.')[0]),
+  );
+  const meta = Object.fromEntries(Object.entries(record).filter(([k]) => !consumed.has(k)));
+  const idValue = fields.id ? getPath(record, fields.id) : undefined;
+
+  return {
+    recordId: idValue === undefined || idValue === null ? null : String(idValue),
+    question,
+    task: {
+      question,
+      answer: toGlmBox(finalAnswer),
+      answer_raw: raw,
+      answer_type: answerType,
+      choices,
+      boxes: [],
+      verifier: verifierOverride ?? (choices.length ? 'multiple_choice' : 'math'),
+      solution,
+    },
+    imageRefs,
+    domainOverride: fields.domain ? asText(getPath(record, fields.domain)) : null,
+    licenseOverride: fields.license ? asText(getPath(record, fields.license)) : null,
+    meta,
+  };
+}
+
+function extractAnswer(rule: NonNullable<QaPreset['answer']>, value: unknown, solution: string | null, choices: string[]): { answer: string | null; raw: string } {
+  const text = asText(value);
+  switch (rule) {
+    case 'field':
+      return { answer: text === null ? null : cleanAnswer(text) || null, raw: text ?? '' };
+    case 'gsm8k': {
+      const parsed = text ? gsm8kAnswer(text) : null;
+      return { answer: parsed?.answer || null, raw: text ?? '' };
+    }
+    case 'boxed': {
+      const boxed = (text ? lastBoxed(text) : null) ?? (solution ? lastBoxed(solution) : null);
+      return { answer: boxed ? cleanAnswer(boxed) : null, raw: boxed ?? '' };
+    }
+    case 'first': {
+      const first = Array.isArray(value) ? asText(value[0]) : text;
+      return { answer: first ? cleanAnswer(first) : null, raw: JSON.stringify(value ?? null) };
+    }
+    case 'choice-index': {
+      const index = typeof value === 'number' ? value : Number(text);
+      const letter = Number.isInteger(index) && index >= 0 && index < choices.length ? LETTERS[index] : undefined;
+      return { answer: letter ?? null, raw: text ?? '' };
+    }
+    case 'choice-letter':
+      return { answer: text ? cleanAnswer(text).toUpperCase() : null, raw: text ?? '' };
+    case 'leading-number':
+      return { answer: text ? leadingNumber(text) : null, raw: text ?? '' };
+  }
+}
+
+/** A multiple-choice answer as option letters; the answer may name the letter(s) or quote an option. */
+function answerAsLetters(answer: string, choices: string[]): string {
+  const letters = choiceLetters(answer, choices.length);
+  if (letters) return letters.join(', ');
+  const index = choices.findIndex((c) => cleanAnswer(c) === answer);
+  if (index < 0) throw new RecordError('answer_not_in_choices', `answer "${answer.slice(0, 80)}" is neither an option letter nor an option`);
+  return LETTERS[index] as string;
+}
+
+function readChoices(value: unknown, rule: NonNullable<QaPreset['choices']>): string[] {
+  if (value === undefined || value === null || value === '') return [];
+  if (rule === 'inline' && typeof value === 'string') return splitInlineOptions(value);
+  if (!Array.isArray(value)) throw new RecordError('bad_choices', `choices must be a list, got ${typeof value}`);
+  const options = value.map((v) => asText(v) ?? JSON.stringify(v));
+  return rule === 'lettered-list' ? stripLetterPrefixes(options) : options;
+}
+
+function isNumeric(answer: string): boolean {
+  return /^-?\d+(?:\.\d+)?$/.test(answer.replaceAll(',', ''));
+}

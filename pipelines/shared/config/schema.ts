@@ -1,0 +1,145 @@
+import { z } from 'zod';
+import { TIERS } from '../../../schemas/tier.js';
+
+const fieldPath = z.string().min(1);
+
+/** How a QA record's fields map onto the canonical task. Every entry is a dot path into the record. */
+export const qaFieldsSchema = z
+  .object({
+    id: fieldPath.optional(),
+    /** One path, or several joined with a blank line (e.g. SVAMP's Body + Question). */
+    question: z.union([fieldPath, z.array(fieldPath).min(1)]),
+    answer: fieldPath.optional(),
+    solution: fieldPath.optional(),
+    choices: fieldPath.optional(),
+    images: z.union([fieldPath, z.array(fieldPath)]).optional(),
+    domain: fieldPath.optional(),
+    license: fieldPath.optional(),
+  })
+  .strict();
+
+export const answerRuleSchema = z.enum([
+  'field', // the answer field as it is
+  'gsm8k', // the text after `####`
+  'boxed', // the last \boxed{} of the answer field, else of the solution field
+  'first', // first element of a list field (OlympiadBench final_answer)
+  'choice-index', // a 0-based index into choices (MMLU)
+  'choice-letter', // a letter A–Z naming an option
+  'leading-number', // `9 (apples)` → 9
+]);
+
+export const choicesRuleSchema = z.enum([
+  'list', // an array of option texts
+  'lettered-list', // an array like ["A)5", "B)6"]: the letter prefixes are stripped
+  'inline', // one string "A) x B) y": split at the letters
+]);
+
+export const qaSourceSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, dot, dash or underscore'),
+    type: z.literal('qa').default('qa'),
+    /** A file, a directory or a glob, relative to the config file. */
+    path: z.string().min(1),
+    format: z.enum(['jsonl', 'json', 'parquet', 'csv']),
+    preset: z.string().optional(),
+    fields: qaFieldsSchema.optional(),
+    answer: answerRuleSchema.optional(),
+    choices: choicesRuleSchema.optional(),
+    /** Where relative image paths are resolved; default: the folder of the file holding the record. */
+    imageRoot: z.string().optional(),
+    /** Image files that sit beside each record file (e.g. Geometry3K's `img_diagram.png`). */
+    sidecarImages: z.array(z.string()).optional(),
+    domain: z.string().default('math'),
+    verifier: z.string().optional(),
+    license: z.string().optional(),
+    lang: z.string().optional(),
+  })
+  .strict();
+
+export const endpointSchema = z
+  .object({
+    name: z.string().min(1),
+    baseUrl: z.url(),
+    model: z.string().min(1),
+    /** Name of the environment variable holding the API key (keys never live in the config). */
+    apiKeyEnv: z.string().optional(),
+  })
+  .strict();
+
+export const tierThresholdsSchema = z
+  .object({ easy: z.number().min(0).max(1), medium: z.number().min(0).max(1) })
+  .strict()
+  .refine((t) => t.medium <= t.easy, { message: 'medium must be ≤ easy' });
+
+export const difficultySchema = z
+  .object({
+    endpoints: z.array(endpointSchema).default([]),
+    n: z.number().int().positive().default(8),
+    temperature: z.number().min(0).max(2).default(1),
+    topP: z.number().gt(0).max(1).default(1),
+    maxTokens: z.number().int().positive().default(4096),
+    seed: z.number().int().optional(),
+    concurrency: z.number().int().positive().default(32),
+    timeoutMs: z.number().int().positive().default(600_000),
+    maxRetries: z.number().int().min(0).default(6),
+    /** `glm`: GLM-4.1V strict response format; `lenient`: \boxed{}, <answer> or a final-answer line. */
+    responseFormat: z.enum(['glm', 'lenient']).default('glm'),
+    systemPrompt: z.string().optional(),
+    tiers: tierThresholdsSchema.default({ easy: 0.75, medium: 0.25 }),
+    adaptive: z
+      .object({
+        initialN: z.number().int().positive(),
+        roundN: z.number().int().positive(),
+        maxN: z.number().int().positive(),
+        confidence: z.number().gt(0).lt(1).default(0.9),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export const exportSchema = z
+  .object({
+    formats: z.array(z.enum(['verl', 'easyr1'])).default(['verl', 'easyr1']),
+    /** Tiers to export; default: every tier. */
+    tiers: z.array(z.enum(TIERS)).optional(),
+    /** The user prompt suffix appended to each question (verl usually adds the format instruction). */
+    instruction: z.string().optional(),
+  })
+  .strict();
+
+export const datasetSchema = z
+  .object({
+    sources: z.array(qaSourceSchema).min(1),
+    ingest: z
+      .object({
+        /** Records per work unit: the granularity of resume and of incremental runs. */
+        unitRows: z.number().int().positive().default(2000),
+        /** Images larger than this many pixels are refused (decompression bombs). */
+        maxImagePixels: z.number().int().positive().default(100_000_000),
+        concurrency: z.number().int().positive().default(8),
+      })
+      .strict()
+      .default({ unitRows: 2000, maxImagePixels: 100_000_000, concurrency: 8 }),
+    difficulty: difficultySchema.default(() => difficultySchema.parse({})),
+    export: exportSchema.default(() => exportSchema.parse({})),
+  })
+  .strict();
+
+export const pipelineConfigSchema = z
+  .object({
+    /** Output root, relative to the config file. */
+    shardsDir: z.string().default('shards'),
+    datasets: z.record(z.string().regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, dot, dash or underscore'), datasetSchema),
+  })
+  .strict()
+  .refine((c) => Object.keys(c.datasets).length > 0, { message: 'declare at least one dataset', path: ['datasets'] });
+
+export type PipelineConfigInput = z.input<typeof pipelineConfigSchema>;
+export type PipelineConfig = z.output<typeof pipelineConfigSchema>;
+export type DatasetConfig = z.output<typeof datasetSchema>;
+export type QaSourceConfig = z.output<typeof qaSourceSchema>;
+export type QaFields = z.output<typeof qaFieldsSchema>;
+export type DifficultyConfig = z.output<typeof difficultySchema>;
+export type ExportConfig = z.output<typeof exportSchema>;
+export type EndpointConfig = z.output<typeof endpointSchema>;

@@ -1,0 +1,150 @@
+/**
+ * The canonical sample: one schema for every kind of data, defined once here as TypeScript types and
+ * as the DuckDB/Parquet column types the shard writer uses. Bump SAMPLE_SCHEMA_VERSION on any change.
+ */
+import type { Tier } from './tier.js';
+
+export const SAMPLE_SCHEMA_VERSION = 1;
+
+export const SAMPLE_KINDS = ['caption', 'interleaved', 'ocr', 'grounding', 'gui', 'video', 'qa'] as const;
+export type SampleKind = (typeof SAMPLE_KINDS)[number];
+
+export const ANSWER_TYPES = ['numeric', 'expression', 'choice', 'text', 'boxes', 'action'] as const;
+export type AnswerType = (typeof ANSWER_TYPES)[number];
+
+/** Where a sample came from: the source name from the config, the file URI and the place inside it. */
+export interface SourceRef {
+  name: string;
+  uri: string;
+  /** e.g. `line:17`, `member:a/b.jpg`, `page:3`, `key:42` */
+  locator: string;
+}
+
+export type ContentPart =
+  | { type: 'text'; text: string; media_id: null }
+  | { type: 'image' | 'video'; text: null; media_id: string };
+
+export interface MediaDescriptor {
+  /** sha256 of the bytes, hex; also the blob-store key */
+  id: string;
+  mime: string;
+  width: number | null;
+  height: number | null;
+  bytes: number;
+  duration: number | null;
+  frames: number | null;
+  /** 64-bit perceptual hash as 16 hex digits, when computed */
+  phash: string | null;
+}
+
+/** A box on GLM's 0–999 normalised scale. */
+export interface Box {
+  label: string | null;
+  x1: number;
+  y1: number;
+  x2: number;
+  y2: number;
+}
+
+export interface Task {
+  question: string;
+  /** Ground truth in GLM's answer format: `<|begin_of_box|>…<|end_of_box|>`. */
+  answer: string;
+  /** The answer as the source wrote it (before normalisation). */
+  answer_raw: string;
+  answer_type: AnswerType;
+  /** Option texts for multiple choice, in letter order (A, B, ...); empty otherwise. */
+  choices: string[];
+  boxes: Box[];
+  /** Verifier domain used to score responses (see pipelines/verify). */
+  verifier: string;
+  /** Reference solution when the source has one. */
+  solution: string | null;
+}
+
+export interface ModelDifficulty {
+  model: string;
+  k: number;
+  n: number;
+  pass_rate: number;
+}
+
+export interface DifficultyHistoryEntry {
+  at: string;
+  source: DifficultySource;
+  k: number;
+  n: number;
+}
+
+export type DifficultySource = 'offline' | 'online' | 'human';
+
+export interface Difficulty {
+  pass_rate: number | null;
+  k: number;
+  n: number;
+  tier: Tier;
+  per_model: ModelDifficulty[];
+  source: DifficultySource | null;
+  rated_at: string | null;
+  history: DifficultyHistoryEntry[];
+}
+
+export interface Signals {
+  /** sha256 of the normalised content + answer: the exact-dedup key. */
+  content_hash: string;
+  /** Further filter scores as a JSON object string (phash cluster, clip score, ...). */
+  extra: string;
+}
+
+export interface Sample {
+  id: string;
+  schema_version: number;
+  dataset: string;
+  source: SourceRef;
+  kind: SampleKind;
+  domain: string;
+  license: string | null;
+  lang: string | null;
+  content: ContentPart[];
+  media: MediaDescriptor[];
+  task: Task | null;
+  signals: Signals;
+  difficulty: Difficulty;
+  /** Source fields not mapped elsewhere (level, subject, ...) as a JSON object string. */
+  meta: string;
+}
+
+/** DuckDB column types, in column order. `tier` is hoisted to the top level so it can be a partition. */
+export const SAMPLE_COLUMNS = {
+  id: 'VARCHAR',
+  schema_version: 'INTEGER',
+  dataset: 'VARCHAR',
+  source: 'STRUCT(name VARCHAR, uri VARCHAR, locator VARCHAR)',
+  kind: 'VARCHAR',
+  domain: 'VARCHAR',
+  license: 'VARCHAR',
+  lang: 'VARCHAR',
+  content: 'STRUCT(type VARCHAR, text VARCHAR, media_id VARCHAR)[]',
+  media:
+    'STRUCT(id VARCHAR, mime VARCHAR, width INTEGER, height INTEGER, bytes BIGINT, duration DOUBLE, frames INTEGER, phash VARCHAR)[]',
+  task:
+    'STRUCT(question VARCHAR, answer VARCHAR, answer_raw VARCHAR, answer_type VARCHAR, choices VARCHAR[], ' +
+    'boxes STRUCT(label VARCHAR, x1 SMALLINT, y1 SMALLINT, x2 SMALLINT, y2 SMALLINT)[], verifier VARCHAR, solution VARCHAR)',
+  signals: 'STRUCT(content_hash VARCHAR, extra VARCHAR)',
+  difficulty:
+    'STRUCT(pass_rate DOUBLE, k INTEGER, n INTEGER, tier VARCHAR, ' +
+    'per_model STRUCT(model VARCHAR, k INTEGER, n INTEGER, pass_rate DOUBLE)[], source VARCHAR, rated_at TIMESTAMP, ' +
+    'history STRUCT("at" TIMESTAMP, source VARCHAR, k INTEGER, n INTEGER)[])',
+  meta: 'VARCHAR',
+  tier: 'VARCHAR',
+} as const satisfies Record<keyof Sample | 'tier', string>;
+
+export type SampleRow = Sample & { tier: Tier };
+
+export function toSampleRow(sample: Sample): SampleRow {
+  return { ...sample, tier: sample.difficulty.tier };
+}
+
+export function unratedDifficulty(): Difficulty {
+  return { pass_rate: null, k: 0, n: 0, tier: 'unrated', per_model: [], source: null, rated_at: null, history: [] };
+}
