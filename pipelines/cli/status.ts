@@ -1,0 +1,40 @@
+import type { LoadedConfig } from '../shared/config/load.js';
+import { datasetNames, stageContext } from '../shared/runner/context.js';
+import { readManifest } from '../shared/runner/manifest.js';
+import { createShardViews } from '../shared/store/views.js';
+import { STAGES } from '../shared/store/layout.js';
+import { STAGE_DEFINITIONS } from '../stages.js';
+import { formatTable } from './table.js';
+
+/** Per dataset and stage: units done / stale / pending, the funnel, and counts per reason from the ledger. */
+export async function statusCommand(loaded: LoadedConfig, only: string | undefined): Promise<void> {
+  for (const dataset of datasetNames(loaded, only)) {
+    const ctx = await stageContext(loaded, dataset, new AbortController().signal);
+    const rows: unknown[][] = [];
+    for (const stage of STAGES) {
+      const definition = STAGE_DEFINITIONS[stage];
+      const manifest = await readManifest(ctx.layout.manifest(stage), stage);
+      let planned: { id: string; fingerprint: string; configHash: string }[] = [];
+      let planError = '';
+      try {
+        planned = definition ? await definition.plan(ctx) : [];
+      } catch (err) {
+        planError = (err as Error).message;
+      }
+      const done = planned.filter((u) => {
+        const r = manifest.units[u.id];
+        return r && r.fingerprint === u.fingerprint && r.configHash === u.configHash;
+      }).length;
+      const committed = Object.values(manifest.units);
+      const sum = (k: 'in' | 'kept' | 'dropped' | 'quarantined') => committed.reduce((n, u) => n + u.counts[k], 0);
+      rows.push([stage, done, planned.length - done, sum('in'), sum('kept'), sum('dropped'), sum('quarantined'), planError ? `cannot plan: ${planError}` : '']);
+    }
+    process.stdout.write(`\n# ${dataset}\n`);
+    process.stdout.write(formatTable(['stage', 'units done', 'units pending', 'in', 'kept', 'dropped', 'quarantined', 'note'], rows) + '\n');
+    await createShardViews(ctx.conn, loaded.shardsDir, [dataset]);
+    const reasons = await ctx.conn.runAndReadAll(
+      `SELECT stage, decision, reason, count(*)::BIGINT AS n FROM ledger GROUP BY ALL ORDER BY stage, decision, n DESC`,
+    );
+    process.stdout.write('\nreasons:\n' + formatTable(reasons.columnNames(), reasons.getRowsJson() as unknown[][]) + '\n');
+  }
+}

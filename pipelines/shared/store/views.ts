@@ -1,0 +1,57 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { join } from 'node:path';
+import { LEDGER_COLUMNS } from '../../../schemas/ledger.js';
+import { ROLLOUT_COLUMNS } from '../../../schemas/rollout.js';
+import { SAMPLE_COLUMNS } from '../../../schemas/sample.js';
+import { manifestFiles, readManifest } from '../runner/manifest.js';
+import { sqlList } from './duckdb.js';
+import { DatasetLayout, STAGES, type StageName } from './layout.js';
+
+interface ViewSpec {
+  name: string;
+  stage: StageName;
+  output: string;
+  columns: Record<string, string>;
+}
+
+/** Output names of each stage that get a SQL view; export's columns follow the trainer formats. */
+const VIEWS: ViewSpec[] = [
+  { name: 'ingest_samples', stage: 'ingest', output: 'data', columns: SAMPLE_COLUMNS },
+  { name: 'difficulty_samples', stage: 'difficulty', output: 'data', columns: SAMPLE_COLUMNS },
+  { name: 'rollouts', stage: 'difficulty', output: 'rollouts', columns: ROLLOUT_COLUMNS },
+];
+
+/**
+ * Creates views over the committed shards of the given datasets: `samples` (the latest stage that
+ * has data), `ingest_samples`, `difficulty_samples`, `ledger` (every stage), `rollouts`, and
+ * `export_verl` / `export_easyr1` when exported. Only files a manifest names are read, so a
+ * half-written unit of a killed run is never visible.
+ */
+export async function createShardViews(conn: DuckDBConnection, shardsDir: string, datasets: string[]): Promise<string[]> {
+  const filesOf = async (stage: StageName, output: string): Promise<string[]> => {
+    const all: string[] = [];
+    for (const dataset of datasets) {
+      const layout = new DatasetLayout(shardsDir, dataset);
+      const manifest = await readManifest(layout.manifest(stage), stage);
+      all.push(...manifestFiles(manifest, output).map((f) => join(layout.stageDir(stage), f)));
+    }
+    return all;
+  };
+  const created: string[] = [];
+  const define = async (name: string, files: string[], columns: Record<string, string> | null): Promise<void> => {
+    if (files.length) {
+      await conn.run(`CREATE OR REPLACE VIEW ${name} AS SELECT * FROM read_parquet(${sqlList(files)}, union_by_name = true)`);
+    } else if (columns) {
+      const empty = Object.entries(columns).map(([c, t]) => `CAST(NULL AS ${t}) AS "${c}"`).join(', ');
+      await conn.run(`CREATE OR REPLACE VIEW ${name} AS SELECT ${empty} LIMIT 0`);
+    } else return;
+    created.push(name);
+  };
+  for (const view of VIEWS) await define(view.name, await filesOf(view.stage, view.output), view.columns);
+  const difficultyFiles = await filesOf('difficulty', 'data');
+  await define('samples', difficultyFiles.length ? difficultyFiles : await filesOf('ingest', 'data'), SAMPLE_COLUMNS);
+  const ledgerFiles = (await Promise.all(STAGES.map((s) => filesOf(s, 'ledger')))).flat();
+  await define('ledger', ledgerFiles, LEDGER_COLUMNS);
+  for (const format of ['verl', 'easyr1']) await define(`export_${format}`, await filesOf('export', format), null);
+  return created;
+}
