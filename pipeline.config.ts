@@ -1,0 +1,31 @@
+import { defineConfig } from './pipelines/shared/config/define.js';
+
+/**
+ * The example job: the bundled QA rows (examples/qa) through ingest → difficulty → export.
+ * With no `difficulty.endpoints`, samples keep tier `unrated`; see README "Pointing difficulty at vLLM".
+ */
+export default defineConfig({
+  shardsDir: 'shards',
+  datasets: {
+    example: {
+      sources: [
+        { name: 'gsm8k', path: 'examples/qa/gsm8k.jsonl', format: 'jsonl', preset: 'gsm8k', license: 'MIT' },
+        { name: 'math500', path: 'examples/qa/math500.jsonl', format: 'jsonl', preset: 'math500', license: 'MIT' },
+        { name: 'aqua', path: 'examples/qa/aqua.jsonl', format: 'jsonl', preset: 'aqua', license: 'Apache-2.0' },
+        { name: 'svamp', path: 'examples/qa/svamp.jsonl', format: 'jsonl', preset: 'svamp', license: 'MIT' },
+        { name: 'mathvision', path: 'examples/qa/mathvision/testmini.jsonl', format: 'jsonl', preset: 'mathvision', license: 'MIT' },
+        { name: 'geometry3k', path: 'examples/qa/geometry3k/*/data.json', format: 'json', preset: 'geometry3k', license: 'MIT' },
+      ],
+      ingest: { unitRows: 2000 },
+      difficulty: {
+        // endpoints: [{ name: 'policy', baseUrl: 'http://127.0.0.1:8000/v1', model: 'THUDM/GLM-4.1V-9B-Thinking' }],
+        n: 8,
+        temperature: 1.0,
+        topP: 1.0,
+        maxTokens: 8192,
+        responseFormat: 'glm',
+      },
+      export: { formats: ['verl', 'easyr1'] },
+    },
+  },
+});
