@@ -1,8 +1,9 @@
-import { ingestStage } from './ingest/stage.js';
 import type { StageDefinition } from './shared/runner/stage.js';
 import type { StageName } from './shared/store/layout.js';
 
-/** Every stage in pipeline order; `run all` runs them in this order. */
-export const STAGE_DEFINITIONS: Partial<Record<StageName, StageDefinition<never>>> = {
-  ingest: ingestStage as StageDefinition<never>,
+/** Every stage, loaded on demand so `run ingest` does not load the verifiers and `run export` no CAS. */
+export const STAGE_DEFINITIONS: Record<StageName, () => Promise<StageDefinition<never>>> = {
+  ingest: async () => (await import('./ingest/stage.js')).ingestStage as StageDefinition<never>,
+  difficulty: async () => (await import('./difficulty/stage.js')).difficultyStage as StageDefinition<never>,
+  export: async () => (await import('./export/stage.js')).exportStage as StageDefinition<never>,
 };

@@ -21,8 +21,7 @@ export async function runCommand(
     for (const dataset of datasetNames(loaded, opts.dataset)) {
       const ctx = await stageContext(loaded, dataset, controller.signal);
       for (const name of stage === 'all' ? STAGES : [stage]) {
-        const definition = STAGE_DEFINITIONS[name];
-        if (!definition) throw new Error(`stage ${name} is not available yet`);
+        const definition = await STAGE_DEFINITIONS[name]();
         const summary = await runStage(definition, ctx, { force: opts.force, limitUnits: opts.limit });
         summaries.push(summary);
         const c = summary.counts;

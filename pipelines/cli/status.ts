@@ -12,12 +12,11 @@ export async function statusCommand(loaded: LoadedConfig, only: string | undefin
     const ctx = await stageContext(loaded, dataset, new AbortController().signal);
     const rows: unknown[][] = [];
     for (const stage of STAGES) {
-      const definition = STAGE_DEFINITIONS[stage];
       const manifest = await readManifest(ctx.layout.manifest(stage), stage);
       let planned: { id: string; fingerprint: string; configHash: string }[] = [];
       let planError = '';
       try {
-        planned = definition ? await definition.plan(ctx) : [];
+        planned = await (await STAGE_DEFINITIONS[stage]()).plan(ctx);
       } catch (err) {
         planError = (err as Error).message;
       }

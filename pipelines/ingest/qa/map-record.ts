@@ -64,7 +64,7 @@ export function mapQaRecord(record: unknown, preset: QaPreset, verifierOverride:
   const solutionValue = fields.solution ? getPath(record, fields.solution) : undefined;
   const solution = Array.isArray(solutionValue) ? solutionValue.map(asText).filter(Boolean).join('\n\n') : asText(solutionValue);
 
-  const { answer, raw } = extractAnswer(preset.answer ?? 'field', rawAnswerValue, solution, choices);
+  const { answer, raw, solution: derivedSolution } = extractAnswer(preset.answer ?? 'field', rawAnswerValue, solution, choices);
   if (!answer) throw new RecordError('empty_answer', `no answer found (rule ${preset.answer ?? 'field'} on ${fields.answer ?? fields.solution ?? '?'})`);
 
   const finalAnswer = choices.length ? answerAsLetters(answer, choices) : answer;
@@ -97,7 +97,7 @@ export function mapQaRecord(record: unknown, preset: QaPreset, verifierOverride:
       choices,
       boxes: [],
       verifier: verifierOverride ?? (choices.length ? 'multiple_choice' : 'math'),
-      solution,
+      solution: solution ?? derivedSolution ?? null,
     },
     imageRefs,
     domainOverride: fields.domain ? asText(getPath(record, fields.domain)) : null,
@@ -106,14 +106,19 @@ export function mapQaRecord(record: unknown, preset: QaPreset, verifierOverride:
   };
 }
 
-function extractAnswer(rule: NonNullable<QaPreset['answer']>, value: unknown, solution: string | null, choices: string[]): { answer: string | null; raw: string } {
+function extractAnswer(
+  rule: NonNullable<QaPreset['answer']>,
+  value: unknown,
+  solution: string | null,
+  choices: string[],
+): { answer: string | null; raw: string; solution?: string } {
   const text = asText(value);
   switch (rule) {
     case 'field':
       return { answer: text === null ? null : cleanAnswer(text) || null, raw: text ?? '' };
     case 'gsm8k': {
       const parsed = text ? gsm8kAnswer(text) : null;
-      return { answer: parsed?.answer || null, raw: text ?? '' };
+      return { answer: parsed?.answer || null, raw: text ?? '', solution: parsed?.solution };
     }
     case 'boxed': {
       const boxed = (text ? lastBoxed(text) : null) ?? (solution ? lastBoxed(solution) : null);

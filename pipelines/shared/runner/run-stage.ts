@@ -5,6 +5,7 @@ import { LEDGER_COLUMNS } from '../../../schemas/ledger.js';
 import { sha256File, sha256Hex } from '../hash.js';
 import { log } from '../log.js';
 import { writeParquet } from '../store/parquet-writer.js';
+import { faultPoint } from './fault.js';
 import { acquireLock } from './lock.js';
 import { readManifest, writeManifest, type StageManifest, type UnitCounts, type UnitRecord } from './manifest.js';
 import { createProgress } from './progress.js';
@@ -81,6 +82,7 @@ export async function runStage<P>(stage: StageDefinition<P>, ctx: StageContext, 
         manifest.units[unit.id] = record;
         manifestWrite = manifestWrite.then(() => writeManifest(ctx.layout.manifest(stage.name), manifest));
         await manifestWrite;
+        faultPoint('unit-committed');
         if (previous) await deleteFiles(stageDir, previous, record);
         for (const k of Object.keys(counts) as (keyof UnitCounts)[]) counts[k] += record.counts[k];
       }
@@ -132,7 +134,7 @@ async function processUnit<P>(
     const rows = name === 'ledger' ? sink.ledger : (sink.outputs.get(name) ?? []);
     if (rows.length === 0 && name !== 'ledger' && name !== 'data') continue;
     const dir = join(tmpDir, name);
-    const produced = await writeParquet(ctx.conn, rows, { columns: spec.columns, dir, stem, partitionBy: spec.partitionBy });
+    const produced = await writeParquet(ctx.conn, rows, { ...spec, dir, stem });
     files[name] = produced.map((f) => join(spec.subdir, f));
     for (const f of produced) written.push({ from: join(dir, f), to: join(stageDir, spec.subdir, f) });
     if (name === 'data') for (const f of produced.sort()) dataHashes.push(await sha256File(join(dir, f)));
@@ -140,6 +142,7 @@ async function processUnit<P>(
   for (const { from, to } of written) {
     await mkdir(dirname(to), { recursive: true });
     await rename(from, to);
+    faultPoint('commit-rename');
   }
   await rm(tmpDir, { recursive: true, force: true });
   return {

@@ -24,6 +24,10 @@ export interface OutputSpec {
   /** Folder under the stage folder; '' for the stage folder itself. */
   subdir: string;
   partitionBy?: readonly string[];
+  /** Column types as staged in JSON when they differ from the Parquet type (e.g. base64 for BLOB). */
+  stagingTypes?: Record<string, string>;
+  /** SQL expressions producing a column from its staged value. */
+  selectOverrides?: Record<string, string>;
 }
 
 export interface StageContext {

@@ -37,6 +37,11 @@ export class UnitSink {
     this.decide(ref, 'kept', reason, details);
   }
 
+  /** Kept, with the stage's rows emitted to other outputs (e.g. export formats). */
+  markKept(ref: InputRef, reason = 'ok', details: object = {}): void {
+    this.decide(ref, 'kept', reason, details);
+  }
+
   drop(ref: InputRef, reason: string, details: object = {}): void {
     this.decide(ref, 'dropped', reason, details);
   }

@@ -12,7 +12,9 @@ export interface ParquetTarget {
   /** File name stem, e.g. `part-u1a2b3`; partitioned writes add `-{i}`. */
   stem: string;
   partitionBy?: readonly string[];
-  /** SQL expressions replacing a column in the SELECT, e.g. `{ images: '...' }`. */
+  /** Column types as staged in JSON when they differ from the Parquet type (e.g. base64 text for BLOB). */
+  stagingTypes?: Record<string, string>;
+  /** SQL expressions producing a column from its staged value. */
   selectOverrides?: Record<string, string>;
 }
 
@@ -40,9 +42,9 @@ export async function writeParquet(conn: DuckDBConnection, rows: Iterable<object
     const source =
       count === 0
         ? `(SELECT ${Object.entries(target.columns)
-            .map(([c, t]) => `CAST(NULL AS ${t}) AS "${c}"`)
+                  .map(([c, t]) => `CAST(NULL AS ${target.stagingTypes?.[c] ?? t}) AS "${c}"`)
             .join(', ')} LIMIT 0)`
-        : `read_json(${sqlString(staging)}, format = 'newline_delimited', columns = ${columnsStruct(target.columns)}, maximum_object_size = 1073741824)`;
+        : `read_json(${sqlString(staging)}, format = 'newline_delimited', columns = ${columnsStruct({ ...target.columns, ...target.stagingTypes })}, maximum_object_size = 1073741824)`;
     if (target.partitionBy?.length) {
       await conn.run(
         `COPY (SELECT ${select} FROM ${source}) TO ${sqlString(target.dir)} (FORMAT PARQUET, COMPRESSION ZSTD, ` +

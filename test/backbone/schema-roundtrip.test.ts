@@ -1,0 +1,64 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { SAMPLE_COLUMNS, SAMPLE_SCHEMA_VERSION, toSampleRow, type Sample } from '../../schemas/sample.js';
+import { connect } from '../../pipelines/shared/store/duckdb.js';
+import { writeParquet } from '../../pipelines/shared/store/parquet-writer.js';
+import { readSamples } from '../../pipelines/shared/store/read-samples.js';
+import { createWorkspace, type Workspace } from '../support/workspace.js';
+
+let ws: Workspace;
+afterAll(() => ws?.cleanup());
+
+const full: Sample = {
+  id: 'a'.repeat(64),
+  schema_version: SAMPLE_SCHEMA_VERSION,
+  dataset: 'd',
+  source: { name: 'src', uri: 'x/y.jsonl', locator: 'line:3' },
+  kind: 'qa',
+  domain: 'math',
+  license: 'MIT',
+  lang: 'en',
+  content: [
+    { type: 'image', text: null, media_id: 'b'.repeat(64) },
+    { type: 'text', text: 'What is "x" in\n\\frac{1}{2}? 数学 🙂', media_id: null },
+  ],
+  media: [{ id: 'b'.repeat(64), mime: 'image/png', width: 640, height: 480, bytes: 12345, duration: null, frames: null, phash: '00ff00ff00ff00ff' }],
+  task: {
+    question: 'q',
+    answer: '<|begin_of_box|>B, D<|end_of_box|>',
+    answer_raw: 'B,D',
+    answer_type: 'choice',
+    choices: ['1', '2', '3', '4'],
+    boxes: [{ label: 'cat', x1: 0, y1: 10, x2: 999, y2: 500 }],
+    verifier: 'multiple_choice',
+    solution: null,
+  },
+  signals: { content_hash: 'c'.repeat(64), extra: '{"clip":0.31}' },
+  difficulty: {
+    pass_rate: 0.375,
+    k: 3,
+    n: 8,
+    tier: 'medium',
+    per_model: [{ model: 'm1', k: 3, n: 8, pass_rate: 0.375 }],
+    source: 'offline',
+    rated_at: '2026-11-25 10:00:00',
+    history: [{ at: '2026-11-25 10:00:00', source: 'offline', k: 3, n: 8 }],
+  },
+  meta: '{"level":5}',
+};
+
+describe('canonical sample schema', () => {
+  it('round-trips every field through a real Parquet file', async () => {
+    ws = await createWorkspace();
+    const conn = await connect();
+    const bare: Sample = { ...full, id: 'e'.repeat(64), task: null, media: [], content: [{ type: 'text', text: 't', media_id: null }], difficulty: { ...full.difficulty, pass_rate: null, per_model: [], history: [], rated_at: null, source: null, tier: 'unrated' } };
+    const files = await writeParquet(conn, [toSampleRow(full), toSampleRow(bare)], { columns: SAMPLE_COLUMNS, dir: ws.dir, stem: 'part' });
+    expect(files).toEqual(['part.parquet']);
+    const back = await readSamples(conn, [ws.path('part.parquet')]);
+    expect(back).toEqual([full, bare]);
+    const types = await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${ws.path('part.parquet')}')`);
+    const described = Object.fromEntries(types.getRows().map((r) => [String(r[0]), String(r[1])]));
+    expect(Object.keys(described)).toEqual(Object.keys(SAMPLE_COLUMNS));
+    expect(described.media).toContain('phash VARCHAR');
+    expect(described.task).toMatch(/boxes STRUCT\("?label"? VARCHAR, x1 SMALLINT/);
+  });
+});
