@@ -58,7 +58,7 @@ export async function makeTruncatedJpeg(): Promise<Buffer> {
 /** Runs the CLI in a child process, as a user would (`pnpm pipeline ...` runs this same entry). */
 export function runCli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), [join(REPO_ROOT, 'pipelines', 'cli', 'main.ts'), ...args], {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'pipelines', 'cli', 'main.ts'), ...args], {
       cwd: opts.cwd ?? REPO_ROOT,
       env: { ...process.env, STRATUM_LOG_LEVEL: 'warn', VITEST: '', ...opts.env },
     });
