@@ -204,9 +204,18 @@ export class RolloutClient {
 
   private async attempt(body: string, attempt: number, callerSignal: AbortSignal | undefined): Promise<AttemptOutcome> {
     const { endpoint, timeoutMs } = this.options;
-    const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(new Error(`no complete response within ${timeoutMs} ms`)), timeoutMs);
-    const signal = callerSignal ? AbortSignal.any([callerSignal, timeout.signal]) : timeout.signal;
+    // One controller per attempt, aborted by the timer or the caller. Not AbortSignal.any: on Node 20 it
+    // leaks a dependent signal per call into a long-lived caller signal (nodejs/node#55351).
+    callerSignal?.throwIfAborted();
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new Error(`no complete response within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onCallerAbort = () => controller.abort(callerSignal?.reason);
+    callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
+    const signal = controller.signal;
     const started = performance.now();
     const fail = (detail: string, retryable: boolean, status: number | null, cause?: unknown, retryAfterMs: number | null = null): AttemptOutcome => ({
       ok: false,
@@ -222,7 +231,7 @@ export class RolloutClient {
         text = await response.text();
       } catch (cause) {
         if (callerSignal?.aborted) throw callerSignal.reason;
-        if (timeout.signal.aborted) return fail(`timed out after ${timeoutMs} ms`, true, null, cause);
+        if (timedOut) return fail(`timed out after ${timeoutMs} ms`, true, null, cause);
         return fail(`network error: ${describeNetworkError(cause)}`, true, null, cause);
       }
       const latencyMs = performance.now() - started;
@@ -246,6 +255,7 @@ export class RolloutClient {
       return { ok: true, result: { ...parsed, latencyMs } };
     } finally {
       clearTimeout(timer);
+      callerSignal?.removeEventListener('abort', onCallerAbort);
     }
   }
 

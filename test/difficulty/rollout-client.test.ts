@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RolloutClient, RolloutError, Semaphore, imageDataUrl, type ChatMessage, type RolloutClientOptions, type SamplingParams } from '../../pipelines/difficulty/rollout-client.js';
 import { FAKE_MODEL, boxedAnswer, itemTag, mulberry32, startFakePolicyServer, type FakePolicyServer, type FakePolicyServerOptions } from '../support/openai-server.js';
@@ -196,6 +197,14 @@ describe('RolloutClient', () => {
     expect(server.stats.requests).toBe(1);
   });
 
+  it('leaves no listener behind on a long-lived caller signal', async () => {
+    const server = await serve({ faults: { schedule: ['500', 'ok', '429'] } });
+    const client = clientFor(server, { concurrency: 2 });
+    const stageSignal = new AbortController().signal;
+    await Promise.all(Array.from({ length: 20 }, () => client.complete(ask('a'), PARAMS, stageSignal)));
+    expect(getEventListeners(stageSignal, 'abort')).toHaveLength(0);
+  });
+
   it('rejects invalid sampling params before sending anything', async () => {
     const server = await serve();
     await expect(clientFor(server).complete(ask('a'), { ...PARAMS, n: 0, topP: 0 })).rejects.toThrow(/n=0.*topP=0/);
@@ -226,6 +235,27 @@ describe('RolloutClient', () => {
     }
     // Mean of 200 estimates, each with σ ≤ 0.125: 4σ of the mean ≈ 0.035.
     expect(Math.abs(signedError / items.length)).toBeLessThan(0.035);
+  });
+});
+
+describe('fake policy server', () => {
+  it('answers 400 with an error body when a sampling param is missing or an image URL is malformed', async () => {
+    const server = await serve();
+    const post = async (body: unknown) => {
+      const response = await fetch(`${server.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: response.status, body: (await response.json()) as { error?: { message?: string } } };
+    };
+    const complete = { model: FAKE_MODEL, messages: ask('a'), n: 2, temperature: 1, top_p: 1, max_tokens: 16 };
+    expect((await post(complete)).status).toBe(200);
+    for (const field of ['model', 'messages', 'n', 'temperature', 'top_p', 'max_tokens'] as const) {
+      const { [field]: _dropped, ...rest } = complete;
+      const reply = await post(rest);
+      expect(reply.status, field).toBe(400);
+      expect(reply.body.error?.message).toContain(field);
+    }
+    const badImage = { ...complete, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,' } }] }] };
+    expect((await post(badImage)).status).toBe(400);
+    expect(server.stats.rejected).toBe(7);
   });
 });
 
