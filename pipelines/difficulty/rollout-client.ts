@@ -204,9 +204,9 @@ export class RolloutClient {
 
   private async attempt(body: string, attempt: number, callerSignal: AbortSignal | undefined): Promise<AttemptOutcome> {
     const { endpoint, timeoutMs } = this.options;
+    callerSignal?.throwIfAborted();
     // One controller per attempt, aborted by the timer or the caller. Not AbortSignal.any: on Node 20 it
     // leaks a dependent signal per call into a long-lived caller signal (nodejs/node#55351).
-    callerSignal?.throwIfAborted();
     const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
