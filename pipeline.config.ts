@@ -9,12 +9,12 @@ export default defineConfig({
   datasets: {
     example: {
       sources: [
-        { name: 'gsm8k', path: 'examples/qa/gsm8k.jsonl', format: 'jsonl', preset: 'gsm8k', license: 'MIT' },
-        { name: 'math500', path: 'examples/qa/math500.jsonl', format: 'jsonl', preset: 'math500', license: 'MIT' },
-        { name: 'aqua', path: 'examples/qa/aqua.jsonl', format: 'jsonl', preset: 'aqua', license: 'Apache-2.0' },
-        { name: 'svamp', path: 'examples/qa/svamp.jsonl', format: 'jsonl', preset: 'svamp', license: 'MIT' },
-        { name: 'mathvision', path: 'examples/qa/mathvision/testmini.jsonl', format: 'jsonl', preset: 'mathvision', license: 'MIT' },
-        { name: 'geometry3k', path: 'examples/qa/geometry3k/*/data.json', format: 'json', preset: 'geometry3k', license: 'MIT' },
+        { name: 'gsm8k', type: 'qa', path: 'examples/qa/gsm8k.jsonl', format: 'jsonl', preset: 'gsm8k', license: 'MIT' },
+        { name: 'math500', type: 'qa', path: 'examples/qa/math500.jsonl', format: 'jsonl', preset: 'math500', license: 'MIT' },
+        { name: 'aqua', type: 'qa', path: 'examples/qa/aqua.jsonl', format: 'jsonl', preset: 'aqua', license: 'Apache-2.0' },
+        { name: 'svamp', type: 'qa', path: 'examples/qa/svamp.jsonl', format: 'jsonl', preset: 'svamp', license: 'MIT' },
+        { name: 'mathvision', type: 'qa', path: 'examples/qa/mathvision/testmini.jsonl', format: 'jsonl', preset: 'mathvision', license: 'MIT' },
+        { name: 'geometry3k', type: 'qa', path: 'examples/qa/geometry3k/*/data.json', format: 'json', preset: 'geometry3k', license: 'MIT' },
       ],
       ingest: { unitRows: 2000 },
       difficulty: {

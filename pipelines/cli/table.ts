@@ -1,4 +1,4 @@
-import type { DuckDBMaterializedResult } from '@duckdb/node-api';
+import type { DuckDBResultReader } from '@duckdb/node-api';
 
 const MAX_CELL = 60;
 
@@ -15,7 +15,7 @@ export function formatTable(columns: string[], rows: unknown[][]): string {
   return [line(columns), widths.map((w) => '─'.repeat(w)).join('─┼─'), ...body.map(line), `(${rows.length} row${rows.length === 1 ? '' : 's'})`].join('\n');
 }
 
-export async function printResult(result: DuckDBMaterializedResult, json: boolean): Promise<void> {
+export async function printResult(result: DuckDBResultReader, json: boolean): Promise<void> {
   const columns = result.columnNames();
   if (json) {
     for (const row of result.getRowObjectsJson()) process.stdout.write(JSON.stringify(row) + '\n');

@@ -35,8 +35,8 @@ beforeAll(async () => {
     datasets: {
       t: {
         sources: [
-          { name: 'qa', path: 'qa.jsonl', format: 'jsonl', fields: { id: 'id', question: 'question', answer: 'answer', images: 'image', choices: 'options' } },
-          { name: 'gsm', path: 'gsm.jsonl', format: 'jsonl', preset: 'gsm8k' },
+          { name: 'qa', type: 'qa', path: 'qa.jsonl', format: 'jsonl', fields: { id: 'id', question: 'question', answer: 'answer', images: 'image', choices: 'options' } },
+          { name: 'gsm', type: 'qa', path: 'gsm.jsonl', format: 'jsonl', preset: 'gsm8k' },
         ],
         ingest: { unitRows: 4 },
       },

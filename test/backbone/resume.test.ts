@@ -22,8 +22,8 @@ async function fixture(): Promise<{ ws: Workspace; config: PipelineConfigInput }
     datasets: {
       r: {
         sources: [
-          { name: 'a', path: 'a.jsonl', format: 'jsonl', fields, license: 'MIT' },
-          { name: 'b', path: 'b.jsonl', format: 'jsonl', fields, license: 'MIT' },
+          { name: 'a', type: 'qa', path: 'a.jsonl', format: 'jsonl', fields, license: 'MIT' },
+          { name: 'b', type: 'qa', path: 'b.jsonl', format: 'jsonl', fields, license: 'MIT' },
         ],
         ingest: { unitRows: 3 },
       },

@@ -1,4 +1,4 @@
-import type { QaSourceConfig } from '../../shared/config/schema.js';
+import type { QaSourceConfig } from './config.js';
 
 export type QaPreset = Required<Pick<QaSourceConfig, 'fields'>> & Pick<QaSourceConfig, 'answer' | 'choices' | 'sidecarImages'>;
 

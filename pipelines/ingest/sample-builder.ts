@@ -1,0 +1,69 @@
+import { SAMPLE_SCHEMA_VERSION, unratedDifficulty, type ContentPart, type MediaDescriptor, type Sample, type SampleKind, type Task } from '../../schemas/sample.js';
+import { sha256Hex, stableHash } from '../shared/hash.js';
+import type { StageContext } from '../shared/runner/stage.js';
+import { loadImage } from './media/load-image.js';
+
+export interface SampleParts {
+  source: { name: string; license?: string | null; lang?: string | null };
+  uri: string;
+  locator: string;
+  /** The record's own id when it has one; otherwise the locator identifies the sample. */
+  recordId?: string | null;
+  kind: SampleKind;
+  domain: string;
+  content: ContentPart[];
+  media: MediaDescriptor[];
+  task?: Task | null;
+  license?: string | null;
+  lang?: string | null;
+  signals?: Record<string, unknown>;
+  meta?: unknown;
+}
+
+/**
+ * The one way adapters make a canonical sample. `id` is stable across runs (dataset, source,
+ * record id or locator); `signals.content_hash` is the exact-dedup key over the content itself.
+ */
+export function buildSample(ctx: StageContext, parts: SampleParts): Sample {
+  const text = parts.content.map((p) => (p.type === 'text' ? p.text.replace(/\s+/g, ' ').trim() : `<${p.type}:${p.media_id}>`));
+  return {
+    id: sha256Hex(`${ctx.dataset}\u0000${parts.source.name}\u0000${parts.recordId ?? `${parts.uri}#${parts.locator}`}`),
+    schema_version: SAMPLE_SCHEMA_VERSION,
+    dataset: ctx.dataset,
+    source: { name: parts.source.name, uri: parts.uri, locator: parts.locator },
+    kind: parts.kind,
+    domain: parts.domain,
+    license: parts.license ?? parts.source.license ?? null,
+    lang: parts.lang ?? parts.source.lang ?? detectLang(text.join(' ')),
+    content: parts.content,
+    media: parts.media,
+    task: parts.task ?? null,
+    signals: {
+      content_hash: stableHash({ t: text, a: parts.task?.answer ?? null, b: parts.task?.boxes ?? [] }),
+      extra: JSON.stringify(parts.signals ?? {}),
+    },
+    difficulty: unratedDifficulty(),
+    meta: safeJson(parts.meta ?? {}),
+  };
+}
+
+/** Loads an image (path, data URL, base64, bytes), stores it once in the blob store, and describes it. */
+export async function storeImage(ctx: StageContext, ref: unknown, baseDir: string): Promise<MediaDescriptor> {
+  const image = await loadImage(ref, baseDir, ctx.config.ingest.maxImagePixels);
+  await ctx.blobs.put(image.bytes);
+  return image.descriptor;
+}
+
+export const textPart = (text: string): ContentPart => ({ type: 'text', text, media_id: null });
+export const imagePart = (media: MediaDescriptor): ContentPart => ({ type: 'image', text: null, media_id: media.id });
+export const videoPart = (media: MediaDescriptor): ContentPart => ({ type: 'video', text: null, media_id: media.id });
+
+function detectLang(text: string): string {
+  const cjk = text.match(/[\u3400-\u9fff]/g)?.length ?? 0;
+  return cjk > text.length * 0.1 ? 'zh' : 'en';
+}
+
+/** JSON for meta/details; bytes are summarised, bigints narrowed. */
+export function safeJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => (v instanceof Uint8Array ? `<${v.length} bytes>` : typeof v === 'bigint' ? Number(v) : v)) ?? 'null';
+}

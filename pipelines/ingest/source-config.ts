@@ -1,0 +1,11 @@
+import { z } from 'zod';
+import { qaSourceSchema } from './qa/config.js';
+
+/**
+ * Every kind of source a dataset can declare, told apart by `type`. Each adapter folder owns its
+ * schema (`<type>/config.ts`); add new ones to this list and to ADAPTERS in adapters.ts.
+ */
+export const sourceSchema = z.discriminatedUnion('type', [qaSourceSchema]);
+
+export type SourceConfig = z.output<typeof sourceSchema>;
+export type SourceType = SourceConfig['type'];

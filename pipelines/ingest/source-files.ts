@@ -1,0 +1,25 @@
+import { existsSync, statSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import { glob } from 'tinyglobby';
+
+export class SourceConfigError extends Error {
+  override name = 'SourceConfigError';
+}
+
+/**
+ * The files of a source: `path` may be a file, a folder (searched for `folderPattern`) or a glob,
+ * relative to the config file's folder. Sorted, so units are planned in a stable order.
+ */
+export async function sourceFiles(sourceName: string, path: string, baseDir: string, folderPattern: string | string[]): Promise<string[]> {
+  const abs = resolve(baseDir, path);
+  if (existsSync(abs) && statSync(abs).isFile()) return [abs];
+  const isDir = existsSync(abs) && statSync(abs).isDirectory();
+  const files = await glob(isDir ? folderPattern : relative(baseDir, abs), {
+    cwd: isDir ? abs : baseDir,
+    absolute: true,
+    onlyFiles: true,
+    followSymbolicLinks: false,
+  });
+  if (files.length === 0) throw new SourceConfigError(`source ${sourceName}: nothing matches ${path} (relative to ${baseDir})`);
+  return files.sort();
+}
