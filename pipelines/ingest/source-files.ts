@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { glob } from 'tinyglobby';
 
 export class SourceConfigError extends Error {
@@ -22,4 +22,10 @@ export async function sourceFiles(sourceName: string, path: string, baseDir: str
   });
   if (files.length === 0) throw new SourceConfigError(`source ${sourceName}: nothing matches ${path} (relative to ${baseDir})`);
   return files.sort();
+}
+
+/** How a source file is named in samples and the ledger: relative to the config folder when inside it. */
+export function sourceUri(file: string, baseDir: string): string {
+  const rel = relative(baseDir, file);
+  return rel.startsWith('..') || isAbsolute(rel) ? file : rel;
 }

@@ -1,11 +1,11 @@
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { ContentPart, MediaDescriptor } from '../../../schemas/sample.js';
 import { mapBounded } from '../../shared/concurrency.js';
 import type { SourceAdapter } from '../adapter.js';
 import { RecordError } from '../record-error.js';
 import { countRecords, readRecords, type RawRecord } from '../readers/records.js';
 import { buildSample, imagePart, safeJson, storeImage, textPart } from '../sample-builder.js';
-import { sourceFiles } from '../source-files.js';
+import { sourceFiles, sourceUri } from '../source-files.js';
 import type { QaSourceConfig } from './config.js';
 import { mapQaRecord } from './map-record.js';
 import { resolvePreset } from './presets.js';
@@ -27,7 +27,7 @@ export const qaAdapter: SourceAdapter<QaSourceConfig> = {
     const units = [];
     for (const file of await sourceFiles(source.name, source.path, ctx.baseDir, `**/*.${source.format}`)) {
       const { records, fingerprint } = await countRecords(file, source.format, ctx.conn);
-      const rel = relative(ctx.baseDir, file);
+      const rel = sourceUri(file, ctx.baseDir);
       for (let start = 0; start < Math.max(records, 1); start += unitRows) {
         const end = Math.min(records, start + unitRows);
         const payload: QaUnitPayload = { file, start, end };
@@ -43,7 +43,7 @@ export const qaAdapter: SourceAdapter<QaSourceConfig> = {
     const batch: RawRecord[] = [];
     for await (const record of readRecords(file, source.format, start, end, ctx.conn)) batch.push(record);
     sink.inputs(batch.length);
-    const uri = relative(ctx.baseDir, file);
+    const uri = sourceUri(file, ctx.baseDir);
     const imageBase = source.imageRoot ? resolve(ctx.baseDir, source.imageRoot) : dirname(file);
     await mapBounded(batch, ctx.config.ingest.concurrency, async (record) => {
       const ref = { sample_id: null, source_uri: uri, locator: record.locator };

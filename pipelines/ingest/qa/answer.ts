@@ -44,10 +44,12 @@ export function cleanAnswer(raw: string): string {
   }
 }
 
-/** `9 (apples)` → `9`: a leading number with a trailing unit or note. */
+/** `9 (apples)` → `9`: a leading number without its unit note; other answers (`Yes`, `Mrs. Hilt`) lose only a trailing `(...)`. */
 export function leadingNumber(raw: string): string | null {
-  const m = /^\s*(-?\d[\d,]*(?:\.\d+)?)/.exec(raw);
-  return m?.[1] ? m[1].replaceAll(',', '') : null;
+  const m = /^\s*(-?\d[\d,]*(?:\.\d+)?)(?:\s*\([^)]*\))?\s*$/.exec(raw);
+  if (m?.[1]) return m[1].replaceAll(',', '');
+  const text = raw.replace(/\s*\([^)]*\)\s*$/, '').trim();
+  return text || null;
 }
 
 /** A float that is an integer prints as one: `27.0` → `27`. */
@@ -76,10 +78,19 @@ export function stripLetterPrefixes(options: string[]): string[] {
   return options.map((o) => o.replace(/^\s*\(?[A-Z]\s*[).:]\s*/, '').trim());
 }
 
-/** `A) $x$ B) $y$` → `["$x$", "$y$"]`. */
+/**
+ * `A) $x$ B) $y$` or `A. 1,190 B. 1,900` → the option texts. Letters are looked for in sequence
+ * (A, then B, ...), so a "B." inside an option's text does not split it.
+ */
 export function splitInlineOptions(text: string): string[] {
-  const parts = text.split(/(?:^|\s)\(?([A-Z])\)\s*/).slice(1);
-  const options: string[] = [];
-  for (let i = 0; i + 1 < parts.length; i += 2) options.push((parts[i + 1] ?? '').trim());
-  return options;
+  const starts: Array<{ at: number; body: number }> = [];
+  let from = 0;
+  for (const letter of LETTERS) {
+    const match = new RegExp(`(?:^|\\s)\\(?${letter}[.):]\\s*`).exec(text.slice(from));
+    if (!match) break;
+    const at = from + match.index;
+    starts.push({ at, body: at + match[0].length });
+    from = at + match[0].length;
+  }
+  return starts.map((s, i) => text.slice(s.body, starts[i + 1]?.at ?? text.length).trim());
 }

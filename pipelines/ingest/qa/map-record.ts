@@ -68,7 +68,7 @@ export function mapQaRecord(record: unknown, preset: QaPreset, verifierOverride:
   if (!answer) throw new RecordError('empty_answer', `no answer found (rule ${preset.answer ?? 'field'} on ${fields.answer ?? fields.solution ?? '?'})`);
 
   const finalAnswer = choices.length ? answerAsLetters(answer, choices) : answer;
-  const answerType: AnswerType = choices.length ? 'choice' : isNumeric(finalAnswer) ? 'numeric' : 'expression';
+  const answerType: AnswerType = choices.length ? 'choice' : isNumeric(finalAnswer) ? 'numeric' : isPlainWords(finalAnswer) ? 'text' : 'expression';
 
   const imageRefs: unknown[] = [];
   for (const p of fields.images === undefined ? [] : Array.isArray(fields.images) ? fields.images : [fields.images]) {
@@ -151,10 +151,18 @@ function answerAsLetters(answer: string, choices: string[]): string {
 
 function readChoices(value: unknown, rule: NonNullable<QaPreset['choices']>): string[] {
   if (value === undefined || value === null || value === '') return [];
-  if (rule === 'inline' && typeof value === 'string') return splitInlineOptions(value);
+  if (rule === 'inline' && typeof value === 'string') {
+    const options = splitInlineOptions(value);
+    if (options.length < 2) throw new RecordError('bad_choices', `could not split options "${value.slice(0, 80)}" into A), B), ...`);
+    return options;
+  }
   if (!Array.isArray(value)) throw new RecordError('bad_choices', `choices must be a list, got ${typeof value}`);
   const options = value.map((v) => asText(v) ?? JSON.stringify(v));
   return rule === 'lettered-list' ? stripLetterPrefixes(options) : options;
+}
+
+function isPlainWords(answer: string): boolean {
+  return /^\p{L}[\p{L} .,'-]*$/u.test(answer) && !/\\/.test(answer) && !/^[a-z]$/i.test(answer);
 }
 
 function isNumeric(answer: string): boolean {
