@@ -4,7 +4,8 @@ import { dirname, join, relative } from 'node:path';
 import { LEDGER_COLUMNS } from '../../../schemas/ledger.js';
 import { sha256File, sha256Hex } from '../hash.js';
 import { log } from '../log.js';
-import { writeParquet } from '../store/parquet-writer.js';
+import { writeStagedParquet } from '../store/parquet-writer.js';
+import { StagedRows } from '../store/staged-rows.js';
 import { faultPoint } from './fault.js';
 import { acquireLock } from './lock.js';
 import { readManifest, writeManifest, type StageManifest, type UnitCounts, type UnitRecord } from './manifest.js';
@@ -118,23 +119,22 @@ async function processUnit<P>(
 ): Promise<UnitRecord> {
   const started = Date.now();
   const key = unitKey(unit.id);
-  const sink = new UnitSink(stage.name, unit.id, onItem);
-  await stage.process(unit, ctx, sink);
-  sink.assertBalanced();
-
   const stageDir = ctx.layout.stageDir(stage.name);
   const tmpDir = join(ctx.layout.tmp(stage.name), key);
   await rm(tmpDir, { recursive: true, force: true });
+  const sink = new UnitSink(stage.name, unit.id, join(tmpDir, 'staging'), onItem);
+  await stage.process(unit, ctx, sink);
+  sink.assertBalanced();
   const stem = `part-${key}`;
   const files: Record<string, string[]> = {};
   const written: Array<{ from: string; to: string }> = [];
   const dataHashes: string[] = [];
   const outputs: Record<string, OutputSpec> = { ...stage.outputs, ledger: { columns: LEDGER_COLUMNS, subdir: LEDGER_DIR } };
   for (const [name, spec] of Object.entries(outputs)) {
-    const rows = name === 'ledger' ? sink.ledger : (sink.outputs.get(name) ?? []);
-    if (rows.length === 0 && name !== 'ledger' && name !== 'data') continue;
+    const staged = sink.outputs.get(name);
+    if (!staged && name !== 'ledger' && name !== 'data') continue;
     const dir = join(tmpDir, name);
-    const produced = await writeParquet(ctx.conn, rows, { ...spec, dir, stem });
+    const produced = await writeStagedParquet(ctx.conn, staged ?? new StagedRows(join(tmpDir, 'staging', name, '.empty.jsonl')), { ...spec, dir, stem });
     files[name] = produced.map((f) => join(spec.subdir, f));
     for (const f of produced) written.push({ from: join(dir, f), to: join(stageDir, spec.subdir, f) });
     if (name === 'data') for (const f of produced.sort()) dataHashes.push(await sha256File(join(dir, f)));

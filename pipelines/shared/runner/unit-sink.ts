@@ -1,4 +1,6 @@
 import type { Decision, LedgerRow } from '../../../schemas/ledger.js';
+import { join } from 'node:path';
+import { StagedRows } from '../store/staged-rows.js';
 import type { UnitCounts } from './manifest.js';
 
 export interface InputRef {
@@ -15,14 +17,15 @@ const MAX_DETAIL_CHARS: Record<Decision, number> = { kept: 4096, dropped: 4096, 
  * quarantined), which becomes its ledger row; the runner checks `in = kept + dropped + quarantined`.
  */
 export class UnitSink {
-  readonly ledger: LedgerRow[] = [];
-  readonly outputs = new Map<string, object[]>();
+  /** Rows per output (the ledger included), staged on disk under the unit's temp folder. */
+  readonly outputs = new Map<string, StagedRows>();
   readonly counts: UnitCounts = { in: 0, kept: 0, dropped: 0, quarantined: 0 };
   private declaredInputs = 0;
 
   constructor(
     readonly stage: string,
     readonly unit: string,
+    private readonly stagingDir: string,
     private readonly onItem: (n: number) => void = () => {},
   ) {}
 
@@ -52,8 +55,8 @@ export class UnitSink {
 
   emit(output: string, row: object): void {
     let rows = this.outputs.get(output);
-    if (!rows) this.outputs.set(output, (rows = []));
-    rows.push(row);
+    if (!rows) this.outputs.set(output, (rows = new StagedRows(join(this.stagingDir, output, '.staging.jsonl'))));
+    rows.add(row);
   }
 
   /** Throws when some input has no decision or got two: such a unit must not be committed. */
@@ -71,7 +74,8 @@ export class UnitSink {
     let json = JSON.stringify(details);
     const max = MAX_DETAIL_CHARS[decision];
     if (json.length > max) json = JSON.stringify({ truncated: true, head: json.slice(0, max) });
-    this.ledger.push({ stage: this.stage, unit: this.unit, ...ref, decision, reason, details: json });
+    const row: LedgerRow = { stage: this.stage, unit: this.unit, ...ref, decision, reason, details: json };
+    this.emit('ledger', row);
     this.onItem(1);
   }
 }

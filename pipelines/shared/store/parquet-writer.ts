@@ -1,9 +1,8 @@
-import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { once } from 'node:events';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { columnsStruct, sqlString } from './duckdb.js';
+import { StagedRows } from './staged-rows.js';
 
 export interface ParquetTarget {
   columns: Record<string, string>;
@@ -25,16 +24,17 @@ export interface ParquetTarget {
  * reader and writer do the heavy lifting (bench: `pnpm bench`).
  */
 export async function writeParquet(conn: DuckDBConnection, rows: Iterable<object>, target: ParquetTarget): Promise<string[]> {
+  const staged = new StagedRows(join(target.dir, `.${target.stem}.staging.jsonl`));
+  for (const row of rows) staged.add(row);
+  return writeStagedParquet(conn, staged, target);
+}
+
+/** Writes rows already staged on disk (see StagedRows), then deletes the staging file. */
+export async function writeStagedParquet(conn: DuckDBConnection, staged: StagedRows, target: ParquetTarget): Promise<string[]> {
   await mkdir(target.dir, { recursive: true });
-  const staging = join(target.dir, `.${target.stem}.staging.jsonl`);
-  const out = createWriteStream(staging);
-  let count = 0;
-  for (const row of rows) {
-    if (!out.write(JSON.stringify(row) + '\n')) await once(out, 'drain');
-    count++;
-  }
-  out.end();
-  await once(out, 'close');
+  staged.flush();
+  const staging = staged.path;
+  const count = staged.count;
   try {
     const select = Object.keys(target.columns)
       .map((c) => (target.selectOverrides?.[c] ? `${target.selectOverrides[c]} AS "${c}"` : `"${c}"`))

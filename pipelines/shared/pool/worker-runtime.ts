@@ -1,0 +1,32 @@
+import type { ChildMessage, ParentMessage } from './protocol.js';
+
+/**
+ * The worker side of a ProcessPool: call once from the worker module with the function that does
+ * one task. Tasks arrive over IPC; the result (or the thrown error) goes back with the task id.
+ * The worker exits when the parent disconnects (pool closed, or the parent died).
+ */
+export function serveTasks<T, R>(handler: (payload: T) => Promise<R> | R): void {
+  if (!process.send) throw new Error('serveTasks must run in a process forked with an IPC channel (ProcessPool)');
+  let tasksDone = 0;
+  const send = (message: ChildMessage): void => {
+    if (process.connected) process.send?.(message);
+  };
+  process.on('message', (raw: ParentMessage) => {
+    if (raw.kind === 'stats') {
+      send({ kind: 'stats', id: raw.id, stats: { pid: process.pid, maxRssBytes: process.resourceUsage().maxRSS * 1024, tasksDone } });
+      return;
+    }
+    void (async () => {
+      try {
+        const value = await handler(raw.payload as T);
+        tasksDone++;
+        send({ kind: 'result', id: raw.id, ok: true, value });
+      } catch (err) {
+        const error = err instanceof Error ? err : new Error(String(err));
+        send({ kind: 'result', id: raw.id, ok: false, error: { name: error.name, message: error.message, stack: error.stack } });
+      }
+    })();
+  });
+  process.on('disconnect', () => process.exit(0));
+  send({ kind: 'ready' });
+}
