@@ -1,7 +1,7 @@
 import { SAMPLE_SCHEMA_VERSION, unratedDifficulty, type ContentPart, type MediaDescriptor, type Sample, type SampleKind, type Task } from '../../schemas/sample.js';
 import { sha256Hex, stableHash } from '../shared/hash.js';
 import type { StageContext } from '../shared/runner/stage.js';
-import { loadImage } from './media/load-image.js';
+import { ingestImage } from './media/load-image.js';
 
 export interface SampleParts {
   source: { name: string; license?: string | null; lang?: string | null };
@@ -47,11 +47,12 @@ export function buildSample(ctx: StageContext, parts: SampleParts): Sample {
   };
 }
 
-/** Loads an image (path, data URL, base64, bytes), stores it once in the blob store, and describes it. */
+/**
+ * Loads an image (path, data URL, base64, bytes), stores it once in the blob store, and describes it.
+ * Decoding runs on the image process pool when there is one (see media/image-pool.ts).
+ */
 export async function storeImage(ctx: StageContext, ref: unknown, baseDir: string): Promise<MediaDescriptor> {
-  const image = await loadImage(ref, baseDir, ctx.config.ingest.maxImagePixels);
-  await ctx.blobs.put(image.bytes);
-  return image.descriptor;
+  return (await ingestImage(ref, baseDir, { maxPixels: ctx.config.ingest.maxImagePixels, blobs: ctx.blobs })).descriptor;
 }
 
 export const textPart = (text: string): ContentPart => ({ type: 'text', text, media_id: null });

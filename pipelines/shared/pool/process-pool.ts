@@ -106,7 +106,7 @@ export class ProcessPool<T, R> {
   /** Peak RSS and task counts of the live workers. */
   async workerStats(): Promise<WorkerStats[]> {
     const ready = [...this.workers].filter((w) => w.ready && w.child.connected);
-    const stats = await Promise.all(
+    const pending = Promise.all(
       ready.map(
         (w) =>
           new Promise<WorkerStats | null>((resolve) => {
@@ -116,6 +116,8 @@ export class ProcessPool<T, R> {
           }),
       ),
     );
+    this.updateRef();
+    const stats = await pending;
     return stats.filter((s): s is WorkerStats => s !== null);
   }
 
@@ -196,6 +198,7 @@ export class ProcessPool<T, R> {
     if (message.kind === 'stats') {
       this.statsWaiters.get(message.id)?.(message.stats);
       this.statsWaiters.delete(message.id);
+      this.updateRef();
       return;
     }
     const task = worker.running.get(message.id);

@@ -1,0 +1,55 @@
+import { availableParallelism } from 'node:os';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { log } from '../../shared/log.js';
+import { ProcessPool } from '../../shared/pool/process-pool.js';
+import type { ImageTask, ImageTaskResult } from './load-image.js';
+
+export type ImagePool = ProcessPool<ImageTask, ImageTaskResult>;
+
+let pool: ImagePool | null | undefined;
+
+/**
+ * The process-wide image decode pool, started on first use and killed at process exit; null when
+ * decoding should stay in-process. `STRATUM_IMAGE_WORKERS`: worker count (default: cores), `0`
+ * turns the pool off. Pool workers never get a pool of their own.
+ */
+export function getImagePool(): ImagePool | null {
+  if (pool !== undefined) return pool;
+  const size = imageWorkerCount();
+  if (size === 0 || process.env.STRATUM_POOL_WORKER) return (pool = null);
+  const created: ImagePool = new ProcessPool<ImageTask, ImageTaskResult>({
+    name: 'image',
+    // The worker module sits beside this one, as .ts under tsx/vitest and .js when compiled.
+    workerModule: fileURLToPath(new URL(`./image-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url)),
+    size,
+    // Two tasks per worker let one read its file while the other decodes.
+    tasksPerWorker: 2,
+    taskTimeoutMs: 120_000,
+  });
+  process.once('exit', () => created.destroy());
+  return (pool = created);
+}
+
+export function imageWorkerCount(): number {
+  const raw = process.env.STRATUM_IMAGE_WORKERS;
+  if (raw === undefined || raw === '') return availableParallelism();
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`STRATUM_IMAGE_WORKERS must be a whole number ≥ 0, got ${raw}`);
+  return n;
+}
+
+/** Lets running tasks finish and the workers exit; a later getImagePool() starts a new pool. */
+export async function closeImagePool(): Promise<void> {
+  const current = pool;
+  pool = undefined;
+  await current?.close();
+}
+
+/** After a pool failure that is not the input's fault, decode in-process for the rest of this run. */
+export function disableImagePool(reason: Error): void {
+  if (!pool) return;
+  log.warn({ err: reason.message }, 'image process pool unavailable; decoding images in-process');
+  pool.destroy();
+  pool = null;
+}
