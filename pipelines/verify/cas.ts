@@ -1,0 +1,303 @@
+/**
+ * The CAS boundary: @cortex-js/compute-engine parses LaTeX into MathJSON. Inputs are bounded
+ * before they reach it (length, nesting, \frac count, digit runs, unbounded operators such as
+ * \sum or \int), because the engine is synchronous and cannot be interrupted. Numeric evaluation
+ * of the MathJSON is done here with doubles (fast, and free of the engine's bignum paths); only
+ * closed forms the evaluator does not know (complex numbers, special functions) go back to the
+ * engine's N().
+ */
+import { ComputeEngine } from '@cortex-js/compute-engine';
+
+export type MathJson = number | string | { num: string } | { str: string } | MathJson[];
+
+export interface ParseOutcome {
+  ok: boolean;
+  json: MathJson | null;
+  reason: string;
+}
+
+export const CAS_LIMITS = {
+  maxLength: 3000,
+  maxNesting: 40,
+  maxFracs: 60,
+  maxDigitRun: 400,
+};
+
+const UNBOUNDED = /\\(?:sum|prod|int|iint|iiint|oint|lim|limsup|liminf|coprod|bigcup|bigcap|partial|nabla|mathop)(?![a-zA-Z])/;
+
+let engine: ComputeEngine | null = null;
+let parsesSinceReset = 0;
+
+function getEngine(): ComputeEngine {
+  // A fresh engine from time to time bounds whatever state the engine accumulates over millions of calls.
+  if (!engine || parsesSinceReset > 50_000) {
+    engine = new ComputeEngine();
+    engine.precision = 'machine';
+    parsesSinceReset = 0;
+  }
+  return engine;
+}
+
+/** Why a LaTeX string must not be handed to the CAS, or null when it is safe. */
+export function guardLatex(latex: string): string | null {
+  if (latex.length > CAS_LIMITS.maxLength) return 'too-long';
+  let depth = 0;
+  let max = 0;
+  let digitRun = 0;
+  let fracs = 0;
+  for (let i = 0; i < latex.length; i++) {
+    const c = latex.charCodeAt(i);
+    if (c === 123 || c === 40 || c === 91) {
+      depth++;
+      if (depth > max) max = depth;
+    } else if (c === 125 || c === 41 || c === 93) depth = Math.max(0, depth - 1);
+    if (c >= 48 && c <= 57) {
+      digitRun++;
+      if (digitRun > CAS_LIMITS.maxDigitRun) return 'number-too-long';
+    } else digitRun = 0;
+    if (c === 92 && latex.startsWith('frac', i + 1)) fracs++;
+  }
+  if (max > CAS_LIMITS.maxNesting) return 'too-deeply-nested';
+  if (fracs > CAS_LIMITS.maxFracs) return 'too-many-fractions';
+  if (UNBOUNDED.test(latex)) return 'unbounded-operator';
+  return null;
+}
+
+/** Parses LaTeX into MathJSON (canonical form). Never throws. */
+export function parseLatex(latex: string): ParseOutcome {
+  const guard = guardLatex(latex);
+  if (guard) return { ok: false, json: null, reason: guard };
+  if (latex.trim().length === 0) return { ok: false, json: null, reason: 'empty' };
+  try {
+    const ce = getEngine();
+    parsesSinceReset++;
+    const expr = ce.parse(latex, { speculative: true });
+    const json = expr.json as MathJson;
+    if (!expr.isValid || containsHead(json, 'Error')) return { ok: false, json, reason: 'parse-error' };
+    return { ok: true, json, reason: 'ok' };
+  } catch (err) {
+    return { ok: false, json: null, reason: `parse-exception: ${String(err).slice(0, 80)}` };
+  }
+}
+
+export function head(json: MathJson): string | null {
+  return Array.isArray(json) && typeof json[0] === 'string' ? json[0] : null;
+}
+
+export function args(json: MathJson): MathJson[] {
+  return Array.isArray(json) ? json.slice(1) : [];
+}
+
+export function containsHead(json: MathJson, name: string, depth = 0): boolean {
+  if (!Array.isArray(json) || depth > 200) return false;
+  if (json[0] === name) return true;
+  for (let i = 1; i < json.length; i++) if (containsHead(json[i]!, name, depth + 1)) return true;
+  return false;
+}
+
+const CONSTANTS = new Set([
+  'Pi', 'ExponentialE', 'ImaginaryUnit', 'PositiveInfinity', 'NegativeInfinity', 'ComplexInfinity',
+  'NaN', 'Nothing', 'True', 'False', 'EmptySet', 'Half', 'GoldenRatio', 'CatalanConstant', 'EulerGamma',
+]);
+
+export function isSymbol(json: MathJson): json is string {
+  return typeof json === 'string' && !json.startsWith("'") && !CONSTANTS.has(json);
+}
+
+/** Free symbols of an expression (strings that are not constants or quoted text). */
+export function freeSymbols(json: MathJson, out = new Set<string>(), depth = 0): Set<string> {
+  if (depth > 200) return out;
+  if (typeof json === 'string') {
+    if (isSymbol(json)) out.add(json);
+  } else if (Array.isArray(json)) {
+    for (let i = 1; i < json.length; i++) freeSymbols(json[i]!, out, depth + 1);
+    // A symbol used as a function name (f(x)) is free too.
+    if (typeof json[0] === 'string' && /^[a-z]$/i.test(json[0])) out.add(json[0]);
+  }
+  return out;
+}
+
+/** Text nodes ('Evelyn' is "'Evelyn'" in MathJSON). */
+export function stringValue(json: MathJson): string | null {
+  if (typeof json === 'string' && json.startsWith("'") && json.endsWith("'")) return json.slice(1, -1);
+  if (json && typeof json === 'object' && !Array.isArray(json) && 'str' in json) return json.str;
+  return null;
+}
+
+type Env = Record<string, number>;
+
+const UNARY: Record<string, (x: number) => number> = {
+  Sqrt: Math.sqrt, Exp: Math.exp, Ln: Math.log, Lb: Math.log2, Lg: Math.log10, Abs: Math.abs,
+  Sin: Math.sin, Cos: Math.cos, Tan: Math.tan, Cot: (x) => 1 / Math.tan(x), Sec: (x) => 1 / Math.cos(x),
+  Csc: (x) => 1 / Math.sin(x), Arcsin: Math.asin, Arccos: Math.acos, Arctan: Math.atan,
+  Arccot: (x) => Math.atan(1 / x), Arcsec: (x) => Math.acos(1 / x), Arccsc: (x) => Math.asin(1 / x),
+  Sinh: Math.sinh, Cosh: Math.cosh, Tanh: Math.tanh, Coth: (x) => 1 / Math.tanh(x),
+  Arsinh: Math.asinh, Arcosh: Math.acosh, Artanh: Math.atanh, Floor: Math.floor, Ceil: Math.ceil,
+  Round: Math.round, Negate: (x) => -x, Square: (x) => x * x, Delimiter: (x) => x, Sign: Math.sign,
+  Degrees: (x) => (x * Math.PI) / 180,
+};
+
+function factorial(n: number): number {
+  if (!Number.isInteger(n) || n < 0) return Number.NaN;
+  if (n > 170) return Number.POSITIVE_INFINITY;
+  let r = 1;
+  for (let i = 2; i <= n; i++) r *= i;
+  return r;
+}
+
+/**
+ * Real evaluation of MathJSON with doubles; NaN when the expression uses something unknown here
+ * (the caller may then ask the engine). Work is bounded by the input size guards.
+ */
+export function evalReal(json: MathJson, env: Env = {}, depth = 0): number {
+  if (depth > 300) return Number.NaN;
+  if (typeof json === 'number') return json;
+  if (typeof json === 'string') {
+    switch (json) {
+      case 'Pi': return Math.PI;
+      case 'ExponentialE': return Math.E;
+      case 'PositiveInfinity': return Number.POSITIVE_INFINITY;
+      case 'NegativeInfinity': return Number.NEGATIVE_INFINITY;
+      case 'Half': return 0.5;
+      case 'GoldenRatio': return (1 + Math.sqrt(5)) / 2;
+      case 'NaN': return Number.NaN;
+    }
+    return json in env ? env[json]! : Number.NaN;
+  }
+  if (!Array.isArray(json)) return 'num' in json ? Number(json.num) : Number.NaN;
+  const h = json[0];
+  if (typeof h !== 'string') return Number.NaN;
+  const a = json.slice(1);
+  const ev = (x: MathJson) => evalReal(x, env, depth + 1);
+  switch (h) {
+    case 'Add': return a.reduce<number>((s, x) => s + ev(x), 0);
+    case 'Subtract': return a.length === 1 ? -ev(a[0]!) : ev(a[0]!) - a.slice(1).reduce<number>((s, x) => s + ev(x), 0);
+    case 'Multiply':
+    case 'InvisibleOperator': return a.reduce<number>((s, x) => s * ev(x), 1);
+    case 'Divide': return ev(a[0]!) / ev(a[1]!);
+    case 'Rational': return a.length === 2 ? ev(a[0]!) / ev(a[1]!) : ev(a[0]!);
+    case 'Power': return powReal(ev(a[0]!), ev(a[1]!));
+    case 'Root': return powReal(ev(a[0]!), 1 / ev(a[1]!));
+    case 'Log': return a.length === 2 ? Math.log(ev(a[0]!)) / Math.log(ev(a[1]!)) : Math.log10(ev(a[0]!));
+    case 'Factorial': return factorial(ev(a[0]!));
+    case 'Binomial': {
+      const n = ev(a[0]!);
+      const k = ev(a[1]!);
+      return factorial(n) / (factorial(k) * factorial(n - k));
+    }
+    case 'Max': return Math.max(...a.map(ev));
+    case 'Min': return Math.min(...a.map(ev));
+    case 'Complex': return ev(a[1]!) === 0 ? ev(a[0]!) : Number.NaN;
+    case 'Determinant': return determinant(a[0]!, env, depth);
+    case 'Hold':
+    case 'Parentheses': return ev(a[0]!);
+  }
+  const f = UNARY[h];
+  if (f && a.length === 1) return f(ev(a[0]!));
+  return Number.NaN;
+}
+
+function powReal(base: number, exp: number): number {
+  const r = base ** exp;
+  if (Number.isNaN(r) && base < 0) {
+    // Real odd roots of negatives: (-8)^(1/3) = -2.
+    const inv = 1 / exp;
+    if (Number.isInteger(Math.round(inv)) && Math.abs(inv - Math.round(inv)) < 1e-9 && Math.round(inv) % 2 !== 0) {
+      return -((-base) ** exp);
+    }
+  }
+  return r;
+}
+
+function determinant(m: MathJson, env: Env, depth: number): number {
+  const rows = matrixRows(m);
+  if (!rows || rows.length === 0 || rows.some((r) => r.length !== rows.length) || rows.length > 6) return Number.NaN;
+  const v = rows.map((r) => r.map((x) => evalReal(x, env, depth + 1)));
+  const det = (mm: number[][]): number => {
+    if (mm.length === 1) return mm[0]![0]!;
+    let s = 0;
+    for (let j = 0; j < mm.length; j++) {
+      const minor = mm.slice(1).map((r) => r.filter((_, k) => k !== j));
+      s += (j % 2 === 0 ? 1 : -1) * mm[0]![j]! * det(minor);
+    }
+    return s;
+  };
+  return det(v);
+}
+
+/** Rows of a Matrix / nested List, or null. */
+export function matrixRows(json: MathJson): MathJson[][] | null {
+  let m = json;
+  if (head(m) === 'Matrix') m = args(m)[0]!;
+  if (head(m) !== 'List') return null;
+  const rows = args(m);
+  if (rows.length === 0) return null;
+  if (rows.every((r) => head(r) === 'List')) return rows.map((r) => args(r));
+  return null;
+}
+
+/** Closed-form numeric value: own evaluator first, then the engine (complex results → NaN). */
+export function numericValue(json: MathJson): number {
+  const v = evalReal(json);
+  if (!Number.isNaN(v)) return v;
+  if (freeSymbols(json).size > 0) return Number.NaN;
+  try {
+    const ce = getEngine();
+    const n = ce.box(json as never).N();
+    const re = n.re;
+    const im = n.im;
+    if (typeof re === 'number' && (im === 0 || im === undefined || Math.abs(im) < 1e-12 * Math.max(1, Math.abs(re)))) return re;
+  } catch {
+    // fall through
+  }
+  return Number.NaN;
+}
+
+/** Deterministic sample points for symbolic comparison (positive, away from 0 and 1). */
+const SAMPLES = [0.7213, 1.3719, 2.1137, 0.4391, 1.8821, 2.7577];
+
+/**
+ * Numeric identity test of two scalar expressions with free symbols: evaluate at several points.
+ * Returns 'equal' / 'different', or 'unknown' when too few points evaluate.
+ */
+export function compareSymbolic(
+  a: MathJson,
+  b: MathJson,
+  close: (x: number, y: number) => boolean,
+  symbols?: string[],
+): 'equal' | 'different' | 'unknown' {
+  const vars = symbols ?? [...new Set([...freeSymbols(a), ...freeSymbols(b)])].sort();
+  if (vars.length > 12) return 'unknown';
+  let valid = 0;
+  for (let k = 0; k < SAMPLES.length; k++) {
+    const env: Env = {};
+    vars.forEach((v, i) => {
+      env[v] = SAMPLES[(k + i * 2) % SAMPLES.length]! * (1 + 0.173 * i);
+    });
+    const va = evalReal(a, env);
+    const vb = evalReal(b, env);
+    if (!Number.isFinite(va) || !Number.isFinite(vb)) {
+      if (Number.isFinite(va) !== Number.isFinite(vb) && !Number.isNaN(va) && !Number.isNaN(vb)) return 'different';
+      continue;
+    }
+    valid++;
+    if (!close(va, vb)) return 'different';
+  }
+  return valid >= 2 ? 'equal' : 'unknown';
+}
+
+/** Values of an expression at the sample points (for ratio tests). */
+export function sampleValues(json: MathJson, vars: string[]): number[] {
+  return SAMPLES.map((_, k) => {
+    const env: Env = {};
+    vars.forEach((v, i) => {
+      env[v] = SAMPLES[(k + i * 2) % SAMPLES.length]! * (1 + 0.173 * i);
+    });
+    return evalReal(json, env);
+  });
+}
+
+/** Warms the engine up (its first parse costs ~100 ms). */
+export function warmUpCas(): void {
+  parseLatex('\\frac{1}{2}+x');
+}

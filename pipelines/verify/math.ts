@@ -1,0 +1,235 @@
+/**
+ * Math verifier: exact match → normalised match → numbers (separators, percent, words) →
+ * lists → CAS structural/symbolic equivalence. Undecidable pairs (prose, unparseable text) come back
+ * as `unknown` for the LLM judge.
+ */
+import { freeSymbols, parseLatex, type MathJson } from './cas.js';
+import { compareChoice, resolveChoices } from './choice.js';
+import { hedgeReason, methodOnlyReason } from './hedging.js';
+import { cleanLatex, plainToLatex } from './latex.js';
+import { compareMathJson, type EquivalenceOptions } from './math-equivalence.js';
+import { parseChineseNumber, parseEnglishNumber, parseNumber, relClose, roundedEqual } from './numbers.js';
+import { canonicalText, hasCjk, splitTopLevel } from './text.js';
+import type { Deadline } from './timeout.js';
+import { different, equal, unknown, type Verdict } from './types.js';
+
+export interface MathCompareOptions {
+  relTol: number;
+  floatRounding?: number;
+  intervalMatchesRelation?: boolean;
+  monomialEquations?: boolean;
+  ordered?: boolean;
+  question?: string;
+  choices?: string[];
+  deadline?: Deadline;
+  /** Drop unit words/\text{} groups before comparing (math: yes unless the question asks for units). */
+  stripUnits?: boolean;
+}
+
+export function closeness(opts: { relTol: number; floatRounding?: number }): (a: number, b: number) => boolean {
+  return opts.floatRounding !== undefined
+    ? (a, b) => roundedEqual(a, b, opts.floatRounding!)
+    : (a, b) => relClose(a, b, opts.relTol);
+}
+
+const BOOLEAN_TRUE = new Set(['true', 't', 'yes', 'y', '1', 'correct', 'right', '对', '是', '正确', '√', '✓']);
+const BOOLEAN_FALSE = new Set(['false', 'f', 'no', 'n', '0', 'incorrect', 'wrong', '错', '否', '错误', '×', '✗']);
+
+export function booleanValue(s: string): boolean | null {
+  const t = s.trim().toLowerCase().replace(/[.。!]$/, '');
+  if (BOOLEAN_TRUE.has(t)) return true;
+  if (BOOLEAN_FALSE.has(t)) return false;
+  return null;
+}
+
+/** Prepares an answer for comparison: LaTeX clean-up, ≈ tails, unit words. */
+export function mathText(raw: string, stripUnits: boolean): string {
+  let s = cleanLatex(raw, { dropText: false });
+  // x = 1/3 ≈ 0.33 keeps the exact part; a lone x ≈ 11 reads as x = 11.
+  if (/\\approx|≈/.test(s)) {
+    const cut = s.split(/\\approx|≈/);
+    s = cut[0]!.includes('=') || cut.length === 1 ? cut[0]! : `${cut[0]}=${cut[cut.length - 1]}`;
+    if (cut[0]!.trim().length === 0) s = cut[cut.length - 1]!;
+  }
+  if (stripUnits) s = stripUnitWords(s);
+  return s.trim();
+}
+
+const UNIT_WORDS =
+  /(?<=[\d}\s)])\s*(?:square|sq\.?|cubic)?\s*(?:units?|meters?|metres?|centimeters?|cm|mm|km|m|inches|inch|in|feet|foot|ft|yards?|miles?|seconds?|sec|s|minutes?|mins?|hours?|hrs?|h|days?|weeks?|years?|dollars?|cents?|degrees?|deg|radians?|rad|kg|grams?|g|pounds?|lbs?|liters?|litres?|ml|mL|L|people|persons?|students?|apples?|ways?|points?|times|pieces?|items?)(?:\s*\^\s*\{?\s*[23]\s*\}?|²|³)?\s*$/i;
+const CJK_UNIT = /(?<=[\d}\s)])\s*(?:平方|立方)?(?:厘米|毫米|千米|公里|分米|米|千克|公斤|克|吨|秒|分钟|小时|天|元|角|分|个|只|人|次|度|本|朵|棵|块|张|条|辆|名|岁|年|月|日|页|道|种)\s*$/u;
+
+/** Removes a trailing unit word ("125 miles", "15 cm^2", "40厘米"). */
+export function stripUnitWords(s: string): string {
+  let t = s;
+  for (let k = 0; k < 2; k++) {
+    const before = t;
+    t = t.replace(UNIT_WORDS, '').replace(CJK_UNIT, '').trim();
+    if (t === before || t.length === 0) {
+      if (t.length === 0) t = before;
+      break;
+    }
+  }
+  return t;
+}
+
+/** An answer the CAS would misread (prose: "Evelyn", "red", Chinese text). */
+export function looksLikeProse(s: string): boolean {
+  if (hasCjk(s)) return true;
+  const t = s.replace(/\\[a-zA-Z]+/g, ' ');
+  if (/^[A-Za-z][A-Za-z\s'-]*[A-Za-z]$/.test(t.trim()) && /[a-z]{2}/.test(t)) return true;
+  const words = t.match(/[A-Za-z]{4,}/g) ?? [];
+  return words.some((w) => /[aeiouy]/i.test(w) && !KNOWN_WORDS.has(w.toLowerCase()));
+}
+
+const KNOWN_WORDS = new Set([
+  'sqrt', 'frac', 'sinh', 'cosh', 'tanh', 'arcsin', 'arccos', 'arctan', 'infty', 'infinity', 'cdot', 'times',
+  'left', 'right', 'text', 'mathrm', 'begin', 'end', 'pmatrix', 'bmatrix', 'matrix', 'array', 'theta', 'alpha',
+  'beta', 'gamma', 'delta', 'lambda', 'sigma', 'omega', 'varphi', 'boxed', 'quad', 'approx', 'exp',
+]);
+
+function numberOf(s: string): { value: number; percent: boolean } | null {
+  const n = parseNumber(s);
+  if (n) return n;
+  const en = parseEnglishNumber(s);
+  if (en !== null) return { value: en, percent: false };
+  const zh = parseChineseNumber(s);
+  if (zh !== null && s.trim().length > 0) return { value: zh, percent: false };
+  return null;
+}
+
+/** Percent semantics: 50% ≡ 0.5 and 28% ≡ 28 (the number written without its sign). */
+function compareNumbers(
+  p: { value: number; percent: boolean },
+  g: { value: number; percent: boolean },
+  close: (a: number, b: number) => boolean,
+): boolean {
+  if (p.percent === g.percent) return close(p.value, g.value);
+  const pct = p.percent ? p : g;
+  const plain = p.percent ? g : p;
+  return close(plain.value, pct.value / 100) || close(plain.value, pct.value) || close(pct.value / 100, plain.value);
+}
+
+const LIST_SEPARATORS = [',', ';', '，', '；', '、', ' and ', ' 和 ', '和'];
+
+function splitList(s: string): string[] {
+  const inner = s.trim();
+  const parts = splitTopLevel(inner, LIST_SEPARATORS).map((x) => x.trim()).filter((x) => x.length > 0);
+  return parts;
+}
+
+/** Parses to MathJSON via the CAS, or null. */
+export function toMathJson(text: string): MathJson | null {
+  const latex = plainToLatex(text);
+  const parsed = parseLatex(latex);
+  return parsed.ok ? parsed.json : null;
+}
+
+/** Compares a predicted math answer with the ground truth. */
+export function compareMath(predRaw: string, goldRaw: string, opts: MathCompareOptions, depth = 0): Verdict {
+  opts.deadline?.check();
+  const pred = predRaw.trim();
+  const gold = goldRaw.trim();
+  if (pred.length === 0) return different('empty answer');
+  if (pred === gold) return equal('exact match');
+
+  if (depth === 0) {
+    const hedge = hedgeReason(pred, gold);
+    if (hedge) return different(hedge);
+    const method = methodOnlyReason(pred, gold);
+    if (method) return different(method);
+    const choices = resolveChoices(opts.question, opts.choices);
+    if (choices) {
+      const v = compareChoice(pred, gold, choices);
+      if (v.kind !== 'unknown') return v;
+    }
+  }
+
+  const stripUnits = opts.stripUnits ?? true;
+  const p = mathText(pred, stripUnits);
+  const g = mathText(gold, stripUnits);
+  if (p.length === 0) return different('empty answer');
+  if (p === g || p.replace(/\s+/g, '') === g.replace(/\s+/g, '')) return equal('normalised match');
+  const pc = canonicalText(p).toLowerCase();
+  const gc = canonicalText(g).toLowerCase();
+
+  const gb = booleanValue(g);
+  if (gb !== null && /^[a-z]+$/i.test(g)) {
+    const pb = booleanValue(p);
+    if (pb !== null) return pb === gb ? equal('same truth value') : different('opposite truth value');
+  }
+
+  const close = closeness(opts);
+  const gn = numberOf(g);
+  const pn = numberOf(p);
+  if (gn && pn) return compareNumbers(pn, gn, close) ? equal('numeric match') : different('numeric mismatch');
+  if (gn && !pn && !/\d/.test(p) && !/\\(?:pi|infty|sqrt|frac|e)\b|π|∞|√|\be\b|\bi\b/.test(p) && !hasCjk(p)) {
+    return different('no number in the answer');
+  }
+
+  if (looksLikeProse(p) || looksLikeProse(g)) {
+    if (pc === gc) return equal('same text (case-insensitive)');
+    return unknown('text answer');
+  }
+
+  if (depth === 0) {
+    const gl = splitList(g);
+    const pl = splitList(p);
+    if ((gl.length > 1 || pl.length > 1) && !/^[[({]/.test(g.trim()) && !/^[[({]/.test(p.trim())) {
+      return compareLists(pl, gl, opts);
+    }
+  }
+
+  const gj = toMathJson(g);
+  const pj = toMathJson(p);
+  if (gj === null) return unknown('ground truth does not parse');
+  if (pj === null) {
+    return /^[\d\s+\-*/^().,=<>\\{}a-z]*$/i.test(p) && !/[a-z]{2}/i.test(p.replace(/\\[a-z]+/gi, ''))
+      ? different('malformed expression')
+      : unknown('answer does not parse');
+  }
+  const eq: EquivalenceOptions = {
+    close,
+    intervalMatchesRelation: opts.intervalMatchesRelation ?? true,
+    monomialEquations: opts.monomialEquations ?? false,
+    deadline: opts.deadline,
+  };
+  const r = compareMathJson(gj, pj, eq);
+  if (r === 'equal') return equal('equivalent (CAS)');
+  if (r === 'different') {
+    // A symbolic answer to a numeric question (or the reverse) is wrong, not undecidable.
+    return different(freeSymbols(gj).size === 0 && freeSymbols(pj).size > 0 ? 'symbolic answer to a numeric question' : 'not equivalent (CAS)');
+  }
+  return unknown('CAS could not decide');
+}
+
+function compareLists(pred: string[], gold: string[], opts: MathCompareOptions): Verdict {
+  if (pred.length !== gold.length) return different(`${pred.length} items, expected ${gold.length}`);
+  const verdictOf = (a: string, b: string) => compareMath(a, b, opts, 1);
+  if (opts.ordered) {
+    let undecided = false;
+    for (let i = 0; i < gold.length; i++) {
+      const v = verdictOf(pred[i]!, gold[i]!);
+      if (v.kind === 'different') return different(`item ${i + 1}: ${v.how}`);
+      if (v.kind === 'unknown') undecided = true;
+    }
+    return undecided ? unknown('list items undecided') : equal('same list');
+  }
+  const used = new Array<boolean>(pred.length).fill(false);
+  let undecided = false;
+  for (const g of gold) {
+    let found = false;
+    for (let i = 0; i < pred.length; i++) {
+      if (used[i]) continue;
+      const v = verdictOf(pred[i]!, g);
+      if (v.kind === 'equal') {
+        used[i] = true;
+        found = true;
+        break;
+      }
+      if (v.kind === 'unknown') undecided = true;
+    }
+    if (!found) return undecided ? unknown('list items undecided') : different(`missing item ${g}`);
+  }
+  return equal('same items');
+}
