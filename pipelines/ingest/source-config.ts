@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { qaSourceSchema } from './qa/config.js';
+import { videoSourceSchema } from './video/config.js';
 
 /**
  * Every kind of source a dataset can declare, told apart by `type`. Each adapter folder owns its
  * schema (`<type>/config.ts`); add new ones to this list and to ADAPTERS in adapters.ts.
  */
-export const sourceSchema = z.discriminatedUnion('type', [qaSourceSchema]);
+export const sourceSchema = z.discriminatedUnion('type', [qaSourceSchema, videoSourceSchema]);
 
 export type SourceConfig = z.output<typeof sourceSchema>;
 export type SourceType = SourceConfig['type'];

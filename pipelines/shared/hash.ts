@@ -21,8 +21,10 @@ export function stableStringify(value: unknown): string {
   });
 }
 
-export async function sha256File(path: string): Promise<string> {
+/** sha256 of a file, or of its first `maxBytes` bytes (a file still being written then hashes in bounded time). */
+export async function sha256File(path: string, maxBytes = Number.POSITIVE_INFINITY): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  const range = maxBytes === Number.POSITIVE_INFINITY ? {} : { end: maxBytes - 1 };
+  for await (const chunk of createReadStream(path, range)) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }

@@ -1,7 +1,9 @@
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { sha256Hex } from '../hash.js';
 
 /** Content-addressed media store: `blobs/ab/cdef…` keyed by sha256, so the same bytes are stored once. */
@@ -22,6 +24,39 @@ export class BlobStore {
     await writeFile(tmp, bytes);
     await rename(tmp, path);
     return id;
+  }
+
+  /**
+   * Streams a file into the store (for media too large to hold in memory, e.g. videos), hashing as
+   * it copies. Reads at most `maxBytes` (the size seen when the file was listed, so a file that is
+   * still growing cannot make this endless); returns the id and the bytes stored.
+   */
+  async putFile(path: string, maxBytes = Number.POSITIVE_INFINITY): Promise<{ id: string; bytes: number }> {
+    await mkdir(this.root, { recursive: true });
+    const tmp = join(this.root, `.incoming-${randomUUID()}.tmp`);
+    const hash = createHash('sha256');
+    let bytes = 0;
+    const tap = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        hash.update(chunk);
+        bytes += chunk.length;
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(createReadStream(path, maxBytes === Number.POSITIVE_INFINITY ? {} : { end: maxBytes - 1 }), tap, createWriteStream(tmp));
+      const id = hash.digest('hex');
+      const target = this.pathOf(id);
+      if (existsSync(target)) await rm(tmp, { force: true });
+      else {
+        await mkdir(dirname(target), { recursive: true });
+        await rename(tmp, target);
+      }
+      return { id, bytes };
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
   }
 
   async get(id: string): Promise<Buffer> {
