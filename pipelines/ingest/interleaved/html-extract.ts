@@ -1,0 +1,110 @@
+import { Readability } from '@mozilla/readability';
+import { parseHTML } from 'linkedom';
+
+export type HtmlBlock = { type: 'text'; text: string } | { type: 'image'; src: string; alt: string | null };
+
+export interface ExtractedPage {
+  title: string | null;
+  blocks: HtmlBlock[];
+  /** Whether Readability found the main content (else the whole body was walked). */
+  readability: boolean;
+}
+
+/** Minimal DOM node shape shared by linkedom's nodes (the project compiles without the DOM lib). */
+interface DomNode {
+  nodeType: number;
+  nodeName: string;
+  textContent: string | null;
+  childNodes: ArrayLike<DomNode>;
+  getAttribute?(name: string): string | null;
+}
+
+const SKIP = new Set(['SCRIPT', 'STYLE', 'NOSCRIPT', 'TEMPLATE', 'SVG', 'IFRAME', 'OBJECT', 'CANVAS', 'BUTTON', 'INPUT', 'SELECT', 'TEXTAREA', 'FORM', 'HEAD']);
+/** Page chrome, skipped when walking a body without Readability. */
+const BOILERPLATE = new Set(['NAV', 'HEADER', 'FOOTER', 'ASIDE']);
+const BLOCK = new Set([
+  'P', 'DIV', 'SECTION', 'ARTICLE', 'MAIN', 'BLOCKQUOTE', 'FIGURE', 'FIGCAPTION', 'TABLE', 'THEAD', 'TBODY', 'TFOOT', 'TR', 'CAPTION',
+  'UL', 'OL', 'DL', 'DT', 'DD', 'ADDRESS', 'DETAILS', 'SUMMARY', 'HR', 'BODY', 'HTML', 'NAV', 'HEADER', 'FOOTER', 'ASIDE',
+]);
+
+/**
+ * The main content of an HTML page as ordered text blocks and images: Readability (on linkedom)
+ * removes navigation, ads and other boilerplate, then the cleaned DOM is walked in document order.
+ * Headings become `#` lines, list items `- ` lines, `<pre>` keeps its line breaks, and each `<img>`
+ * (its `src`, or `data-src` for lazy-loaded images) splits the text where it stands.
+ */
+export function extractHtml(html: string, useReadability: boolean): ExtractedPage {
+  const { document } = parseHTML(html);
+  const title = (document.title || '').trim() || null;
+  if (useReadability) {
+    const article = new Readability(document as never, { charThreshold: 0 }).parse();
+    if (article?.content) {
+      const { document: cleaned } = parseHTML(`<!doctype html><html><body>${article.content}</body></html>`);
+      const blocks = walk(cleaned.body as unknown as DomNode, false);
+      if (blocks.length) return { title: article.title?.trim() || title, blocks, readability: true };
+    }
+  }
+  const { document: fresh } = parseHTML(html);
+  return { title, blocks: walk(fresh.body as unknown as DomNode, true), readability: false };
+}
+
+function walk(root: DomNode, skipBoilerplate: boolean): HtmlBlock[] {
+  const blocks: HtmlBlock[] = [];
+  let buffer = '';
+  let prefix = '';
+  const flush = (): void => {
+    const text = buffer.replace(/[ \t\r\f\v\u00a0]+/g, ' ').replace(/ *\n */g, '\n').replace(/¶/g, '').trim();
+    if (text) blocks.push({ type: 'text', text: prefix + text });
+    buffer = '';
+    prefix = '';
+  };
+  const visit = (node: DomNode): void => {
+    if (node.nodeType === 3) {
+      buffer += (node.textContent ?? '').replace(/\s+/g, ' ');
+      return;
+    }
+    if (node.nodeType !== 1) return;
+    const tag = node.nodeName.toUpperCase();
+    if (SKIP.has(tag) || (skipBoilerplate && BOILERPLATE.has(tag))) return;
+    if (tag === 'IMG') {
+      const src = node.getAttribute?.('src') || node.getAttribute?.('data-src');
+      if (!src) return;
+      flush();
+      blocks.push({ type: 'image', src, alt: node.getAttribute?.('alt')?.trim() || null });
+      return;
+    }
+    if (tag === 'BR') {
+      buffer += '\n';
+      return;
+    }
+    if (tag === 'PRE') {
+      flush();
+      const code = (node.textContent ?? '').replace(/^\n+|\s+$/g, '');
+      if (code) blocks.push({ type: 'text', text: code });
+      return;
+    }
+    const heading = /^H([1-6])$/.exec(tag);
+    if (heading || tag === 'LI') {
+      flush();
+      prefix = heading ? `${'#'.repeat(Number(heading[1]))} ` : '- ';
+      visitChildren(node);
+      flush();
+      return;
+    }
+    if (tag === 'TD' || tag === 'TH') {
+      visitChildren(node);
+      buffer += ' | ';
+      return;
+    }
+    const block = BLOCK.has(tag);
+    if (block) flush();
+    visitChildren(node);
+    if (block) flush();
+  };
+  const visitChildren = (node: DomNode): void => {
+    for (let i = 0; i < node.childNodes.length; i++) visit(node.childNodes[i] as DomNode);
+  };
+  visit(root);
+  flush();
+  return blocks.map((b) => (b.type === 'text' ? { ...b, text: b.text.replace(/(\s*\|\s*)+$/g, '').replace(/^(- |#+ )?\s*\|\s*/, '$1') } : b));
+}
