@@ -10,4 +10,5 @@ export const ADAPTERS: Record<SourceType, () => Promise<AnyAdapter>> = {
   interleaved: async () => (await import('./interleaved/adapter.js')).interleavedAdapter as AnyAdapter,
   gui: async () => (await import('./gui/adapter.js')).guiAdapter as AnyAdapter,
   video: async () => (await import('./video/adapter.js')).videoAdapter as AnyAdapter,
+  caption: async () => (await import('./caption/adapter.js')).captionAdapter as AnyAdapter,
 };
