@@ -29,6 +29,7 @@ export async function* topLevelArrayItems(
   file: string,
   wanted: ReadonlySet<string>,
   onChunk?: (chunk: Buffer) => void,
+  chunkBytes = 1 << 20,
 ): AsyncGenerator<ArrayItem> {
   let depth = 0;
   let inString = false;
@@ -43,7 +44,7 @@ export async function* topLevelArrayItems(
   let captureStart = 0;
   let offset = 0;
 
-  for await (const raw of createReadStream(file, { highWaterMark: 1 << 20 })) {
+  for await (const raw of createReadStream(file, { highWaterMark: chunkBytes })) {
     const chunk = raw as Buffer;
     onChunk?.(chunk);
     if (capture) captureStart = 0;
