@@ -95,6 +95,9 @@ interface Term {
   species: string;
 }
 
+/** Terms that may appear in an equation besides species (energy, light, electrons). */
+const NON_SPECIES_TERMS = /^(?:energy|heat|light|hv|hν|e-|e\^-|e−|能量|热量|热|光|光照|电能)$/;
+
 function parseSide(side: string): Term[] | null {
   const terms = side.split(/\s\+\s|\s*\+\s+|\+(?=\s*\d*\s*[A-Z(\[])/).map((x) => x.trim()).filter(Boolean);
   const out: Term[] = [];
@@ -103,7 +106,9 @@ function parseSide(side: string): Term[] | null {
     if (!m) return null;
     const coef = m[1] ? (m[1].includes('/') ? Number(m[1].split('/')[0]) / Number(m[1].split('/')[1]) : Number(m[1])) : 1;
     const sp = parseSpecies(m[2]!);
-    const key = sp ? `${sp.formula}${sp.charge ? '^' + sp.charge : ''}` : canonicalText(m[2]!).toLowerCase();
+    const word = canonicalText(m[2]!).toLowerCase();
+    if (!sp && !NON_SPECIES_TERMS.test(word)) return null;
+    const key = sp ? `${sp.formula}${sp.charge ? '^' + sp.charge : ''}` : word;
     out.push({ coef, species: key });
   }
   return out;

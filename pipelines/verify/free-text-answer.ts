@@ -114,7 +114,7 @@ function latexCandidate(matchText: string): string {
 
 /**
  * Candidates in Math-Verify order. Returns the first accepted candidate, else the first
- * candidate seen (fallback), else null.
+ * candidate seen (compared as text), else null.
  */
 export function extractFreeTextAnswer(text: string, opts: FreeTextOptions): string | null {
   if (text.length > 200_000) text = text.slice(-200_000);
@@ -122,6 +122,7 @@ export function extractFreeTextAnswer(text: string, opts: FreeTextOptions): stri
   const specs = [...(opts.latex ? latex : []), ...(opts.expr ? expr : [])];
   const priorities = [...new Set(specs.map((s) => s.priority))].sort((a, b) => a - b);
   const failedLatex: [number, number][] = [];
+  let fallback: string | null = null;
   for (const pr of priorities) {
     const matches: { start: number; end: number; spec: PatternSpec; value: string; groupStart: number }[] = [];
     for (const spec of specs.filter((s) => s.priority === pr)) {
@@ -147,10 +148,12 @@ export function extractFreeTextAnswer(text: string, opts: FreeTextOptions): stri
       } else candidate = latexCandidate(m.value);
       if (candidate.trim().length === 0) continue;
       if (opts.accepts(candidate)) return candidate;
+      fallback ??= candidate;
       if (m.spec.kind !== 'expr') failedLatex.push([m.groupStart, m.groupStart + m.value.length]);
     }
   }
-  return null;
+  // Nothing parses: the first string seen is compared as text (Math-Verify's "first_match" fallback).
+  return fallback;
 }
 
 function normaliseNumberCandidate(s: string): string {

@@ -32,7 +32,9 @@ export function hedgeReason(pred: string, gold: string): string | null {
   }
   if (!isMultiValued(gold)) {
     const alternatives = splitTopLevel(pred, [' or ', ' OR ', '或者', '或']).map((s) => s.trim()).filter(Boolean);
-    if (alternatives.length > 1 && new Set(alternatives.map((a) => a.toLowerCase())).size > 1) {
+    // Only value-like alternatives hedge; "or" inside a sentence is ordinary language.
+    const valueLike = alternatives.every((a) => [...a].length <= 24 && a.split(/\s+/).length <= 4);
+    if (alternatives.length > 1 && valueLike && new Set(alternatives.map((a) => a.toLowerCase())).size > 1) {
       return 'hedged answer (alternatives for a single-valued answer)';
     }
   }

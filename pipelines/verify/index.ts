@@ -98,6 +98,10 @@ async function verifyInner(req: VerifyRequest, ctx: VerifyContextInternal, deadl
   const opts = req.options ?? {};
   const question = typeof req.question === 'string' ? req.question : undefined;
 
+  if (domain === 'language_mix' && req.format && req.format !== 'none') {
+    const gate = extractAnswer(response, req.format);
+    if (!gate.ok) return result({ score: 0, extracted: null, reason: gate.reason, formatOk: false });
+  }
   if (domain === 'language_mix' || opts.languageMixPenalty) {
     const mixed = hasLanguageMixing(response);
     if (domain === 'language_mix') {
@@ -120,7 +124,8 @@ async function verifyInner(req: VerifyRequest, ctx: VerifyContextInternal, deadl
   deadline.check();
 
   if (domain === 'ocr' || domain === 'ocr_ignore_case') {
-    const sim = ocrSimilarity(answer, gold, opts.ignoreCase ?? domain === 'ocr_ignore_case');
+    // GLM's OCR tests score "AFSDF" against "afsdf" as 1: case is ignored unless asked otherwise.
+    const sim = ocrSimilarity(answer, gold, opts.ignoreCase ?? true);
     return result({ score: sim, extracted: answer, reason: `edit similarity ${sim.toFixed(4)}`, formatOk: true });
   }
   if (domain === 'grounding') {

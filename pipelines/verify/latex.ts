@@ -8,7 +8,7 @@ import { toHalfWidth, unicodeScriptsToAscii, unifyPunctuation } from './text.js'
 /** Commands that Math-Verify's data sometimes writes with a doubled backslash (`\\frac`). */
 const KNOWN_COMMANDS =
   'frac|dfrac|tfrac|cfrac|sqrt|left|right|le|leq|ge|geq|ne|neq|lt|gt|pi|infty|cdot|times|div|pm|mp|in|cup|cap|text|mathrm|mathbf|sin|cos|tan|cot|sec|csc|ln|log|exp|alpha|beta|gamma|delta|theta|lambda|mu|sigma|omega|phi|varphi|circ|degree|begin|end|boxed|quad|qquad|dots|ldots|cdots|approx';
-const DOUBLED_COMMAND = new RegExp(`\\\\\\\\(?=(?:${KNOWN_COMMANDS})(?![a-zA-Z]))`, 'g');
+const DOUBLED_COMMAND = new RegExp(`(?<!\\\\)\\\\\\\\(?=(?:${KNOWN_COMMANDS})(?![a-zA-Z]))`, 'g');
 
 const TEXT_COMMANDS = /\\(?:text|textbf|textit|textrm|textsf|texttt|textnormal|mathrm|mathbf|mathit|mathsf|mathtt|mbox|operatorname|mathnormal|boldsymbol|bm|rm|bf)\s*\{/g;
 
@@ -105,6 +105,8 @@ export interface CleanOptions {
 /** LaTeX presentation clean-up; the result is still LaTeX. */
 export function cleanLatex(input: string, opts: CleanOptions = {}): string {
   let s = unifyPunctuation(toHalfWidth(input));
+  // A row separator right before \end{…matrix} adds an empty row.
+  s = s.replace(/\\\\\s*(?=\\end\{)/g, ' ');
   s = s.replace(DOUBLED_COMMAND, '\\');
   s = stripMathDelimiters(s);
   s = s.replace(/\\(?:displaystyle|textstyle|scriptstyle|limits|nolimits)\b/g, ' ');
@@ -112,11 +114,11 @@ export function cleanLatex(input: string, opts: CleanOptions = {}): string {
   s = s.replace(/\\left\s*\\?\./g, '').replace(/\\right\s*\\?\./g, '');
   s = s.replace(/\\(?:left|right|bigl|bigr|Bigl|Bigr|big|Big|biggl|biggr)(?![a-zA-Z])/g, '');
   // Thousands separators written as LaTeX spacing between digits: 14{,}916, 32,\!349, 1\,000.
-  s = s.replace(/(\d)\s*\{,\}\s*(?=\d{3})/g, '$1');
+  s = s.replace(/(\d)\s*\{\s*,\s*\}\s*(?=\d{3})/g, '$1');
   s = s.replace(/(\d),\s*\\!\s*(?=\d{3})/g, '$1');
-  s = s.replace(/(\d)\\[,;:!]\s*(?=\d{3}(?!\d))/g, '$1');
-  s = s.replace(/\\[,;:!>]|\\quad|\\qquad|\\enspace|\\thinspace|~/g, ' ');
-  s = s.replace(/\\ (?=\S)/g, ' ');
+  s = s.replace(/(\d)(?<!\\)\\[,;:!]\s*(?=\d{3}(?!\d))/g, '$1');
+  s = s.replace(/(?<!\\)\\[,;:!>]|\\quad|\\qquad|\\enspace|\\thinspace|~/g, ' ');
+  s = s.replace(/(?<!\\)\\ (?=\S)/g, ' ');
   s = s.replace(/\\(?:leqslant|leq)(?![a-zA-Z])/g, '\\le').replace(/\\(?:geqslant|geq)(?![a-zA-Z])/g, '\\ge');
   s = s.replace(/\\lt(?![a-zA-Z])/g, '<').replace(/\\gt(?![a-zA-Z])/g, '>');
   s = s.replace(/\\neq(?![a-zA-Z])/g, '\\ne');
@@ -164,9 +166,7 @@ export function plainToLatex(input: string): string {
   s = s.replace(/(?<![a-zA-Z\\])(?:pi)(?![a-zA-Z])/g, '\\pi ');
   s = s.replace(/(?<![a-zA-Z\\])(?:infinity|inf|oo)(?![a-zA-Z])/gi, '\\infty ');
   s = rewriteExponentGroups(s);
-  // Identifiers with digit suffixes written plainly: v0 → v_0, x1 → x_1 (not in numbers or commands).
-  s = s.replace(/(?<![a-zA-Z0-9\\_^{])([a-zA-Z])(\d+)(?![\d.])/g, '$1_{$2}');
-  return s;
+  return subscriptDigitSuffixes(s);
 }
 
 function rewriteRadicals(s: string): string {
@@ -243,4 +243,15 @@ function rewriteExponentGroups(s: string): string {
     out += c;
   }
   return out;
+}
+
+const FUNCTION_PREFIX = /^(?:arcsin|arccos|arctan|sinh|cosh|tanh|sin|cos|tan|cot|sec|csc|exp|ln|log|det)/;
+
+/** Plain identifiers with digit suffixes: v0 → v_{0}, kq1q2 → kq_{1}q_{2} (not numbers, not commands). */
+function subscriptDigitSuffixes(s: string): string {
+  return s.replace(/(?<![\\a-zA-Z0-9_^])[a-zA-Z][a-zA-Z0-9]*\d[a-zA-Z0-9]*/g, (run) => {
+    const fn = FUNCTION_PREFIX.exec(run)?.[0] ?? '';
+    const rest = run.slice(fn.length).replace(/([a-zA-Z])(\d+)(?![\d.])/g, '$1_{$2}');
+    return fn + rest;
+  });
 }

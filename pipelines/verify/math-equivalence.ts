@@ -46,6 +46,10 @@ export function simplifyAnswerShape(j: MathJson): MathJson {
   let x = unwrap(j);
   const h = head(x);
   if (h === 'Equal' && args(x).length > 2) x = args(x)[args(x).length - 1]!;
+  else if (h === 'Equal' && args(x).every((a) => freeSymbols(a).size === 0 && !Number.isNaN(numericValue(a)))) {
+    // "1/2 = 10/9" between numbers is a computation trail; its answer is the last value.
+    x = args(x)[args(x).length - 1]!;
+  }
   else if (h === 'Element' && args(x).length === 2) x = args(x)[1]!;
   else if (h === 'Measurement' && args(x).length === 2) {
     const [a, b] = args(x) as [MathJson, MathJson];
@@ -107,13 +111,57 @@ export function compareMathJson(goldIn: MathJson, predIn: MathJson, opts: Equiva
     return compareSets(gold, pred, opts);
   }
 
-  const gm = matrixRows(gold);
-  const pm = matrixRows(pred);
-  if ((gh === 'Matrix' || ph === 'Matrix') && gm && pm) return compareMatrices(gm, pm, opts);
+  const gm = matrixValue(gold);
+  const pm = matrixValue(pred);
+  if (gm && pm && (containsMatrix(gold) || containsMatrix(pred))) return compareMatrices(gm, pm, opts);
 
   if (isCollection(gold) || isCollection(pred)) return compareCollections(gold, pred, opts);
 
   return compareScalars(gold, pred, opts);
+}
+
+function containsMatrix(j: MathJson): boolean {
+  return head(j) === 'Matrix' || args(j).some((a) => head(a) === 'Matrix');
+}
+
+/** Rows of a matrix literal or of a sum / product / scalar multiple of matrix literals. */
+function matrixValue(j: MathJson): MathJson[][] | null {
+  const rows = matrixRows(j);
+  if (rows) return rows;
+  const h = head(j);
+  if (h === 'Negate') {
+    const m = matrixValue(args(j)[0]!);
+    return m ? m.map((r) => r.map((x) => ['Negate', x] as MathJson)) : null;
+  }
+  if (h === 'Add') {
+    const ms = args(j).map(matrixValue);
+    if (ms.some((m) => !m)) return null;
+    const [first, ...rest] = ms as MathJson[][][];
+    if (rest.some((m) => m.length !== first!.length || m.some((r, i) => r.length !== first![i]!.length))) return null;
+    return first!.map((row, i) => row.map((x, k) => ['Add', x, ...rest.map((m) => m[i]![k]!)] as MathJson));
+  }
+  if (h === 'Multiply' && args(j).some((a) => matrixValue(a) !== null)) {
+    let acc: MathJson[][] | null = null;
+    let scalar: MathJson[] = [];
+    for (const a of args(j)) {
+      const m = matrixValue(a);
+      if (!m) {
+        scalar.push(a);
+        continue;
+      }
+      if (!acc) acc = m;
+      else {
+        if (acc[0]!.length !== m.length) return null;
+        const left: MathJson[][] = acc;
+        acc = left.map((row) => m[0]!.map((_, k) => ['Add', ...row.map((x, t) => ['Multiply', x, m[t]![k]!] as MathJson)] as MathJson));
+      }
+    }
+    if (!acc) return null;
+    const factor = scalar;
+    scalar = [];
+    return factor.length ? acc.map((r) => r.map((x) => ['Multiply', ...factor, x] as MathJson)) : acc;
+  }
+  return null;
 }
 
 function compareScalars(gold: MathJson, pred: MathJson, opts: EquivalenceOptions): Outcome {
@@ -214,6 +262,14 @@ function toPieces(j: MathJson, variable: { name: string | null }): Piece[] | nul
     const hi = bound(b);
     if (Number.isNaN(lo.v) || Number.isNaN(hi.v)) return null;
     return [{ lo: lo.v, hi: hi.v, loOpen: lo.open || !Number.isFinite(lo.v), hiOpen: hi.open || !Number.isFinite(hi.v) }];
+  }
+  if ((h === 'Tuple' || h === 'List') && args(x).length === 2) {
+    // (a, b) next to intervals reads as an open interval, [a, b] as a closed one.
+    const lo = numericValue(args(x)[0]!);
+    const hi = numericValue(args(x)[1]!);
+    if (Number.isNaN(lo) || Number.isNaN(hi) || lo >= hi) return null;
+    const open = h === 'Tuple';
+    return [{ lo, hi, loOpen: open || !Number.isFinite(lo), hiOpen: open || !Number.isFinite(hi) }];
   }
   if (h === 'Tuple' && args(x).length === 2) {
     // (a, b) next to intervals or inequalities reads as an open interval.

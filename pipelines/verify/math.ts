@@ -12,6 +12,7 @@ import { parseChineseNumber, parseEnglishNumber, parseNumber, relClose, roundedE
 import { canonicalText, hasCjk, splitTopLevel } from './text.js';
 import type { Deadline } from './timeout.js';
 import { different, equal, unknown, type Verdict } from './types.js';
+import { compareQuantityTexts, mayHaveUnit } from './units.js';
 
 export interface MathCompareOptions {
   relTol: number;
@@ -122,7 +123,16 @@ function splitList(s: string): string[] {
 export function toMathJson(text: string): MathJson | null {
   const latex = plainToLatex(text);
   const parsed = parseLatex(latex);
-  return parsed.ok ? parsed.json : null;
+  if (parsed.ok) return parsed.json;
+  // "a = b = c" that does not parse as a whole: its last part is the answer.
+  if (!/[,;]/.test(latex)) {
+    const parts = latex.split(/(?<![\\<>!])=/);
+    if (parts.length > 2) {
+      const last = parseLatex(parts[parts.length - 1]!.trim());
+      if (last.ok) return last.json;
+    }
+  }
+  return null;
 }
 
 /** Compares a predicted math answer with the ground truth. */
@@ -145,6 +155,11 @@ export function compareMath(predRaw: string, goldRaw: string, opts: MathCompareO
     }
   }
 
+  if (depth === 0 && (mayHaveUnit(pred) || mayHaveUnit(gold))) {
+    const q = compareQuantityTexts(pred, gold, { relTol: opts.relTol, question: opts.question });
+    if (q && q.kind !== 'unknown') return q.kind === 'equal' ? equal(q.how) : different(q.how);
+  }
+
   const stripUnits = opts.stripUnits ?? true;
   const p = mathText(pred, stripUnits);
   const g = mathText(gold, stripUnits);
@@ -163,8 +178,9 @@ export function compareMath(predRaw: string, goldRaw: string, opts: MathCompareO
   const gn = numberOf(g);
   const pn = numberOf(p);
   if (gn && pn) return compareNumbers(pn, gn, close) ? equal('numeric match') : different('numeric mismatch');
-  if (gn && !pn && !/\d/.test(p) && !/\\(?:pi|infty|sqrt|frac|e)\b|π|∞|√|\be\b|\bi\b/.test(p) && !hasCjk(p)) {
-    return different('no number in the answer');
+  if (gn && !pn && !hasCjk(p)) {
+    const latex = plainToLatex(p);
+    if (!/\d/.test(latex) && !/\\[a-zA-Z]+|(?<![a-zA-Z])[ei](?![a-zA-Z])/.test(latex)) return different('no number in the answer');
   }
 
   if (looksLikeProse(p) || looksLikeProse(g)) {

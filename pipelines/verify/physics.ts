@@ -30,6 +30,10 @@ export function compareAsQuantities(pred: string, gold: string, opts: ScienceOpt
   const qg = parseQuantity(gold);
   if (!qp || !qg) return null;
   const r = compareQuantities(qp, qg, { relTol: opts.relTol ?? SCIENCE_REL_TOL, question: opts.question, goldLiteral: gold });
+  return toVerdict(r);
+}
+
+function toVerdict(r: { kind: 'equal' | 'different' | 'unknown'; how: string }): Verdict {
   return r.kind === 'equal' ? equal(r.how) : r.kind === 'different' ? different(r.how) : unknown(r.how);
 }
 

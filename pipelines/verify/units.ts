@@ -94,7 +94,7 @@ const WORDS: [string, string][] = [
   ['kelvins', 'K'], ['kelvin', 'K'], ['seconds', 's'], ['second', 's'], ['sec', 's'], ['minutes', 'min'], ['minute', 'min'],
   ['hours', 'h'], ['hour', 'h'], ['days', 'd'], ['day', 'd'], ['hertz', 'Hz'], ['coulombs', 'C'], ['coulomb', 'C'],
   ['teslas', 'T'], ['tesla', 'T'], ['calories', 'cal'], ['calorie', 'cal'], ['kilocalories', 'kcal'], ['electronvolts', 'eV'],
-  ['electron volts', 'eV'], ['atmospheres', 'atm'], ['atmosphere', 'atm'], ['percent', '%'],
+  ['electron volts', 'eV'], ['atmospheres', 'atm'], ['atmosphere', 'atm'], ['percentage', '%'], ['percent', '%'], ['pct', '%'],
   ['千克', 'kg'], ['公斤', 'kg'], ['毫克', 'mg'], ['克', 'g'], ['吨', 't'], ['千米', 'km'], ['公里', 'km'], ['厘米', 'cm'],
   ['毫米', 'mm'], ['分米', 'dm'], ['纳米', 'nm'], ['微米', 'μm'], ['米', 'm'], ['毫升', 'mL'], ['升', 'L'], ['秒', 's'],
   ['分钟', 'min'], ['小时', 'h'], ['天', 'd'], ['千焦', 'kJ'], ['焦耳', 'J'], ['焦', 'J'], ['牛顿', 'N'], ['牛', 'N'],
@@ -352,11 +352,23 @@ export function compareQuantities(
     if (ok && !errorsMatch(pu.scale, gu.scale)) return { kind: 'different', how: 'uncertainty differs' };
     return ok ? { kind: 'equal', how: 'same quantity after unit conversion' } : { kind: 'different', how: 'different quantity' };
   }
+  if (!pu && gu && gu.dim.every((x) => x === 0)) {
+    // 0.5 vs 50%: the plain value, or the number written before the sign.
+    const ok = close(pred.value, toSI(gold.value, gu)) || close(pred.value, gold.value);
+    return ok ? { kind: 'equal', how: `same value (${gold.unitText})` } : { kind: 'different', how: 'different value' };
+  }
   if (!pu && gu) {
     // A bare number is read in the ground truth's unit (or the unit the question asks for).
     const unit = requested && sameDimension(requested, gu) ? requested : gu;
     const ok = close(toSI(pred.value, unit), toSI(gold.value, gu));
     return ok ? { kind: 'equal', how: `value in ${unit.name}` } : { kind: 'different', how: 'different value' };
+  }
+  if (pu && !gu && pu.dim.every((x) => x === 0) && !requested) {
+    // Dimensionless units (N_A, %, ppm): compare the plain value.
+    const p = toSI(pred.value, pu);
+    let ok = close(p, gold.value) || close(pred.value, gold.value);
+    if (!ok && pu.name.includes('N_A')) ok = close(pred.value * AVOGADRO_TEXTBOOK, gold.value);
+    return ok ? { kind: 'equal', how: `same value (${pred.unitText})` } : { kind: 'different', how: 'different value' };
   }
   if (pu && !gu) {
     let unit: Unit | null = requested && sameDimension(requested, pu) ? requested : null;
@@ -374,4 +386,21 @@ export function compareQuantities(
     return ok ? { kind: 'equal', how: `same value in ${unit.name}` } : { kind: 'different', how: `value differs in the question's unit ${unit.name}` };
   }
   return close(pred.value, gold.value) ? { kind: 'equal', how: 'same value' } : { kind: 'different', how: 'different value' };
+}
+
+/** "value unit" texts compared as quantities; null when either is not a quantity or neither has a unit. */
+export function compareQuantityTexts(
+  pred: string,
+  gold: string,
+  opts: { relTol: number; question?: string },
+): { kind: 'equal' | 'different' | 'unknown'; how: string } | null {
+  const qp = parseQuantity(pred);
+  const qg = parseQuantity(gold);
+  if (!qp || !qg || (!qp.unit && !qg.unit)) return null;
+  return compareQuantities(qp, qg, { relTol: opts.relTol, question: opts.question, goldLiteral: gold });
+}
+
+/** Cheap pre-check: a number followed by something that could be a unit. */
+export function mayHaveUnit(s: string): boolean {
+  return /\d\s*(?:\\(?:text|mathrm|mbox|,|;)\s*\{?\s*)?[A-Za-zΩμµ°℃℉%\u4e00-\u9fff][^\d]{0,40}$/.test(s.trim());
 }
