@@ -172,6 +172,12 @@ describe('video ingest on generated clips', () => {
     expect(Math.max(...extra.frame_times)).toBeLessThan(2);
   });
 
+  it('skips unchanged clips on the next run; only the still-growing recording is redone', async () => {
+    const [summary] = await runCommand(loaded, 'ingest', {});
+    expect(summary).toMatchObject({ planned: 7, skipped: 6, processed: 1 });
+    expect(summary?.counts).toMatchObject({ in: 1, quarantined: 1 });
+  });
+
   it('leaves no ffmpeg behind', () => {
     const ours = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' })
       .split('\n')

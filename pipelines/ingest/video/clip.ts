@@ -27,7 +27,7 @@ export interface ClipRef {
 export async function ingestClip(ctx: StageContext, source: VideoSourceConfig, tools: FfmpegTools, clip: ClipRef): Promise<Sample> {
   const before = await regularFile(clip.file);
   const sidecar = await readSidecar(clip.file, source.verifier);
-  const limits = { timeoutMs: source.timeoutMs, signal: ctx.signal };
+  const limits = { timeoutMs: source.timeoutMs };
   const probe = await probeVideo(tools, clip.file, limits);
   const { maxDuration } = source;
   if (probe.duration !== null && probe.duration > maxDuration && source.tooLong === 'refuse') {
@@ -98,6 +98,7 @@ export async function ingestClip(ctx: StageContext, source: VideoSourceConfig, t
       keyframes: frames.map((f) => f.key),
       frame_modes: frames.map((f) => f.modes.join('+')),
       frames_decoded: decoded.framesDecoded,
+      keyframes_decoded: extractions.find((e) => e.mode === 'keyframes')?.framesDecoded ?? null,
       decoded_span: decoded.span === null ? null : round(decoded.span, 3),
       // Packets are stored in decode order ≠ presentation order (B-frames); times come from decoded frames.
       pts_reordered: probe.reordersFrames,

@@ -58,7 +58,6 @@ export async function extractFrames(tools: FfmpegTools, file: string, req: Extra
   };
   const result = await runBounded(tools.ffmpeg, ffmpegArgs(tools, file, req), req.limits, { onStdout, onStderrLine: (l) => log.line(l) });
   const base = { tool: 'ffmpeg', mode, stderr_tail: log.stderrTail(), wall_ms: result.wallMs };
-  if (result.killed === 'aborted') throw new Error('run aborted');
   if (result.killed === 'timeout') {
     throw new ClipError('ffmpeg_timeout', `ffmpeg (${mode} frames) did not finish within ${req.limits.timeoutMs} ms and was killed after ${written} frames; raise timeoutMs for very long clips`, base);
   }

@@ -41,7 +41,6 @@ export async function probeVideo(tools: FfmpegTools, file: string, limits: Omit<
     });
   }
   if (result.killed === 'output_limit') throw new ClipError('corrupt_video', `ffprobe wrote more than ${PROBE_OUTPUT_LIMIT} bytes of metadata`, { tool: 'ffprobe' });
-  if (result.killed === 'aborted') throw new Error('run aborted');
   if (result.code !== 0) {
     throw new ClipError('corrupt_video', `ffprobe cannot read the file: ${messages(log.stderrTail()) || `exit code ${result.code}`}`, {
       tool: 'ffprobe',

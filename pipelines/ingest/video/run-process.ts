@@ -6,13 +6,12 @@ export interface ProcessLimits {
   timeoutMs: number;
   /** stdout bytes allowed; past it the process group is killed. */
   maxStdoutBytes: number;
-  signal?: AbortSignal;
 }
 
 export interface ProcessResult {
   code: number | null;
   /** Why we killed it, if we did. */
-  killed: 'timeout' | 'output_limit' | 'aborted' | null;
+  killed: 'timeout' | 'output_limit' | null;
   stdoutBytes: number;
   wallMs: number;
 }
@@ -24,7 +23,9 @@ export interface ProcessHandlers {
 
 /**
  * Runs a tool with bounded time and output. The child leads its own process group, so a kill
- * reaches anything it started too. stdin is closed; stderr arrives line by line.
+ * reaches anything it started too; groups still running when this process exits are killed with
+ * it. A stop request (Ctrl-C) lets running processes finish, as the runner commits units in flight.
+ * stdin is closed; stderr arrives line by line.
  */
 export async function runBounded(command: string, args: string[], limits: ProcessLimits, handlers: ProcessHandlers = {}): Promise<ProcessResult> {
   const release = await processSlots.acquire();
@@ -39,21 +40,16 @@ function run(command: string, args: string[], limits: ProcessLimits, handlers: P
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const group = child.pid;
+    if (group !== undefined) liveGroups.add(group);
     let killed: ProcessResult['killed'] = null;
     let stdoutBytes = 0;
     const kill = (why: NonNullable<ProcessResult['killed']>): void => {
       if (killed) return;
       killed = why;
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        child.kill('SIGKILL'); // the group is gone already, or never formed
-      }
+      if (group === undefined || !killGroup(group)) child.kill('SIGKILL');
     };
     const timer = setTimeout(() => kill('timeout'), limits.timeoutMs);
-    const onAbort = (): void => kill('aborted');
-    limits.signal?.addEventListener('abort', onAbort, { once: true });
-    if (limits.signal?.aborted) onAbort();
 
     child.stdout.on('data', (chunk: Buffer) => {
       if (killed) return;
@@ -72,16 +68,28 @@ function run(command: string, args: string[], limits: ProcessLimits, handlers: P
     });
     child.on('error', (err) => {
       clearTimeout(timer);
-      limits.signal?.removeEventListener('abort', onAbort);
+      if (group !== undefined) liveGroups.delete(group);
       reject(err);
     });
     child.on('close', (code) => {
       clearTimeout(timer);
-      limits.signal?.removeEventListener('abort', onAbort);
+      if (group !== undefined) liveGroups.delete(group);
       if (pending) handlers.onStderrLine?.(pending);
       resolve({ code, killed, stdoutBytes, wallMs: Date.now() - started });
     });
   });
+}
+
+const liveGroups = new Set<number>();
+process.on('exit', () => liveGroups.forEach(killGroup));
+
+function killGroup(group: number): boolean {
+  try {
+    process.kill(-group, 'SIGKILL');
+    return true;
+  } catch {
+    return false; // gone already, or the group never formed
+  }
 }
 
 /** At most one ffmpeg/ffprobe per core in this process, however many units run at once. */
