@@ -119,11 +119,20 @@ export async function analyzeImageBytes(bytes: Buffer, maxPixels: number): Promi
   let meta: Metadata;
   let thumb: Buffer;
   try {
-    const image = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated' });
-    meta = await image.metadata();
-    const pixels = (meta.width ?? 0) * (meta.height ?? 0);
-    if (pixels > maxPixels) throw new Error(`Input image exceeds pixel limit: ${meta.width}×${meta.height} declared`);
-    const { data, info } = await image
+    // The header alone (no pixel is decoded), so the refusal can name the declared size.
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch (err) {
+    throw new RecordError('corrupt_image', (err as Error).message);
+  }
+  const pixels = (meta.width ?? 0) * (meta.height ?? 0);
+  if (pixels > maxPixels) {
+    throw new RecordError(
+      'image_too_large',
+      `the header declares ${meta.width}×${meta.height} = ${pixels} pixels, over the limit of ${maxPixels}; refused before decoding (a decompression bomb, or raise ingest.maxImagePixels)`,
+    );
+  }
+  try {
+    const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated' })
       .greyscale()
       .removeAlpha()
       .resize(HASH_THUMB_SIZE, HASH_THUMB_SIZE, { fit: 'fill' })

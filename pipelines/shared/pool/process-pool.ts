@@ -19,6 +19,8 @@ export interface ProcessPoolOptions {
   /** A task running longer than this kills its worker and fails; default: no limit. */
   taskTimeoutMs?: number;
   env?: Record<string, string>;
+  /** Workers that die before they are ready, in a row, before the pool gives up; default 3. */
+  startAttempts?: number;
 }
 
 /** The worker died (crash, OOM kill, timeout) while running the task; the pool replaced it. */
@@ -60,8 +62,6 @@ interface Worker {
   exited: Promise<void>;
 }
 
-const START_FAILURES_BEFORE_GIVING_UP = 3;
-
 /**
  * A small pool of forked Node processes for CPU-heavy work that does not scale inside one process
  * (sharp/libvips decoding: see DESIGN.md). Workers start on the first task; the queue is bounded
@@ -82,6 +82,7 @@ export class ProcessPool<T, R> {
   private startFailures = 0;
   private brokenError: PoolStartError | null = null;
   private idleWaiters: Array<() => void> = [];
+  private waitingForRoom = 0;
 
   constructor(private readonly options: ProcessPoolOptions) {
     this.size = Math.max(1, options.size ?? availableParallelism());
@@ -91,11 +92,19 @@ export class ProcessPool<T, R> {
 
   /** Runs one task on a worker. Waits while the queue is full; rejects with the pool's error types. */
   async run(payload: T): Promise<R> {
-    while (this.queue.length >= this.maxQueue && this.state === 'open' && !this.brokenError) {
-      await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
-    }
     if (this.brokenError) throw this.brokenError;
     if (this.state !== 'open') throw new PoolClosedError(`${this.options.name} pool is closed`);
+    // Submitted before close(): still runs, even if it first waits for room.
+    this.waitingForRoom++;
+    try {
+      while (this.queue.length >= this.maxQueue && this.state !== 'closed' && !this.brokenError) {
+        await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+      }
+    } finally {
+      this.waitingForRoom--;
+    }
+    if (this.brokenError) throw this.brokenError;
+    if (this.state === 'closed') throw new PoolClosedError(`${this.options.name} pool was destroyed`);
     if (!this.started) this.start();
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ id: this.nextId++, payload, resolve: resolve as (v: unknown) => void, reject });
@@ -125,8 +134,7 @@ export class ProcessPool<T, R> {
   async close(): Promise<void> {
     if (this.state !== 'open') return;
     this.state = 'closing';
-    this.wakeRoomWaiters();
-    while (this.queue.length > 0 || this.runningCount() > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    while (!this.isIdle()) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     this.state = 'closed';
     const exits = [...this.workers].map((w) => {
       if (w.child.connected) w.child.disconnect();
@@ -223,7 +231,7 @@ export class ProcessPool<T, R> {
       this.statsWaiters.delete(id);
     }
     if (this.state === 'closed') return;
-    if (!worker.ready && ++this.startFailures >= START_FAILURES_BEFORE_GIVING_UP) {
+    if (!worker.ready && ++this.startFailures >= (this.options.startAttempts ?? 3)) {
       this.brokenError = new PoolStartError(
         `${this.options.name} pool workers exit before they are ready (${description}); module ${String(this.options.workerModule)}` +
           (worker.stderrTail.trim() ? `: ${worker.stderrTail.trim().slice(-800)}` : ''),
@@ -266,7 +274,11 @@ export class ProcessPool<T, R> {
     if (task.timer) clearTimeout(task.timer);
     worker.running.delete(task.id);
     finish();
-    if (this.queue.length === 0 && this.runningCount() === 0) this.notifyIdle();
+    if (this.isIdle()) this.notifyIdle();
+  }
+
+  private isIdle(): boolean {
+    return this.queue.length === 0 && this.runningCount() === 0 && this.waitingForRoom === 0;
   }
 
   private runningCount(): number {
@@ -286,7 +298,7 @@ export class ProcessPool<T, R> {
 
   /** Busy workers keep the parent's event loop alive; idle ones do not, so a CLI can exit. */
   private updateRef(): void {
-    const busy = this.queue.length > 0 || this.runningCount() > 0 || this.statsWaiters.size > 0 || this.state === 'closing';
+    const busy = !this.isIdle() || this.statsWaiters.size > 0 || this.state === 'closing';
     for (const { child } of this.workers) {
       if (busy) {
         child.ref();
