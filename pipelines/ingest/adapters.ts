@@ -11,4 +11,5 @@ export const ADAPTERS: Record<SourceType, () => Promise<AnyAdapter>> = {
   gui: async () => (await import('./gui/adapter.js')).guiAdapter as AnyAdapter,
   video: async () => (await import('./video/adapter.js')).videoAdapter as AnyAdapter,
   caption: async () => (await import('./caption/adapter.js')).captionAdapter as AnyAdapter,
+  pdf: async () => (await import('./pdf/adapter.js')).pdfAdapter as AnyAdapter,
 };
