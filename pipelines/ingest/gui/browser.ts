@@ -74,7 +74,8 @@ export async function openPage(browser: Browser, url: string, viewport: Viewport
   });
   const loaded: LoadedPage = { context, page: await context.newPage(), blocked: 0 };
   try {
-    await context.route('**/*', (route) => {
+    // Local resources never reach the handler: routing every file: request through it doubles the load time of image-heavy pages.
+    await context.route(/^(?!(?:file|data|blob|about):)/i, (route) => {
       if (isAllowedRequest(route.request().url(), opts.policy)) return route.continue();
       loaded.blocked++;
       return route.abort('blockedbyclient');

@@ -34,7 +34,7 @@ const BLOCK = new Set([
  * (its `src`, or `data-src` for lazy-loaded images) splits the text where it stands.
  */
 export function extractHtml(html: string, useReadability: boolean): ExtractedPage {
-  const { document } = parseHTML(html);
+  const { document } = parseHTML(asDocument(html));
   const title = (document.title || '').trim() || null;
   if (useReadability) {
     const article = new Readability(document as never, { charThreshold: 0 }).parse();
@@ -44,8 +44,14 @@ export function extractHtml(html: string, useReadability: boolean): ExtractedPag
       if (blocks.length) return { title: article.title?.trim() || title, blocks, readability: true };
     }
   }
-  const { document: fresh } = parseHTML(html);
+  const { document: fresh } = parseHTML(asDocument(html));
   return { title, blocks: walk(fresh.body as unknown as DomNode, true), readability: false };
+}
+
+/** Fragments (a saved `<body>…</body>` or bare `<p>`s) get the html/body around them that linkedom needs. */
+function asDocument(html: string): string {
+  if (/<html[\s>]/i.test(html)) return html;
+  return `<!doctype html><html><body>${html.replace(/<\/?body[^>]*>/gi, '')}</body></html>`;
 }
 
 function walk(root: DomNode, skipBoilerplate: boolean): HtmlBlock[] {
