@@ -40,6 +40,8 @@ interface ChildReport {
   kept: number;
   frames: number;
   decoded: number;
+  /** Frame-decoding ffmpeg wall time summed over kept clips (last run); processes overlap. */
+  ffmpegSeconds: number;
   ledger: Array<{ uri: string; decision: string; reason: string; frames: number | null; message: string }>;
   nodeRssMiB: number;
   ffmpegRssMiB: number;
@@ -64,14 +66,14 @@ export async function benchIngestVideo(): Promise<void> {
       { label: `fps + keyframes, ${cores} ffmpeg`, processes: cores, source: { ...corpus, frames: { modes: ['fps', 'keyframes'] } } },
     ];
     process.stdout.write(`../shared/corpora/video, ${cores} cores, best of ${REPEATS} runs each (whole ingest stage: probe, decode, frames + video into the blob store, Parquet)\n`);
-    process.stdout.write('setup                                 clips/s  frames/s  decoded/s   best s  node RSS  ffmpeg RSS  image-pool RSS\n');
+    process.stdout.write('setup                                 clips/s  frames/s  decoded/s   best s  ffmpeg s  node RSS  ffmpeg RSS  image-pool RSS\n');
     const reports = new Map<string, ChildReport>();
     for (const setup of setups) {
       const r = await runChild(setup, join(dir, `run-${reports.size}`));
       reports.set(setup.label, r);
       const best = Math.min(...r.seconds);
       process.stdout.write(
-        `${setup.label.padEnd(36)}  ${(r.clips / best).toFixed(2).padStart(7)}  ${(r.frames / best).toFixed(1).padStart(8)}  ${(r.decoded / best).toFixed(0).padStart(9)}  ${best.toFixed(2).padStart(7)}  ${r.nodeRssMiB.toFixed(0).padStart(5)} MiB  ${r.ffmpegRssMiB.toFixed(0).padStart(6)} MiB  ${r.workerRssMiB.toFixed(0).padStart(10)} MiB\n`,
+        `${setup.label.padEnd(36)}  ${(r.clips / best).toFixed(2).padStart(7)}  ${(r.frames / best).toFixed(1).padStart(8)}  ${(r.decoded / best).toFixed(0).padStart(9)}  ${best.toFixed(2).padStart(7)}  ${r.ffmpegSeconds.toFixed(2).padStart(8)}  ${r.nodeRssMiB.toFixed(0).padStart(5)} MiB  ${r.ffmpegRssMiB.toFixed(0).padStart(6)} MiB  ${r.workerRssMiB.toFixed(0).padStart(10)} MiB\n`,
       );
     }
     const report = (label: string) => reports.get(label) as ChildReport;
@@ -170,7 +172,8 @@ async function child(): Promise<void> {
   const [totals] = await q(
     `SELECT count(*)::INT AS kept, coalesce(sum(len(list_filter(content, p -> p.type = 'image'))), 0)::INT AS frames,
             coalesce(sum(coalesce(CAST(json_extract(signals.extra, '$.frames_decoded') AS INT), 0)
-                         + coalesce(CAST(json_extract(signals.extra, '$.keyframes_decoded') AS INT), 0)), 0)::INT AS decoded FROM samples`,
+                         + coalesce(CAST(json_extract(signals.extra, '$.keyframes_decoded') AS INT), 0)), 0)::INT AS decoded,
+            coalesce(sum(CAST(json_extract(meta, '$.ffmpeg_ms') AS DOUBLE)), 0) / 1000 AS ffmpeg_s FROM samples`,
   );
   const ledger = await q(
     `SELECT l.source_uri AS uri, l.decision, l.reason, len(list_filter(s.content, p -> p.type = 'image'))::INT AS frames,
@@ -183,6 +186,7 @@ async function child(): Promise<void> {
     kept: Number(totals?.kept ?? 0),
     frames: Number(totals?.frames ?? 0),
     decoded: Number(totals?.decoded ?? 0),
+    ffmpegSeconds: Number(totals?.ffmpeg_s ?? 0),
     ledger: ledger as unknown as ChildReport['ledger'],
     nodeRssMiB: process.resourceUsage().maxRSS / 1024,
     ffmpegRssMiB: sampler.peak.ffmpeg / 1024,
