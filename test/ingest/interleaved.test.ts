@@ -1,4 +1,6 @@
 import { cp, readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../pipelines/cli/run.js';
@@ -7,6 +9,9 @@ import { createWorkspace, makePng, queryShards, REPO_ROOT, type Workspace } from
 
 let ws: Workspace;
 let loaded: LoadedConfig;
+let server: Server;
+let base: string;
+const hits = new Map<string, number>();
 
 const jsonl = (...lines: unknown[]): string => lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n') + '\n';
 
@@ -17,6 +22,14 @@ interface Part {
 }
 
 beforeAll(async () => {
+  const served = await makePng(9);
+  server = createServer((req, res) => {
+    hits.set(req.url ?? '', (hits.get(req.url ?? '') ?? 0) + 1);
+    if (req.url === '/img.png') res.writeHead(200, { 'content-type': 'image/png' }).end(served);
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   ws = await createWorkspace();
   const [a, b] = [await makePng(1), await makePng(2)];
   await ws.write('mmc4/a.png', a);
@@ -51,6 +64,13 @@ beforeAll(async () => {
       { url: 'u3', text_list: ['No pictures at all.'], image_info: [] },
     ),
   );
+  await ws.write(
+    'remote/docs.jsonl',
+    jsonl(
+      { url: 'r1', text_list: ['Served by the loopback server.', 'End.'], image_info: [{ image_name: 'x.png', raw_url: `${base}/img.png`, matched_text_index: 0 }] },
+      { url: 'r2', text_list: ['Gone.'], image_info: [{ image_name: 'y.png', raw_url: `${base}/gone.png`, matched_text_index: 0 }] },
+    ),
+  );
   await ws.write('obelics/img/a.png', a);
   await ws.write(
     'obelics/docs.jsonl',
@@ -82,6 +102,8 @@ beforeAll(async () => {
           { name: 'items', type: 'interleaved', format: 'items', path: 'items/docs.jsonl' },
           { name: 'html', type: 'interleaved', format: 'html', path: 'html', pagesPerUnit: 2 },
           { name: 'html_body', type: 'interleaved', format: 'html', path: 'html/article.html', readability: false },
+          { name: 'download', type: 'interleaved', format: 'mmc4', path: 'remote/docs.jsonl', remoteImages: 'download', download: { allowPrivateNetworks: true, cache: false, retries: 0 } },
+          { name: 'download_public', type: 'interleaved', format: 'mmc4', path: 'remote/docs.jsonl', remoteImages: 'download', download: { cache: false, retries: 0 } },
         ],
         ingest: { unitRows: 4 },
       },
@@ -89,7 +111,10 @@ beforeAll(async () => {
   });
   await runCommand(loaded, 'ingest', {});
 });
-afterAll(() => ws?.cleanup());
+afterAll(async () => {
+  await new Promise((resolve) => server?.close(resolve));
+  await ws?.cleanup();
+});
 
 async function sample(name: string, locator: string): Promise<{ content: Part[]; media: { id: string }[]; meta: Record<string, unknown> }> {
   const rows = await queryShards(loaded, `SELECT content, media, meta FROM samples WHERE source.name = '${name}' AND source.locator = '${locator}'`);
@@ -102,12 +127,12 @@ describe('interleaved ingest', () => {
   it('balances the funnel per unit and names the reason of every document left out', async () => {
     const manifest = JSON.parse(await readFile(ws.path('shards/i/ingest/_manifest.json'), 'utf8')) as { units: Record<string, { counts: { in: number; kept: number; dropped: number; quarantined: number } }> };
     const units = Object.values(manifest.units);
-    // mmc4: 7 lines in units of 4 → 2; strict, obelics, items: 1 each; html: 3 pages by 2 → 2; html_body: 1
-    expect(units).toHaveLength(8);
+    // mmc4: 7 lines in units of 4 → 2; strict, obelics, items: 1 each; html: 3 pages by 2 → 2; html_body: 1; download ×2: 1 each
+    expect(units).toHaveLength(10);
     for (const { counts } of units) expect(counts.in).toBe(counts.kept + counts.dropped + counts.quarantined);
-    expect(units.reduce((n, u) => n + u.counts.in, 0)).toBe(7 + 3 + 3 + 2 + 3 + 1);
+    expect(units.reduce((n, u) => n + u.counts.in, 0)).toBe(7 + 3 + 3 + 2 + 3 + 1 + 2 + 2);
 
-    const rows = await queryShards(loaded, `SELECT source_uri || '#' || locator || ' ' || decision || ' ' || reason AS r FROM ledger WHERE decision <> 'kept' ORDER BY r`);
+    const rows = await queryShards(loaded, `SELECT source_uri || '#' || locator || ' ' || decision || ' ' || reason AS r FROM ledger WHERE decision <> 'kept' AND source_uri NOT LIKE 'remote/%' ORDER BY r`);
     expect(rows.map((r) => r.r)).toEqual([
       'html/empty.html#page quarantined empty_document',
       'html/missing-image.html#page quarantined missing_image',
@@ -174,5 +199,18 @@ describe('interleaved ingest', () => {
     expect(text).toContain('# Life in a tide pool');
     expect(text).toContain('Tide pools are rocky basins');
     for (const chrome of ['About us', 'Popular posts', 'All rights reserved']) expect(text).not.toContain(chrome);
+  });
+
+  it('downloads remote images with the shared downloader when asked, refusing private addresses by default', async () => {
+    const { content, meta } = await sample('download', 'line:1');
+    expect(content.map((p) => p.type)).toEqual(['text', 'image', 'text']);
+    expect(meta.images).toEqual([expect.objectContaining({ download: { url: `${base}/img.png`, final_url: `${base}/img.png` } })]);
+    const rows = await queryShards(loaded, `SELECT source_uri || '#' || locator AS at, decision, reason FROM ledger WHERE source_uri LIKE 'remote/%' AND decision <> 'kept' ORDER BY ALL`);
+    expect(rows).toEqual([
+      { at: 'remote/docs.jsonl#line:1', decision: 'quarantined', reason: 'private_address_refused' },
+      { at: 'remote/docs.jsonl#line:2', decision: 'quarantined', reason: 'http_error' },
+      { at: 'remote/docs.jsonl#line:2', decision: 'quarantined', reason: 'private_address_refused' },
+    ]);
+    expect(hits.get('/img.png')).toBe(1);
   });
 });

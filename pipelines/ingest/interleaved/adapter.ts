@@ -1,14 +1,16 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { dirname, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { mapBounded } from '../../shared/concurrency.js';
 import type { StageContext } from '../../shared/runner/stage.js';
 import type { InputRef, UnitSink } from '../../shared/runner/unit-sink.js';
 import type { AdapterUnit, SourceAdapter } from '../adapter.js';
 import { countRecords, readRecords, type RawRecord } from '../readers/records.js';
 import { RecordError } from '../record-error.js';
+import { DEFAULT_DOWNLOAD_OPTIONS, sharedDownloader, type Downloader } from '../media/download.js';
 import { buildSample, safeJson } from '../sample-builder.js';
 import { sourceFiles } from '../source-files.js';
+import { downloadSchema } from '../caption/config.js';
 import type { InterleavedSourceConfig } from './config.js';
 import { locateImage, type DocItem, type ParsedDocument } from './document.js';
 import { extractHtml } from './html-extract.js';
@@ -25,7 +27,7 @@ const RECORD_PARSERS = { mmc4: mmc4Document, obelics: obelicsDocument, items: it
 /** Interleaved image-text documents (MMC4 / OBELICS / ordered-items jsonl, or HTML pages) → `interleaved` samples. */
 export const interleavedAdapter: SourceAdapter<InterleavedSourceConfig> = {
   type: 'interleaved',
-  version: 1,
+  version: 2,
 
   async plan(source, ctx) {
     const units: AdapterUnit[] = [];
@@ -58,7 +60,8 @@ export const interleavedAdapter: SourceAdapter<InterleavedSourceConfig> = {
     const payload = unit.payload as InterleavedUnitPayload;
     if (payload.kind === 'pages') {
       sink.inputs(payload.files.length);
-      await mapBounded(payload.files, ctx.config.ingest.concurrency, (file) => processPage(source, file, ctx, sink));
+      const downloader = downloaderFor(source, ctx);
+      await mapBounded(payload.files, ctx.config.ingest.concurrency, (file) => processPage(source, file, ctx, sink, downloader));
       return;
     }
     const records: RawRecord[] = [];
@@ -67,6 +70,7 @@ export const interleavedAdapter: SourceAdapter<InterleavedSourceConfig> = {
     const uri = relative(ctx.baseDir, payload.file);
     const imageRoot = source.imageRoot ? resolve(ctx.baseDir, source.imageRoot) : dirname(payload.file);
     const parse = RECORD_PARSERS[source.format as keyof typeof RECORD_PARSERS];
+    const downloader = downloaderFor(source, ctx);
     await mapBounded(records, ctx.config.ingest.concurrency, async (record) => {
       const ref: InputRef = { sample_id: null, source_uri: uri, locator: record.locator };
       if (!record.ok) {
@@ -74,7 +78,7 @@ export const interleavedAdapter: SourceAdapter<InterleavedSourceConfig> = {
         return;
       }
       try {
-        await decide(source, ctx, sink, ref, parse(record.value, imageRoot), null);
+        await decide(source, ctx, sink, ref, parse(record.value, imageRoot), null, downloader);
       } catch (err) {
         if (!(err instanceof RecordError)) throw err;
         sink.quarantine(ref, err.reason, { message: err.message, raw: record.raw || safeJson(record.value) });
@@ -83,7 +87,7 @@ export const interleavedAdapter: SourceAdapter<InterleavedSourceConfig> = {
   },
 };
 
-async function processPage(source: InterleavedSourceConfig, file: string, ctx: StageContext, sink: UnitSink): Promise<void> {
+async function processPage(source: InterleavedSourceConfig, file: string, ctx: StageContext, sink: UnitSink, downloader: Downloader | null): Promise<void> {
   const ref: InputRef = { sample_id: null, source_uri: relative(ctx.baseDir, file), locator: 'page' };
   try {
     const { size } = await stat(file);
@@ -99,15 +103,23 @@ async function processPage(source: InterleavedSourceConfig, file: string, ctx: S
       b.type === 'text' ? b : { type: 'image', location: locateImage(b.src, dirname(file), 'site'), alt: b.alt, meta: { src: b.src } },
     );
     const doc: ParsedDocument = { items, meta: { title: page.title, readability: page.readability } };
-    await decide(source, ctx, sink, ref, doc, page.title);
+    await decide(source, ctx, sink, ref, doc, page.title, downloader);
   } catch (err) {
     if (!(err instanceof RecordError)) throw err;
     sink.quarantine(ref, err.reason, { message: err.message, page: file });
   }
 }
 
-async function decide(source: InterleavedSourceConfig, ctx: StageContext, sink: UnitSink, ref: InputRef, doc: ParsedDocument, title: string | null): Promise<void> {
-  const m = await materialise(ctx, source, doc);
+async function decide(
+  source: InterleavedSourceConfig,
+  ctx: StageContext,
+  sink: UnitSink,
+  ref: InputRef,
+  doc: ParsedDocument,
+  title: string | null,
+  downloader: Downloader | null,
+): Promise<void> {
+  const m = await materialise(ctx, source, doc, downloader);
   if (!m.content.length) {
     const left = m.remoteImages.length + m.omittedImages.length;
     throw new RecordError('empty_document', left ? `no text and no stored image (${left} image(s) left out: remote or unreadable)` : 'no text and no image');
@@ -130,4 +142,13 @@ async function decide(source: InterleavedSourceConfig, ctx: StageContext, sink: 
     meta: { format: source.format, ...doc.meta, ...(title ? { title } : {}), images: m.imageMeta, remote_images: m.remoteImages, omitted_images: m.omittedImages },
   });
   sink.keep({ ...ref, sample_id: sample.id }, { ...sample, tier: sample.difficulty.tier });
+}
+
+/** The process-wide downloader for this source's settings (`remoteImages: 'download'`), else null. */
+function downloaderFor(source: InterleavedSourceConfig, ctx: StageContext): Downloader | null {
+  if (source.remoteImages !== 'download') return null;
+  const d = source.download ?? downloadSchema.parse({});
+  const cacheDir = !d.cache ? null : d.cacheDir ? resolve(ctx.baseDir, d.cacheDir) : join(ctx.layout.root, '_download-cache');
+  const { cache: _cache, cacheDir: _dir, ...limits } = d;
+  return sharedDownloader({ ...DEFAULT_DOWNLOAD_OPTIONS, ...limits, cacheDir });
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { downloadSchema } from '../caption/config.js';
 import { sourceName } from '../qa/config.js';
 
 export const INTERLEAVED_FORMATS = [
@@ -20,10 +21,14 @@ export const interleavedSourceSchema = z
     /**
      * Images only reachable over the network (http(s) URLs, site-relative `/x.png` of a saved page):
      * `record` keeps the document without them and lists them (URL and position) in `meta.remote_images`;
-     * `quarantine` quarantines the document (`remote_image`). Nothing is ever fetched.
+     * `quarantine` quarantines the document (`remote_image`); `download` fetches them with the shared
+     * downloader (public addresses only unless `download.allowPrivateNetworks`; size/type/time limits;
+     * a disk cache), a failed fetch then counts as an image error.
      */
-    remoteImages: z.enum(['record', 'quarantine']).default('record'),
-    /** A local image that is missing or cannot be decoded: quarantine the document, or `omit` the image (listed in `meta.omitted_images`). */
+    remoteImages: z.enum(['record', 'quarantine', 'download']).default('record'),
+    /** Downloader settings for `remoteImages: 'download'` (same fields as the caption source's `download`). */
+    download: downloadSchema.optional(),
+    /** An image that is missing, cannot be decoded or downloaded: quarantine the document, or `omit` the image (listed in `meta.omitted_images`). */
     imageErrors: z.enum(['quarantine', 'omit']).default('quarantine'),
     /** Documents with fewer stored images are dropped (`too_few_images`). */
     minImages: z.number().int().min(0).default(0),

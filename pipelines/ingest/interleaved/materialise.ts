@@ -1,5 +1,6 @@
 import type { ContentPart, MediaDescriptor } from '../../../schemas/sample.js';
 import type { StageContext } from '../../shared/runner/stage.js';
+import type { Downloader } from '../media/download.js';
 import { RecordError } from '../record-error.js';
 import { imagePart, storeImage, textPart } from '../sample-builder.js';
 import type { InterleavedSourceConfig } from './config.js';
@@ -11,7 +12,7 @@ export interface MaterialisedDocument {
   media: MediaDescriptor[];
   /** Images left out because they need the network: URL and the content index they would precede. */
   remoteImages: { url: string; position: number; alt: string | null; meta?: Record<string, unknown> }[];
-  /** Local images left out under `imageErrors: 'omit'`. */
+  /** Images left out under `imageErrors: 'omit'` (unreadable, or a failed download). */
   omittedImages: { src: string; reason: string; message: string; position: number }[];
   /** Per stored image, its alt text and source fields, by content index. */
   imageMeta: { position: number; media_id: string; alt: string | null; meta?: Record<string, unknown> }[];
@@ -22,7 +23,7 @@ export interface MaterialisedDocument {
  * local and inline images are decoded and stored, remote ones are recorded or quarantine the
  * document, per the source's `remoteImages` and `imageErrors` policies (RecordError when quarantined).
  */
-export async function materialise(ctx: StageContext, source: InterleavedSourceConfig, doc: ParsedDocument): Promise<MaterialisedDocument> {
+export async function materialise(ctx: StageContext, source: InterleavedSourceConfig, doc: ParsedDocument, downloader: Downloader | null): Promise<MaterialisedDocument> {
   const out: MaterialisedDocument = { content: [], media: [], remoteImages: [], omittedImages: [], imageMeta: [] };
   const seen = new Set<string>();
   let text: string[] = [];
@@ -38,25 +39,32 @@ export async function materialise(ctx: StageContext, source: InterleavedSourceCo
     flushText();
     const position = out.content.length;
     const { location } = item;
-    if (location.kind === 'remote') {
+    if (location.kind === 'remote' && !downloader) {
       if (source.remoteImages === 'quarantine') {
-        throw new RecordError('remote_image', `item ${index} is a remote image (${location.url}); nothing is downloaded here: fetch the images first, or set remoteImages: 'record'`);
+        throw new RecordError('remote_image', `item ${index} is a remote image (${location.url}); set remoteImages: 'download' to fetch it, or 'record' to keep the document without it`);
       }
       out.remoteImages.push({ url: location.url, position, alt: item.alt, ...(item.meta ? { meta: item.meta } : {}) });
       continue;
     }
+    const src = location.kind === 'local' ? location.path : location.kind === 'remote' ? location.url : `${location.data.slice(0, 64)}…`;
     let media: MediaDescriptor;
+    let fetched: { url: string; final_url: string } | null = null;
     try {
-      media = await storeImage(ctx, location.kind === 'local' ? location.path : location.data, ctx.baseDir);
+      let ref: unknown = location.kind === 'local' ? location.path : location.kind === 'inline' ? location.data : null;
+      if (location.kind === 'remote') {
+        const download = await (downloader as Downloader).fetch(location.url);
+        fetched = { url: location.url, final_url: download.finalUrl };
+        ref = download.bytes;
+      }
+      media = await storeImage(ctx, ref, ctx.baseDir);
     } catch (err) {
       if (!(err instanceof RecordError)) throw err;
-      const src = location.kind === 'local' ? location.path : `${location.data.slice(0, 64)}…`;
       if (source.imageErrors === 'quarantine') throw new RecordError(err.reason, `item ${index} (${src}): ${err.message}; or set imageErrors: 'omit' to keep the document without it`);
       out.omittedImages.push({ src, reason: err.reason, message: err.message, position });
       continue;
     }
     out.content.push(imagePart(media));
-    out.imageMeta.push({ position, media_id: media.id, alt: item.alt, ...(item.meta ? { meta: item.meta } : {}) });
+    out.imageMeta.push({ position, media_id: media.id, alt: item.alt, ...(item.meta ? { meta: item.meta } : {}), ...(fetched ? { download: fetched } : {}) });
     if (!seen.has(media.id)) {
       seen.add(media.id);
       out.media.push(media);
