@@ -103,9 +103,9 @@ describe('difficulty against a loopback policy server with planted faults', () =
     expect(Object.fromEntries(described.map((r) => [r.column_name, r.column_type]))).toEqual({
       data_source: 'VARCHAR',
       prompt: 'STRUCT("role" VARCHAR, "content" VARCHAR)[]',
-      images: 'STRUCT("bytes" BLOB, "path" VARCHAR)[]',
+      images: 'STRUCT(bytes BLOB, path VARCHAR)[]',
       ability: 'VARCHAR',
-      reward_model: 'STRUCT("style" VARCHAR, ground_truth VARCHAR)',
+      reward_model: 'STRUCT(style VARCHAR, ground_truth VARCHAR)',
       extra_info: expect.stringMatching(/^STRUCT\("index" BIGINT, id VARCHAR, tier VARCHAR, pass_rate DOUBLE, k INTEGER, n INTEGER, per_model STRUCT/),
     });
     const rows = await queryShards(
@@ -125,7 +125,7 @@ describe('difficulty against a loopback policy server with planted faults', () =
       expect(r.ability).toBe('math');
       expect(r.reward_model).toEqual({ style: 'rule', ground_truth: (r.answer as string).replace('<|begin_of_box|>', '').replace('<|end_of_box|>', '') });
       const info = r.extra_info as Record<string, unknown>;
-      expect(info.index).toBe(stableIndex(info.id as string));
+      expect(Number(info.index)).toBe(stableIndex(info.id as string));
       expect(info.tier).toBe(r.tier);
       expect(info.pass_rate).toBe(r.pass_rate);
       for (const hash of r.image_hashes as string[]) expect(blobs.has(hash)).toBe(true);

@@ -1,0 +1,46 @@
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCommand } from '../../pipelines/cli/run.js';
+import { loadConfig } from '../../pipelines/shared/config/load.js';
+import { createWorkspace, queryShards, REPO_ROOT, runCli, type Workspace } from '../support/workspace.js';
+
+let ws: Workspace;
+afterAll(() => ws?.cleanup());
+
+describe('the bundled example job (pipeline.config.ts + examples/qa)', () => {
+  it('runs ingest → difficulty → export with no server and leaves every sample unrated but exported', async () => {
+    ws = await createWorkspace();
+    const loaded = { ...(await loadConfig(join(REPO_ROOT, 'pipeline.config.ts'))), shardsDir: ws.path('shards') };
+    const summaries = await runCommand(loaded, 'all', {});
+    expect(summaries.map((s) => s.stage)).toEqual(['ingest', 'difficulty', 'export']);
+    for (const s of summaries) expect(s.counts.in).toBe(s.counts.kept + s.counts.dropped + s.counts.quarantined);
+    expect(summaries[0]!.counts).toMatchObject({ in: 49, kept: 49 });
+    const tiers = await queryShards(loaded, `SELECT tier, count(*)::INT AS n FROM samples GROUP BY tier`);
+    expect(tiers).toEqual([{ tier: 'unrated', n: 49 }]);
+    const exported = await queryShards(loaded, `SELECT count(*)::INT AS n, count(*) FILTER (WHERE len(images) > 0)::INT AS with_images FROM export_verl`);
+    expect(exported).toEqual([{ n: 49, with_images: 13 }]);
+  });
+
+  it('answers --help for every command and refuses an unknown stage with a clear message', async () => {
+    for (const args of [['--help'], ['run', '--help'], ['status', '--help'], ['sql', '--help'], ['notebook', '--help'], ['serve', '--help']]) {
+      const res = await runCli(args);
+      expect(res.code, args.join(' ')).toBe(0);
+      expect(res.stdout).toContain('Usage: pipeline');
+    }
+    const bad = await runCli(['run', 'bogus']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('unknown stage "bogus"');
+  });
+
+  it('names the bad field of an invalid config', async () => {
+    const dir = await createWorkspace();
+    try {
+      await dir.write('pipeline.config.ts', `export default { datasets: { d: { sources: [{ name: 'x', type: 'qa', path: 'a.jsonl', format: 'xml' }] } } };`);
+      const res = await runCli(['run', 'ingest', '--config', dir.path('pipeline.config.ts')]);
+      expect(res.code).toBe(2);
+      expect(res.stderr).toMatch(/datasets\.d\.sources\[0\]\.format/);
+    } finally {
+      await dir.cleanup();
+    }
+  });
+});
