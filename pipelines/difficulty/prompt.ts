@@ -6,6 +6,8 @@ import { imageDataUrl, type ChatContentPart, type ChatMessage } from './rollout-
 export const DEFAULT_INSTRUCTIONS = {
   /** GLM-4.1V-Thinking answers in <think>/<answer> with a box on its own; no instruction needed. */
   glm: '',
+  glm_think: '',
+  none: '',
   lenient: 'Please reason step by step, and put your final answer within \\boxed{}.',
 } as const;
 

@@ -12,7 +12,7 @@ import type { StageContext, StageDefinition } from '../shared/runner/stage.js';
 import type { UnitSink } from '../shared/runner/unit-sink.js';
 import { unitsFromUpstream, type UpstreamUnit } from '../shared/runner/upstream.js';
 import { readSamples } from '../shared/store/read-samples.js';
-import { verify } from '../verify/index.js';
+import { verify, type JudgeEndpoint } from '../verify/index.js';
 import { fixedPolicy, rateAdaptively, type AdaptivePolicy } from './adaptive.js';
 import { RolloutJournal, journalKey, type JournalEntry } from './journal.js';
 import { buildMessages, DEFAULT_INSTRUCTIONS } from './prompt.js';
@@ -25,7 +25,8 @@ const SCORING_VERSION = 1;
 /** What of the difficulty config changes a unit's result. */
 function difficultyConfigHash(config: DifficultyConfig): string {
   const { concurrency: _c, timeoutMs: _t, maxRetries: _r, ...rest } = config;
-  return stableHash({ ...rest, endpoints: config.endpoints.map(({ name, model }) => ({ name, model })), scoring: SCORING_VERSION });
+  return stableHash({ ...rest, endpoints: config.endpoints.map(({ name, model }) => ({ name, model })),
+    judges: config.judges.map(({ name, model }) => ({ name, model })), scoring: SCORING_VERSION });
 }
 
 /** Hash of what makes two requests interchangeable, so journalled rollouts are reused only when they match. */
@@ -39,6 +40,10 @@ function paramsHash(config: DifficultyConfig, endpoint: EndpointConfig): string 
     system: config.systemPrompt ?? null,
     format: config.responseFormat,
   }).slice(0, 16);
+}
+
+function judgesOf(config: DifficultyConfig): JudgeEndpoint[] {
+  return config.judges.map((j) => ({ name: j.name, baseUrl: j.baseUrl, model: j.model, apiKey: j.apiKeyEnv ? process.env[j.apiKeyEnv] : undefined }));
 }
 
 function policyOf(config: DifficultyConfig): AdaptivePolicy {
@@ -86,7 +91,6 @@ export const difficultyStage: StageDefinition<UpstreamUnit> = {
       const message =
         `dataset ${ctx.dataset}: no policy endpoint configured (difficulty.endpoints), so samples keep tier "unrated". ` +
         `Point it at a vLLM/SGLang server, e.g. { name: 'qwen', baseUrl: 'http://127.0.0.1:8000/v1', model: 'Qwen/Qwen2.5-VL-7B-Instruct' }.`;
-      log.warn(message);
       process.stderr.write(`note: ${message}\n`);
     }
   },
@@ -158,7 +162,7 @@ async function rateSample(sample: Sample, ctx: StageContext, sink: UnitSink, jou
             question: task.question,
             choices: task.choices,
             format: config.responseFormat,
-          });
+          }, { judges: judgesOf(config) });
           if (verdict.correct) successes++;
           rollouts.push({
             sample_id: sample.id,

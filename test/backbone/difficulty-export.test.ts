@@ -134,6 +134,14 @@ describe('difficulty against a loopback policy server with planted faults', () =
     expect(easy[0]).toEqual({ n: items.length, text_only: items.length - 4 });
   });
 
+  it('runs the overview notebook against the rated shards without an error', async () => {
+    const res = await runCli(['notebook', 'notebooks/overview.sql', '--config', ws.path('pipeline.config.ts')]);
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    expect(res.stdout).not.toContain('error:');
+    expect(res.stdout).toMatch(/## Pass-rate histogram[\s\S]*█/);
+    expect(res.stdout).toMatch(/fake-policy +│ 640 /);
+  });
+
   it('filters by tier on export and accounts for what it left out', async () => {
     const cfg = configFor(server.baseUrl, { export: { tiers: ['medium', 'hard'] } });
     cfg.datasets.d!.difficulty!.tiers = { easy: 0.95, medium: 0.05 };

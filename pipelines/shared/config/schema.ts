@@ -28,8 +28,13 @@ export const difficultySchema = z
     concurrency: z.number().int().positive().default(32),
     timeoutMs: z.number().int().positive().default(600_000),
     maxRetries: z.number().int().min(0).default(6),
-    /** `glm`: GLM-4.1V strict response format; `lenient`: \boxed{}, <answer> or a final-answer line. */
-    responseFormat: z.enum(['glm', 'lenient']).default('glm'),
+    /**
+     * How answers are read from responses (pipelines/verify format gate): `glm` GLM-4.1V strict,
+     * `glm_think` think + one box, `lenient` \boxed{} / <answer> / a final-answer line, `none` raw.
+     */
+    responseFormat: z.enum(['glm', 'glm_think', 'lenient', 'none']).default('glm'),
+    /** LLM judges (OpenAI-compatible) for answers the deterministic verifiers cannot decide; strict majority. */
+    judges: z.array(endpointSchema).default([]),
     systemPrompt: z.string().optional(),
     tiers: tierThresholdsSchema.default({ easy: 0.75, medium: 0.25 }),
     adaptive: z
