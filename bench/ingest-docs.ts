@@ -15,13 +15,15 @@
  *
  *   pnpm bench ingest-docs
  */
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { runCommand } from '../pipelines/cli/run.js';
 import { iou } from '../pipelines/ingest/grounding/boxes.js';
+import { topLevelArrayItems } from '../pipelines/ingest/grounding/json-array-stream.js';
 import { extractHtml } from '../pipelines/ingest/interleaved/html-extract.js';
 import { validateConfig, type LoadedConfig } from '../pipelines/shared/config/load.js';
 import type { PipelineConfigInput } from '../pipelines/shared/config/schema.js';
@@ -75,9 +77,11 @@ export async function benchIngestDocs(): Promise<void> {
   }
   const dir = await mkdtemp(join(tmpdir(), 'stratum-bench-docs-'));
   try {
-    await benchInterleaved(dir);
-    await benchGrounding(dir);
-    await benchGui(dir);
+    // STRATUM_BENCH_ONLY=gui (comma-separated) runs a part alone
+    const only = process.env.STRATUM_BENCH_ONLY?.split(',');
+    if (!only || only.includes('interleaved')) await benchInterleaved(dir);
+    if (!only || only.includes('grounding')) await benchGrounding(dir);
+    if (!only || only.includes('gui')) await benchGui(dir);
     print(`\npeak RSS of this process: ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB (Chromium runs in its own processes, not counted)`);
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -207,6 +211,47 @@ async function benchGrounding(dir: string): Promise<void> {
   await printReasons(conn);
   const [minBoxes] = await rows(conn, `SELECT count(DISTINCT source.uri || split_part(source.locator, '/', 1)) FILTER (WHERE (json_extract(signals.extra, '$.boxes_in_image'))::INT >= 2)::INT AS n FROM samples`);
   print(`  images that minBoxes: 2 (the GLM report's filter) would keep: ${minBoxes?.n}`);
+  await benchCocoStream(dir);
+}
+
+/**
+ * The official instances_train2017.json is 450 MB: planning and every unit stream it instead of
+ * parsing it whole. A synthetic file of COCO's shape measures that scan and shows memory stays flat.
+ */
+async function benchCocoStream(dir: string): Promise<void> {
+  const file = join(dir, 'instances_synthetic.json');
+  const out = createWriteStream(file);
+  const write = async (text: string): Promise<void> => {
+    if (!out.write(text)) await once(out, 'drain');
+  };
+  const IMAGES = 20_000;
+  const PER_IMAGE = 12;
+  await write('{"info":{"description":"synthetic"},"images":[');
+  for (let i = 0; i < IMAGES; i++) await write(`${i ? ',' : ''}{"id":${i},"file_name":"${String(i).padStart(12, '0')}.jpg","width":640,"height":480,"license":1}`);
+  await write('],"annotations":[');
+  const polygon = Array.from({ length: 60 }, (_, k) => (100 + k * 1.37).toFixed(2)).join(',');
+  for (let a = 0; a < IMAGES * PER_IMAGE; a++) {
+    await write(`${a ? ',' : ''}{"id":${a},"image_id":${a % IMAGES},"category_id":${1 + (a % 80)},"iscrowd":0,"area":1234.5,"bbox":[10.5,20.25,100.0,80.0],"segmentation":[[${polygon}]]}`);
+  }
+  await write('],"categories":[{"id":1,"name":"person"}]}');
+  out.end();
+  await once(out, 'finish');
+  const bytes = statSync(file).size;
+  const rssBefore = process.memoryUsage().rss;
+  let peakRss = rssBefore;
+  let items = 0;
+  const started = performance.now();
+  for await (const item of topLevelArrayItems(file, new Set(['images', 'annotations', 'categories']))) {
+    if (++items % 50_000 === 0) peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    void item;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  print(
+    `  COCO-shaped ${Math.round(bytes / 2 ** 20)} MB file (${IMAGES} images, ${IMAGES * PER_IMAGE} annotations with polygons) streamed in ${seconds.toFixed(2)} s = ` +
+      `${Math.round(bytes / 2 ** 20 / seconds)} MB/s, ${Math.round(items / seconds)} items/s; RSS grew by ${Math.round((peakRss - rssBefore) / 2 ** 20)} MiB ` +
+      `(the 450 MB train2017 file: ~${Math.round(450 / (bytes / 2 ** 20 / seconds))} s per scan; planning scans once, each unit once)`,
+  );
+  await rm(file);
 }
 
 interface CorpusElement {
@@ -283,6 +328,7 @@ async function benchGui(dir: string): Promise<void> {
   let sameName = 0;
   let iouSum = 0;
   let frameMismatch = 0;
+  const unmatched = new Map<string, number>();
   for (const page of found) {
     const mine = byPage.get(`${realOf(page)}|${page.viewport}`) ?? [];
     if (mine[0] && (mine[0].w !== page.width || mine[0].h !== page.height)) frameMismatch++;
@@ -298,7 +344,12 @@ async function benchGui(dir: string): Promise<void> {
         const v = iou({ x1, y1, x2, y2 }, { x1: b[0]!, y1: b[1]!, x2: b[2]!, y2: b[3]! });
         if (v >= MATCH_IOU && (!best || v > best.iou)) best = { iou: v, name: String(m.name) };
       }
-      if (!best) continue;
+      if (!best) {
+        const key = `${e.tag}${label ? '' : ' (unnamed)'}`;
+        unmatched.set(key, (unmatched.get(key) ?? 0) + 1);
+        if (process.env.STRATUM_BENCH_VERBOSE) print(`    unmatched ${page.id} ${e.tag} "${label}" ${JSON.stringify(e.bbox_xyxy)}`);
+        continue;
+      }
       matched++;
       iouSum += best.iou;
       if (label) matchedNamed++;
@@ -308,6 +359,7 @@ async function benchGui(dir: string): Promise<void> {
   print(`  match against gui_rendered_docs (${found.length}/${pages.length} pages found, same tag and IoU ≥ ${MATCH_IOU}):`);
   print(`    all visible corpus elements: ${matched}/${comparable} = ${((matched / Math.max(1, comparable)) * 100).toFixed(1)}% (mean IoU of matches ${(iouSum / Math.max(1, matched)).toFixed(3)})`);
   print(`    corpus elements with a name (text/alt/aria/placeholder): ${matchedNamed}/${named} = ${((matchedNamed / Math.max(1, named)) * 100).toFixed(1)}%, same name in ${sameName}`);
+  print(`    unmatched by tag: ${[...unmatched].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ')}`);
   print(`    pages whose viewport differs from the corpus screenshot size: ${frameMismatch}`);
 }
 

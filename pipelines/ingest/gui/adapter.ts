@@ -29,7 +29,7 @@ interface GuiUnitPayload {
  */
 export const guiAdapter: SourceAdapter<GuiSourceConfig> = {
   type: 'gui',
-  version: 1,
+  version: 2,
 
   async plan(source, ctx) {
     if (!source.path && !source.urls.length) throw new SourceConfigError(`source ${source.name}: set \`path\` (local HTML pages) or \`urls\``);

@@ -56,6 +56,21 @@
     return clean(img?.getAttribute('alt')) || clean(el.getAttribute('title'));
   };
 
+  // On top when the centre of one of its boxes (a link wrapped over lines has one per line; the
+  // centre of their union may fall between them) hits the element or something inside it.
+  const isOnTop = (el) => {
+    for (const r of el.getClientRects()) {
+      const left = Math.max(0, r.left);
+      const right = Math.min(vw, r.right);
+      const top = Math.max(0, r.top);
+      const bottom = Math.min(vh, r.bottom);
+      if (right - left < 1 || bottom - top < 1) continue;
+      const hit = document.elementFromPoint((left + right) / 2, (top + bottom) / 2);
+      if (hit && (hit === el || el.contains(hit) || (el.labels && [...el.labels].some((l) => l.contains(hit))))) return true;
+    }
+    return false;
+  };
+
   const out = [];
   for (const el of document.querySelectorAll(`${INTERACTIVE}, ${IMAGE}, ${TEXT}`)) {
     const kind = el.matches(INTERACTIVE) ? 'interactive' : el.matches(IMAGE) ? 'image' : 'text';
@@ -98,8 +113,7 @@
         continue;
       }
     }
-    const hit = document.elementFromPoint((x1 + x2) / 2, (y1 + y2) / 2);
-    if (!hit || !(hit === el || el.contains(hit) || (el.tagName === 'INPUT' && el.labels && [...el.labels].some((l) => l.contains(hit))))) {
+    if (!isOnTop(el)) {
       skipped.occluded++;
       continue;
     }
