@@ -97,7 +97,7 @@ export function containsHead(json: MathJson, name: string, depth = 0): boolean {
 
 const CONSTANTS = new Set([
   'Pi', 'ExponentialE', 'ImaginaryUnit', 'PositiveInfinity', 'NegativeInfinity', 'ComplexInfinity',
-  'NaN', 'Nothing', 'True', 'False', 'EmptySet', 'Half', 'GoldenRatio', 'CatalanConstant', 'EulerGamma',
+  'NaN', 'Nothing', 'True', 'False', 'EmptySet', 'Half',
 ]);
 
 export function isSymbol(json: MathJson): json is string {
@@ -159,7 +159,6 @@ export function evalReal(json: MathJson, env: Env = {}, depth = 0): number {
       case 'PositiveInfinity': return Number.POSITIVE_INFINITY;
       case 'NegativeInfinity': return Number.NEGATIVE_INFINITY;
       case 'Half': return 0.5;
-      case 'GoldenRatio': return (1 + Math.sqrt(5)) / 2;
       case 'NaN': return Number.NaN;
     }
     return json in env ? env[json]! : Number.NaN;
@@ -240,7 +239,8 @@ export function matrixRows(json: MathJson): MathJson[][] | null {
 export function numericValue(json: MathJson): number {
   const v = evalReal(json);
   if (!Number.isNaN(v)) return v;
-  if (freeSymbols(json).size > 0) return Number.NaN;
+  // The engine is only asked about complex arithmetic (e^{iπ}); elsewhere NaN means "undefined here".
+  if (freeSymbols(json).size > 0 || !(containsHead(json, 'Complex') || JSON.stringify(json).includes('ImaginaryUnit'))) return Number.NaN;
   try {
     const ce = getEngine();
     const n = ce.box(json as never).N();
@@ -253,13 +253,31 @@ export function numericValue(json: MathJson): number {
   return Number.NaN;
 }
 
-/** Deterministic sample points for symbolic comparison (positive, away from 0 and 1). */
-const SAMPLES = [0.7213, 1.3719, 2.1137, 0.4391, 1.8821, 2.7577];
+/** Deterministic sample points for symbolic comparison: positive, spread over [0.12, 3.1), away from 0 and 1. */
+const SAMPLE_COUNT = 10;
+function sampleValue(point: number, variable: number): number {
+  // A fixed low-discrepancy sequence (golden-ratio steps), distinct per variable.
+  const u = ((point + 1) * 0.6180339887498949 + (variable + 1) * 0.7548776662466927) % 1;
+  return 0.12 + 2.98 * u;
+}
 
 /**
  * Numeric identity test of two scalar expressions with free symbols: evaluate at several points.
  * Returns 'equal' / 'different', or 'unknown' when too few points evaluate.
  */
+/** Largest numeric exponent in the expression (x^{10^9} defeats sampling with doubles). */
+export function maxExponent(json: MathJson, depth = 0): number {
+  if (!Array.isArray(json) || depth > 200) return 0;
+  let m = 0;
+  if (json[0] === 'Power' && json.length === 3) {
+    const e = evalReal(json[2]!);
+    if (Number.isFinite(e)) m = Math.abs(e);
+    else if (freeSymbols(json[2]!).size === 0) m = Number.POSITIVE_INFINITY;
+  }
+  for (let i = 1; i < json.length; i++) m = Math.max(m, maxExponent(json[i]!, depth + 1));
+  return m;
+}
+
 export function compareSymbolic(
   a: MathJson,
   b: MathJson,
@@ -268,11 +286,12 @@ export function compareSymbolic(
 ): 'equal' | 'different' | 'unknown' {
   const vars = symbols ?? [...new Set([...freeSymbols(a), ...freeSymbols(b)])].sort();
   if (vars.length > 12) return 'unknown';
+  if (maxExponent(a) > 300 || maxExponent(b) > 300) return 'unknown';
   let valid = 0;
-  for (let k = 0; k < SAMPLES.length; k++) {
+  for (let k = 0; k < SAMPLE_COUNT; k++) {
     const env: Env = {};
     vars.forEach((v, i) => {
-      env[v] = SAMPLES[(k + i * 2) % SAMPLES.length]! * (1 + 0.173 * i);
+      env[v] = sampleValue(k, i);
     });
     const va = evalReal(a, env);
     const vb = evalReal(b, env);
@@ -288,13 +307,18 @@ export function compareSymbolic(
 
 /** Values of an expression at the sample points (for ratio tests). */
 export function sampleValues(json: MathJson, vars: string[]): number[] {
-  return SAMPLES.map((_, k) => {
+  return Array.from({ length: SAMPLE_COUNT }, (_, k) => {
     const env: Env = {};
     vars.forEach((v, i) => {
-      env[v] = SAMPLES[(k + i * 2) % SAMPLES.length]! * (1 + 0.173 * i);
+      env[v] = sampleValue(k, i);
     });
     return evalReal(json, env);
   });
+}
+
+/** The sample value of the first variable at a point (for linear solves). */
+export function firstVariableSample(point: number): number {
+  return sampleValue(point, 0);
 }
 
 /** Warms the engine up (its first parse costs ~100 ms). */

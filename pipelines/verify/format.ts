@@ -221,3 +221,21 @@ export function extractGroundTruth(groundTruth: string): string {
   }
   return trimmed;
 }
+
+/**
+ * Content of the first `<|begin_of_box|>…<|end_of_box|>` (optionally one whose content has no
+ * newline, like a regex without DOTALL); null when there is none. Linear scans only.
+ */
+export function firstGlmBox(text: string, singleLine = false): string | null {
+  let b = text.indexOf(BEGIN_BOX);
+  for (let tries = 0; b !== -1 && tries < 10_000; tries++) {
+    const e = text.indexOf(END_BOX, b + BEGIN_BOX.length);
+    if (e === -1) return null;
+    const content = text.slice(b + BEGIN_BOX.length, e);
+    if (!singleLine) return content;
+    const nl = content.indexOf('\n');
+    if (nl === -1) return content;
+    b = text.indexOf(BEGIN_BOX, b + BEGIN_BOX.length + nl);
+  }
+  return null;
+}

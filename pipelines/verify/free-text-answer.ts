@@ -117,7 +117,11 @@ function latexCandidate(matchText: string): string {
  * candidate seen (compared as text), else null.
  */
 export function extractFreeTextAnswer(text: string, opts: FreeTextOptions): string | null {
-  if (text.length > 200_000) text = text.slice(-200_000);
+  // Unclosed $ or \[ make the lazy environment patterns scan to the end from every opener:
+  // bound the text (its tail holds the answer) and the number of delimiters.
+  if (text.length > 60_000) text = text.slice(-60_000);
+  const dollars = text.split('$').length - 1;
+  if (dollars > 2_000 || text.split('\\').length > 20_000) text = text.slice(-8_000);
   const { latex, expr } = patterns();
   const specs = [...(opts.latex ? latex : []), ...(opts.expr ? expr : [])];
   const priorities = [...new Set(specs.map((s) => s.priority))].sort((a, b) => a - b);

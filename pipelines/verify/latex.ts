@@ -126,6 +126,7 @@ export function cleanLatex(input: string, opts: CleanOptions = {}): string {
   s = s.replace(/\\%/g, '%');
   s = s.replace(/\\\$/g, '');
   if (opts.stripDegrees !== false) s = stripDegreeMarks(s);
+  s = mapBraceGroups(s, /\\(?:boxed|fbox)\s*\{/g, (inner) => inner);
   s = opts.dropText
     ? mapBraceGroups(s, TEXT_COMMANDS, () => ' ')
     : mapBraceGroups(s, TEXT_COMMANDS, (inner) => inner);
@@ -166,6 +167,10 @@ export function plainToLatex(input: string): string {
   s = s.replace(/(?<![a-zA-Z\\])(?:pi)(?![a-zA-Z])/g, '\\pi ');
   s = s.replace(/(?<![a-zA-Z\\])(?:infinity|inf|oo)(?![a-zA-Z])/gi, '\\infty ');
   s = rewriteExponentGroups(s);
+  // A single letter before "(" multiplies (m(v+u), x(x+1)); f, g, h stay function names.
+  s = s.replace(/(?<![a-zA-Z\\_^])([a-eA-Ei-zI-Z])\s*\(/g, '$1\\cdot(');
+  // Primed variables (t', v') are symbols, not derivatives, unless applied: f'(x).
+  s = s.replace(/(?<![a-zA-Z\\])([a-zA-Z])'(?!\s*\()/g, '$1_{prime}');
   return subscriptDigitSuffixes(s);
 }
 

@@ -5,6 +5,7 @@
 import {
   args,
   compareSymbolic,
+  firstVariableSample,
   evalReal,
   freeSymbols,
   head,
@@ -85,6 +86,7 @@ function isRelation(j: MathJson): boolean {
 /** Compares gold and prediction. */
 export function compareMathJson(goldIn: MathJson, predIn: MathJson, opts: EquivalenceOptions): Outcome {
   opts.deadline?.check();
+  if (JSON.stringify(goldIn) === JSON.stringify(predIn)) return 'equal';
   let gold = simplifyAnswerShape(goldIn);
   let pred = simplifyAnswerShape(predIn);
 
@@ -170,7 +172,11 @@ function compareScalars(gold: MathJson, pred: MathJson, opts: EquivalenceOptions
     const g = numericValue(gold);
     const p = numericValue(pred);
     if (Number.isNaN(g) || Number.isNaN(p)) return 'unknown';
-    if (!Number.isFinite(g) || !Number.isFinite(p)) return g === p ? 'equal' : 'different';
+    if (!Number.isFinite(g) && !Number.isFinite(p)) {
+      // Both overflow (10^{10^{10}} vs 10^{10^{11}}): only identical input is known to be equal.
+      return JSON.stringify(gold) === JSON.stringify(pred) ? 'equal' : 'unknown';
+    }
+    if (!Number.isFinite(g) || !Number.isFinite(p)) return 'different';
     return opts.close(p, g) ? 'equal' : 'different';
   }
   return compareSymbolic(pred, gold, opts.close, vars);
@@ -214,6 +220,7 @@ function compareCollections(gold: MathJson, pred: MathJson, opts: EquivalenceOpt
 /** One-to-one matching of two multisets (greedy is exact here: equivalence is transitive). */
 export function matchUnordered(g: MathJson[], p: MathJson[], opts: EquivalenceOptions): Outcome {
   if (g.length !== p.length) return 'different';
+  if (g.length > 200) return 'unknown';
   const used = new Array<boolean>(p.length).fill(false);
   let unknownSeen = false;
   for (const ge of g) {
@@ -366,7 +373,7 @@ function linearBound(lo: MathJson, hi: MathJson, name: string, strict: boolean):
   // f(x) = hi - lo > 0 with f linear: f(x) = k x + c.
   const f = ['Subtract', hi, lo] as MathJson;
   const [v0, v1, v2] = sampleValues(f, [name]);
-  const [x0, x1, x2] = [0.7213, 1.3719, 2.1137];
+  const [x0, x1, x2] = [firstVariableSample(0), firstVariableSample(1), firstVariableSample(2)];
   if (v0 === undefined || v1 === undefined || v2 === undefined) return null;
   const k = (v1 - v0) / (x1 - x0);
   const c = v0 - k * x0;

@@ -3,6 +3,7 @@
  * scroll(start_box=…, direction='down', step=3), type(content='…'), key(keys='ctrl+c'), WAIT()/DONE()/FAIL().
  * Points are on the 0–999 scale; within 20 units a click keeps ≥ 0.8.
  */
+import { firstGlmBox } from '../format.js';
 import { typedTextSimilarity } from './similarity.js';
 
 export interface OsAction {
@@ -81,9 +82,9 @@ export function parseOsAction(text: string): OsAction | null {
 }
 
 export function extractOsAction(response: string): OsAction | null {
-  const m = /<\|begin_of_box\|>(.*?)<\|end_of_box\|>/.exec(response);
-  if (!m) return null;
-  const content = m[1]!.trim();
+  const box = firstGlmBox(response, true);
+  if (box === null) return null;
+  const content = box.trim();
   if (!properlyClosed(content)) return null;
   return parseOsAction(content);
 }
