@@ -65,7 +65,7 @@ export function makeResult(p: ResultParts): VerifyResult {
   const r: VerifyResult = {
     score,
     correct: p.correct ?? score >= 1 - 1e-9,
-    extracted: p.extracted,
+    extracted: p.extracted === null ? null : p.extracted.length > 2000 ? `${p.extracted.slice(0, 2000)}…` : p.extracted,
     reason: p.reason,
     formatOk: p.formatOk,
   };

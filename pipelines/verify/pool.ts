@@ -1,0 +1,83 @@
+/**
+ * Hard time budgets: the deterministic path (CAS included) runs in worker threads; a task that
+ * outlives its budget is aborted (Piscina terminates and replaces the worker) and scores 0 with
+ * reason `timeout`. Judge calls stay on the main thread so their cache is shared.
+ */
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import type { DeterministicOutcome } from './deterministic.js';
+import { DEFAULT_TIME_BUDGET_MS, finishWithJudges, type VerifyContextWithCache } from './index.js';
+import { makeResult } from './deterministic.js';
+import type { VerifyRequest, VerifyResult } from './types.js';
+
+export interface VerifierPoolOptions {
+  /** Worker threads (default: available cores, at most 8). */
+  threads?: number;
+  /** Default budget per verification in ms. */
+  timeBudgetMs?: number;
+}
+
+/** Node flags for the workers: the parent's, plus the tsx loader when the parent runs without it (vitest). */
+function workerExecArgv(): string[] {
+  const inherited = process.execArgv.filter((a) => !a.startsWith('--inspect'));
+  return inherited.some((a) => a.includes('tsx')) ? inherited : [...inherited, '--import', 'tsx'];
+}
+
+/** Grace on top of the cooperative budget before the worker is killed. */
+const HARD_GRACE_MS = 250;
+
+export class VerifierPool {
+  private readonly piscina: Piscina;
+  readonly threads: number;
+  readonly timeBudgetMs: number;
+  timeouts = 0;
+
+  constructor(opts: VerifierPoolOptions = {}) {
+    this.threads = Math.max(1, opts.threads ?? Math.min(8, availableParallelism()));
+    this.timeBudgetMs = opts.timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS;
+    this.piscina = new Piscina({
+      filename: new URL('./worker.ts', import.meta.url).href,
+      minThreads: this.threads,
+      maxThreads: this.threads,
+      // The worker is TypeScript: load it through tsx whatever runner started this process.
+      execArgv: workerExecArgv(),
+      idleTimeout: 60_000,
+    });
+  }
+
+  /** Resolves once every worker has loaded the verifier (the first load takes ~1–2 s). */
+  async ready(): Promise<void> {
+    await Promise.all(Array.from({ length: this.threads }, () => this.piscina.run({ ping: true })));
+  }
+
+  private async deterministic(req: VerifyRequest, budgetMs: number): Promise<DeterministicOutcome> {
+    try {
+      return (await this.piscina.run({ req, budgetMs }, { signal: AbortSignal.timeout(budgetMs + HARD_GRACE_MS) })) as DeterministicOutcome;
+    } catch (err) {
+      if (err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError')) {
+        this.timeouts++;
+        return { result: makeResult({ score: 0, extracted: null, reason: 'timeout', formatOk: false }) };
+      }
+      return { result: makeResult({ score: 0, extracted: null, reason: `error: ${String(err).slice(0, 200)}`, formatOk: false }) };
+    }
+  }
+
+  async verify(req: VerifyRequest, ctx: VerifyContextWithCache = {}): Promise<VerifyResult> {
+    const budget = ctx.timeBudgetMs ?? this.timeBudgetMs;
+    const start = performance.now();
+    const outcome = await this.deterministic(req, budget);
+    return finishWithJudges(req, outcome, ctx, budget - (performance.now() - start));
+  }
+
+  async verifyBatch(reqs: VerifyRequest[], ctx: VerifyContextWithCache = {}): Promise<VerifyResult[]> {
+    return Promise.all(reqs.map((r) => this.verify(r, ctx)));
+  }
+
+  async close(): Promise<void> {
+    await this.piscina.destroy();
+  }
+}
+
+export function createVerifierPool(opts: VerifierPoolOptions = {}): VerifierPool {
+  return new VerifierPool(opts);
+}
