@@ -12,4 +12,5 @@ export const ADAPTERS: Record<SourceType, () => Promise<AnyAdapter>> = {
   video: async () => (await import('./video/adapter.js')).videoAdapter as AnyAdapter,
   caption: async () => (await import('./caption/adapter.js')).captionAdapter as AnyAdapter,
   pdf: async () => (await import('./pdf/adapter.js')).pdfAdapter as AnyAdapter,
+  ocr: async () => (await import('./ocr/adapter.js')).ocrAdapter as AnyAdapter,
 };

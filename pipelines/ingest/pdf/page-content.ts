@@ -3,7 +3,7 @@ import type { StageContext } from '../../shared/runner/stage.js';
 import { imagePart, storeImage, textPart } from '../sample-builder.js';
 import { area, height, width, type Rect } from './geometry.js';
 import type { PageAnalysis } from './page-analysis.js';
-import { blockText, type TextBlock } from './page-text.js';
+import { blockText, medianLineSize, type TextBlock } from './page-text.js';
 import type { PDFPageProxy } from './pdfjs.js';
 import { readingOrder } from './reading-order.js';
 import { rasterPng, renderPage } from './render-page.js';
@@ -52,9 +52,7 @@ export async function pageContent(page: PDFPageProxy, analysis: PageAnalysis, op
       if (!media.some((m) => m.id === region.media?.id)) media.push(region.media);
     }
   }
-  const sizes = analysis.blocks.flatMap((b) => b.lines.map((l) => l.size)).sort((a, b) => a - b);
-  const medianSize = sizes[Math.floor(sizes.length / 2)] ?? 10;
-  return { content: toParts(readingOrder(regions, Math.max(6, medianSize))), media, figures: figures.length, skippedImages };
+  return { content: toParts(readingOrder(regions, Math.max(6, medianLineSize(analysis.blocks)))), media, figures: figures.length, skippedImages };
 }
 
 /** Consecutive text blocks become one text part (paragraphs separated by a blank line); each figure is an image part. */

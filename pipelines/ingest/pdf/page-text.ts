@@ -151,3 +151,9 @@ export function blockText(block: TextBlock): string {
   }
   return text;
 }
+
+/** The median font size of the blocks' lines (10 pt when there is no text). */
+export function medianLineSize(blocks: readonly TextBlock[]): number {
+  const sizes = blocks.flatMap((b) => b.lines.map((l) => l.size)).sort((a, b) => a - b);
+  return sizes[Math.floor(sizes.length / 2)] ?? 10;
+}

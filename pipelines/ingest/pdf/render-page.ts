@@ -45,7 +45,8 @@ export async function rasterPng(raster: PageRaster, region?: Rect): Promise<Buff
     const bottom = clamp(Math.ceil(region.y2 * raster.scale), top + 1, raster.height);
     image = image.extract({ left, top, width: right - left, height: bottom - top });
   }
-  return image.removeAlpha().png({ compressionLevel: 6 }).toBuffer();
+  // The resolution goes into the PNG (pHYs), so OCR engines size their expectations right.
+  return image.removeAlpha().withDensity(raster.scale * 72).png({ compressionLevel: 6 }).toBuffer();
 }
 
 function clamp(v: number, lo: number, hi: number): number {
