@@ -171,6 +171,8 @@ export function plainToLatex(input: string): string {
   s = s.replace(/(?<![a-zA-Z\\_^])([a-eA-Ei-zI-Z])\s*\(/g, '$1\\cdot(');
   // Primed variables (t', v') are symbols, not derivatives, unless applied: f'(x).
   s = s.replace(/(?<![a-zA-Z\\])([a-zA-Z])'(?!\s*\()/g, '$1_{prime}');
+  // \sin\theta/\cos\theta trips the parser; a bracketed single-token argument does not.
+  s = s.replace(/(\\(?:sin|cos|tan|cot|sec|csc|sinh|cosh|tanh|ln|log|exp)(?:\^\{[^{}]*\})?)\s*(\\[a-zA-Z]+|[a-zA-Z])(?![a-zA-Z_({^])\s*/g, '$1($2) ');
   return subscriptDigitSuffixes(s);
 }
 

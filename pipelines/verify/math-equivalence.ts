@@ -109,6 +109,12 @@ export function compareMathJson(goldIn: MathJson, predIn: MathJson, opts: Equiva
   if (gh === 'Equal' && ph === 'Equal') return compareEquations(gold, pred, opts);
   if (gh === 'Equal' || ph === 'Equal') return 'different';
 
+  const pairKinds = new Set([gh, ph]);
+  const numericPair = (j: MathJson) => args(j).length === 2 && freeSymbols(j).size === 0;
+  if (pairKinds.has('List') && pairKinds.has('Tuple') && numericPair(gold) && numericPair(pred)) {
+    // [a, b] next to (a, b): a closed and an open interval.
+    return compareSets(gold, pred, opts);
+  }
   if (isRelation(gold) || isRelation(pred) || isIntervalLike(gold) || isIntervalLike(pred)) {
     return compareSets(gold, pred, opts);
   }

@@ -53,6 +53,10 @@ export function mathText(raw: string, stripUnits: boolean): string {
     if (cut[0]!.trim().length === 0) s = cut[cut.length - 1]!;
   }
   if (stripUnits) s = stripUnitWords(s);
+  // "x ≤ -2 or x ≥ 2": joined conditions become logic the CAS reads as a union / intersection.
+  if (/[<>]|\\(?:le|ge|lt|gt|ne)(?![a-z])/.test(s)) {
+    s = s.replace(/\s*(?:\bor\b|或)\s*/g, ' \\lor ').replace(/\s*(?:\band\b|且)\s*/g, ' \\land ');
+  }
   return s.trim();
 }
 
