@@ -78,6 +78,7 @@ beforeAll(async () => {
       { texts: ['Intro paragraph.', null, 'Outro paragraph.'], images: [null, 'img/a.png', null], general_metadata: JSON.stringify({ url: 'https://example.com/o' }) },
       { texts: ['a', 'b'], images: [null] },
       { texts: ['both', null], images: ['img/a.png', null] },
+      { texts: ['A folder is not an image.', null], images: [null, 'img/'] },
     ),
   );
   await ws.write('items/figs/b.png', b);
@@ -130,7 +131,7 @@ describe('interleaved ingest', () => {
     // mmc4: 7 lines in units of 4 → 2; strict, obelics, items: 1 each; html: 3 pages by 2 → 2; html_body: 1; download ×2: 1 each
     expect(units).toHaveLength(10);
     for (const { counts } of units) expect(counts.in).toBe(counts.kept + counts.dropped + counts.quarantined);
-    expect(units.reduce((n, u) => n + u.counts.in, 0)).toBe(7 + 3 + 3 + 2 + 3 + 1 + 2 + 2);
+    expect(units.reduce((n, u) => n + u.counts.in, 0)).toBe(7 + 3 + 4 + 2 + 3 + 1 + 2 + 2);
 
     const rows = await queryShards(loaded, `SELECT source_uri || '#' || locator || ' ' || decision || ' ' || reason AS r FROM ledger WHERE decision <> 'kept' AND source_uri NOT LIKE 'remote/%' ORDER BY r`);
     expect(rows.map((r) => r.r)).toEqual([
@@ -147,6 +148,7 @@ describe('interleaved ingest', () => {
       'mmc4/strict.jsonl#line:3 dropped too_few_images',
       'obelics/docs.jsonl#line:2 quarantined malformed_record',
       'obelics/docs.jsonl#line:3 quarantined malformed_record',
+      'obelics/docs.jsonl#line:4 quarantined missing_image',
     ]);
   });
 

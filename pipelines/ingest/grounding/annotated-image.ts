@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import type { Box, MediaDescriptor, Task } from '../../../schemas/sample.js';
 import type { StageContext } from '../../shared/runner/stage.js';
 import type { InputRef, UnitSink } from '../../shared/runner/unit-sink.js';
@@ -66,6 +67,7 @@ export async function processAnnotatedImage(source: GroundingSourceConfig, image
   const imageRef: InputRef = { sample_id: null, source_uri: image.uri, locator: image.locator };
   let media: MediaDescriptor;
   try {
+    if (!isFile(image.file)) throw new RecordError('missing_image', `image file not found: ${image.file}`);
     media = await storeImage(ctx, image.file, ctx.baseDir);
     const { declaredSize } = image;
     if (declaredSize && (declaredSize.width !== media.width || declaredSize.height !== media.height)) {
@@ -182,4 +184,12 @@ function referringTasks(usable: readonly UsableBox[], captions: readonly string[
 /** Reading order (top to bottom, then left to right), so equal box sets give equal answers. */
 function sortBoxes(group: readonly UsableBox[]): UsableBox[] {
   return [...group].sort((a, b) => a.box.y1 - b.box.y1 || a.box.x1 - b.box.x1 || a.box.x2 - b.box.x2 || a.box.y2 - b.box.y2);
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }

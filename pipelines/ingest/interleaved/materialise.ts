@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import type { ContentPart, MediaDescriptor } from '../../../schemas/sample.js';
 import type { StageContext } from '../../shared/runner/stage.js';
 import type { Downloader } from '../media/download.js';
@@ -50,6 +51,7 @@ export async function materialise(ctx: StageContext, source: InterleavedSourceCo
     let media: MediaDescriptor;
     let fetched: { url: string; final_url: string } | null = null;
     try {
+      if (location.kind === 'local' && !isFile(location.path)) throw new RecordError('missing_image', `image file not found: ${location.path}`);
       let ref: unknown = location.kind === 'local' ? location.path : location.kind === 'inline' ? location.data : null;
       if (location.kind === 'remote') {
         const download = await (downloader as Downloader).fetch(location.url);
@@ -72,4 +74,12 @@ export async function materialise(ctx: StageContext, source: InterleavedSourceCo
   }
   flushText();
   return out;
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }

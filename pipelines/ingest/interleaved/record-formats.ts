@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { RecordError } from '../record-error.js';
 import { locateImage, type DocItem, type ParsedDocument } from './document.js';
@@ -31,10 +31,10 @@ export function mmc4Document(record: unknown, imageRoot: string): ParsedDocument
     if (typeof at !== 'number' || !Number.isInteger(at) || at < 0 || at >= texts.length) {
       throw new RecordError('bad_matched_text_index', `image_info[${i}].matched_text_index is ${JSON.stringify(at ?? null)}; the document has ${texts.length} sentences`);
     }
-    const name = typeof info.image_name === 'string' ? info.image_name : null;
+    const name = typeof info.image_name === 'string' && info.image_name.trim() ? info.image_name : null;
     const url = typeof info.raw_url === 'string' ? info.raw_url : null;
     const localPath = name ? resolve(imageRoot, name) : null;
-    const location = localPath && existsSync(localPath) ? { kind: 'local' as const, path: localPath } : url ? locateImage(url, imageRoot, 'file') : null;
+    const location = localPath && isFile(localPath) ? { kind: 'local' as const, path: localPath } : url ? locateImage(url, imageRoot, 'file') : null;
     if (!location) throw new RecordError('malformed_record', `image_info[${i}] has neither an image_name under ${imageRoot} nor a raw_url`);
     const faces = Array.isArray(info.face_detections) ? info.face_detections.length : null;
     const item: DocItem = { type: 'image', location, alt: null, meta: { image_name: name, raw_url: url, matched_text_index: at, matched_sim: info.matched_sim ?? null, faces } };
@@ -98,5 +98,13 @@ function parseJsonString(value: unknown): unknown {
     return JSON.parse(value);
   } catch {
     return value;
+  }
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
   }
 }
