@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -40,4 +40,13 @@ export function locateImage(src: string, baseDir: string, absolutePaths: 'file' 
     // a literal % in a file name
   }
   return { kind: 'local', path: resolve(baseDir, existsSync(resolve(baseDir, path)) ? path : decoded) };
+}
+
+/** True for an existing regular file (a folder or a missing path is not an image). */
+export function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }

@@ -1,11 +1,10 @@
-import { statSync } from 'node:fs';
 import type { ContentPart, MediaDescriptor } from '../../../schemas/sample.js';
 import type { StageContext } from '../../shared/runner/stage.js';
 import type { Downloader } from '../media/download.js';
 import { RecordError } from '../record-error.js';
 import { imagePart, storeImage, textPart } from '../sample-builder.js';
 import type { InterleavedSourceConfig } from './config.js';
-import type { ParsedDocument } from './document.js';
+import { isFile, type ParsedDocument } from './document.js';
 
 export interface MaterialisedDocument {
   content: ContentPart[];
@@ -74,12 +73,4 @@ export async function materialise(ctx: StageContext, source: InterleavedSourceCo
   }
   flushText();
   return out;
-}
-
-function isFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
 }

@@ -1,7 +1,6 @@
-import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { RecordError } from '../record-error.js';
-import { locateImage, type DocItem, type ParsedDocument } from './document.js';
+import { isFile, locateImage, type DocItem, type ParsedDocument } from './document.js';
 
 type Json = Record<string, unknown>;
 
@@ -98,13 +97,5 @@ function parseJsonString(value: unknown): unknown {
     return JSON.parse(value);
   } catch {
     return value;
-  }
-}
-
-function isFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
   }
 }
