@@ -15,26 +15,30 @@ export interface VerifierPoolOptions {
   threads?: number;
   /** Default budget per verification in ms. */
   timeBudgetMs?: number;
+  /** Extra time a worker gets after its budget before it is killed (default 250 ms). */
+  hardGraceMs?: number;
 }
 
 /** Node flags for the workers: the parent's, plus the tsx loader when the parent runs without it (vitest). */
 function workerExecArgv(): string[] {
   const inherited = process.execArgv.filter((a) => !a.startsWith('--inspect'));
-  return inherited.some((a) => a.includes('tsx')) ? inherited : [...inherited, '--import', 'tsx'];
+  const hasTsx = inherited.some((a) => /[\\/]tsx[\\/]dist[\\/]/.test(a) || a === 'tsx' || a.startsWith('tsx/'));
+  return hasTsx ? inherited : [...inherited, '--import', 'tsx'];
 }
 
-/** Grace on top of the cooperative budget before the worker is killed. */
-const HARD_GRACE_MS = 250;
+const DEFAULT_HARD_GRACE_MS = 250;
 
 export class VerifierPool {
   private readonly piscina: Piscina;
   readonly threads: number;
   readonly timeBudgetMs: number;
+  readonly hardGraceMs: number;
   timeouts = 0;
 
   constructor(opts: VerifierPoolOptions = {}) {
     this.threads = Math.max(1, opts.threads ?? Math.min(8, availableParallelism()));
     this.timeBudgetMs = opts.timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS;
+    this.hardGraceMs = opts.hardGraceMs ?? DEFAULT_HARD_GRACE_MS;
     this.piscina = new Piscina({
       filename: new URL('./worker.ts', import.meta.url).href,
       minThreads: this.threads,
@@ -52,7 +56,7 @@ export class VerifierPool {
 
   private async deterministic(req: VerifyRequest, budgetMs: number): Promise<DeterministicOutcome> {
     try {
-      return (await this.piscina.run({ req, budgetMs }, { signal: AbortSignal.timeout(budgetMs + HARD_GRACE_MS) })) as DeterministicOutcome;
+      return (await this.piscina.run({ req, budgetMs }, { signal: AbortSignal.timeout(budgetMs + this.hardGraceMs) })) as DeterministicOutcome;
     } catch (err) {
       if (err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError')) {
         this.timeouts++;
