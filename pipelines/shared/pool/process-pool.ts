@@ -97,14 +97,14 @@ export class ProcessPool<T, R> {
     // Submitted before close(): still runs, even if it first waits for room.
     this.waitingForRoom++;
     try {
-      while (this.queue.length >= this.maxQueue && this.state !== 'closed' && !this.brokenError) {
+      while (this.queue.length >= this.maxQueue && !this.destroyed() && !this.brokenError) {
         await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
       }
     } finally {
       this.waitingForRoom--;
     }
     if (this.brokenError) throw this.brokenError;
-    if (this.state === 'closed') throw new PoolClosedError(`${this.options.name} pool was destroyed`);
+    if (this.destroyed()) throw new PoolClosedError(`${this.options.name} pool was destroyed`);
     if (!this.started) this.start();
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ id: this.nextId++, payload, resolve: resolve as (v: unknown) => void, reject });
@@ -137,6 +137,7 @@ export class ProcessPool<T, R> {
     while (!this.isIdle()) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     this.state = 'closed';
     const exits = [...this.workers].map((w) => {
+      w.child.ref(); // wait for the exit itself, or close() would never resolve in an otherwise idle process
       if (w.child.connected) w.child.disconnect();
       const force = setTimeout(() => w.child.kill('SIGKILL'), 5000);
       force.unref();
@@ -275,6 +276,11 @@ export class ProcessPool<T, R> {
     worker.running.delete(task.id);
     finish();
     if (this.isIdle()) this.notifyIdle();
+  }
+
+  /** A method, not an inline comparison: the state changes while run() awaits. */
+  private destroyed(): boolean {
+    return this.state === 'closed';
   }
 
   private isIdle(): boolean {
