@@ -10,6 +10,7 @@ import { compareCount } from './counting.js';
 import { extractAnswer as runFormatGate, extractGroundTruth, firstGlmBox, stripReasoning, type Extraction } from './format.js';
 import { extractFreeTextAnswer } from './free-text-answer.js';
 import { groundingScore } from './grounding.js';
+import { hedgeReason, methodOnlyReason } from './hedging.js';
 import { extractAndroidAction, scoreAndroidAction } from './gui/android-world.js';
 import { extractOsAction, parseOsAction, scoreOsAction } from './gui/osworld.js';
 import { scoreWebAction } from './gui/webvoyager.js';
@@ -31,6 +32,7 @@ export const VERIFY_DOMAINS: readonly VerifyDomain[] = [
 
 const GUI_DOMAINS = new Set<VerifyDomain>(['AndroidWorld', 'OSWorld', 'WebVoyager']);
 const FREE_TEXT_DOMAINS = new Set<VerifyDomain>(['math', 'physics', 'chemistry', 'chart', 'counting']);
+const MATH_DOMAINS = new Set<VerifyDomain>(['math', 'physics', 'chart', 'counting']);
 
 /** Longest answer compared deterministically (a final answer, not an essay); OCR allows page-length text. */
 export const MAX_ANSWER_CHARS = 4000;
@@ -152,6 +154,10 @@ function deterministic(req: VerifyRequest, deadline: Deadline): DeterministicOut
   if (domain === 'geoguess' && [...answer].length > 50) {
     return done({ score: 0, extracted: answer, reason: 'answer longer than 50 characters', formatOk: true });
   }
+
+  // Hedges and method descriptions never score, whichever domain (and never reach a judge).
+  const refusal = domain === 'geoguess' ? null : hedgeReason(answer, gold) ?? (MATH_DOMAINS.has(domain) ? methodOnlyReason(answer, gold) : null);
+  if (refusal && !(domain === 'chemistry' && /等|或|\bor\b/.test(gold))) return done({ score: 0, extracted: answer, reason: refusal, formatOk: true });
 
   const verdict = decide(domain, answer, gold.slice(0, MAX_ANSWER_CHARS), req, deadline);
   deadline.check();

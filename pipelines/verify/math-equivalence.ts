@@ -150,11 +150,11 @@ function matrixValue(j: MathJson): MathJson[][] | null {
   }
   if (h === 'Multiply' && args(j).some((a) => matrixValue(a) !== null)) {
     let acc: MathJson[][] | null = null;
-    let scalar: MathJson[] = [];
+    const scalars: MathJson[] = [];
     for (const a of args(j)) {
       const m = matrixValue(a);
       if (!m) {
-        scalar.push(a);
+        scalars.push(a);
         continue;
       }
       if (!acc) acc = m;
@@ -165,9 +165,7 @@ function matrixValue(j: MathJson): MathJson[][] | null {
       }
     }
     if (!acc) return null;
-    const factor = scalar;
-    scalar = [];
-    return factor.length ? acc.map((r) => r.map((x) => ['Multiply', ...factor, x] as MathJson)) : acc;
+    return scalars.length ? acc.map((r) => r.map((x) => ['Multiply', ...scalars, x] as MathJson)) : acc;
   }
   return null;
 }
