@@ -32,7 +32,7 @@ export function matchingPairs(s: string): Map<string, string> | null {
   }
   if (out.size < 2) {
     // "A Paris B Berlin C Rome"
-    const loose = /(?:^|\s)([A-Z])\s+([^\sA-Z][^\s]*)/g;
+    const loose = /(?:^|\s)([A-Z])\s+([^\s]+)/g;
     out.clear();
     covered = 0;
     for (const m of s.matchAll(loose)) {
@@ -40,7 +40,10 @@ export function matchingPairs(s: string): Map<string, string> | null {
       covered += m[0].length;
     }
   }
-  return out.size >= 2 && covered >= s.replace(/\s+/g, '').length * 0.6 ? out : null;
+  // Labels must run A, B, C… (or 1, 2, 3…) for the text to read as pairs.
+  const keys = [...out.keys()];
+  const sequential = keys.every((k, i) => i === 0 || k.charCodeAt(0) === keys[i - 1]!.charCodeAt(0) + 1 || Number(k) === Number(keys[i - 1]) + 1);
+  return out.size >= 2 && covered >= s.replace(/\s+/g, '').length * 0.6 && (sequential || s.includes('-') || s.includes(':')) ? out : null;
 }
 
 export function compareChart(pred: string, gold: string, question: string | undefined, deadline?: Deadline): Verdict {

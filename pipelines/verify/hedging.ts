@@ -53,7 +53,7 @@ const METHOD_PHRASES = [
 /** Reason string when the prediction describes how to get the answer instead of giving it. */
 export function methodOnlyReason(pred: string, gold: string): string | null {
   const text = pred
-    .replace(/\\(?:text|textbf|mathrm)\s*\{/g, '')
+    .replace(/\\(?:text|textbf|mathrm)\s*\{/g, ' ')
     .replace(/[{}\\$]/g, ' ')
     .replace(/\s+/g, ' ')
     .trim();

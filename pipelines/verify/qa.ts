@@ -36,6 +36,9 @@ export function compareQa(predRaw: string, goldRaw: string, opts: QaOptions): Ve
   const hedge = hedgeReason(pred, gold);
   if (hedge) return different(hedge);
   if (looseText(pred) === looseText(gold) && looseText(gold).length > 0) return equal('same text (case/punctuation-insensitive)');
+  if (/[a-z]/i.test(pred) && /[a-z]/i.test(gold) && looseText(pred).replace(/-/g, '') === looseText(gold).replace(/-/g, '')) {
+    return equal('same words (hyphenation differs)');
+  }
 
   const relTol = opts.relTol ?? 1e-6;
   const p = stripDegreesAndPercent(pred);

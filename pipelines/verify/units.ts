@@ -2,7 +2,7 @@
  * Units: parse "value unit" answers, convert to SI and compare numerically. Dimensions are
  * exponent vectors over (m, kg, s, A, K, mol, cd); temperatures carry an offset.
  */
-import { parseNumber } from './numbers.js';
+import { parseChineseNumber, parseEnglishNumber, parseNumber } from './numbers.js';
 import { cleanLatex, plainToLatex } from './latex.js';
 import { numericValue, parseLatex, freeSymbols } from './cas.js';
 
@@ -129,7 +129,7 @@ export function parseUnit(raw: string): Unit | null {
   s = s.replace(/\\cdot|·|⋅|\*|•/g, ' ').replace(/\\,|\\;|\\ |~/g, ' ').replace(/\\Omega/g, 'Ω').replace(/\\mu\s*/g, 'μ');
   s = s.replace(/\\%/g, '%').replace(/\\circ\s*C/g, '°C').replace(/\^\s*\{?\s*\\circ\s*\}?\s*C/g, '°C').replace(/\^\s*\\circ/g, '°');
   s = s.replace(/⁻¹/g, '^-1').replace(/⁻²/g, '^-2').replace(/⁻³/g, '^-3').replace(/²/g, '^2').replace(/³/g, '^3');
-  s = s.replace(/\^\s*\{\s*([+-]?\d+)\s*\}/g, '^$1');
+  s = s.replace(/\^\s*\{\s*([+-]?\d+)\s*\}/g, '^$1').replace(/_\{([A-Za-z])\}/g, '_$1');
   const lower = s.toLowerCase();
   for (const [w, sym] of WORDS_SORTED) {
     if (lower === w) return parseUnit(sym);
@@ -183,6 +183,8 @@ export function numericText(raw: string): number | null {
   if (s.length === 0) return null;
   const n = parseNumber(s);
   if (n) return n.percent ? n.value / 100 : n.value;
+  const word = parseEnglishNumber(s) ?? parseChineseNumber(s);
+  if (word !== null) return word;
   const cleaned = plainToLatex(cleanLatex(s));
   if (!/[\d\\]/.test(cleaned)) return null;
   const parsed = parseLatex(cleaned);
