@@ -28,6 +28,7 @@ import { validateConfig } from '../pipelines/shared/config/load.js';
 import type { PipelineConfigInput } from '../pipelines/shared/config/schema.js';
 import { connect } from '../pipelines/shared/store/duckdb.js';
 import { createShardViews } from '../pipelines/shared/store/views.js';
+import { log } from '../pipelines/shared/log.js';
 import { measureThroughput } from './_image-throughput.js';
 
 const CORPORA = resolve(import.meta.dirname, '..', '..', 'shared', 'corpora');
@@ -48,7 +49,7 @@ export async function benchIngestImages(): Promise<void> {
     process.stdout.write('skipped: ../shared/corpora absent\n');
     return;
   }
-  process.env.STRATUM_LOG_LEVEL ??= 'warn';
+  if (!process.env.STRATUM_LOG_LEVEL) log.level = 'warn'; // the logger exists before this runs
   const files = (await glob(IMAGE_GLOBS, { cwd: CORPORA, absolute: true })).sort();
   let totalBytes = 0;
   for (const f of files) totalBytes += (await stat(f)).size;

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { truncate } from 'node:fs/promises';
+import { rm, truncate } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { runCommand } from '../../pipelines/cli/run.js';
@@ -77,6 +78,13 @@ beforeAll(async () => {
     { name: 'b/000002.txt', body: 'After the cut.' },
   ]);
   await truncate(ws.path('wds/shard-001.tar'), 4 * 512 + 512 + 100); // inside b/000002.png
+  // a gzipped shard
+  await writeTar(ws.path('wdsgz/plain.tar'), [
+    { name: 'z/1.png', body: await makePng(40) },
+    { name: 'z/1.txt', body: 'Compressed shard.' },
+  ]);
+  await ws.write('wdsgz/shard.tgz', gzipSync(readFileSync(ws.path('wdsgz/plain.tar'))));
+  await rm(ws.path('wdsgz/plain.tar'));
 
   loaded = await ws.config({
     datasets: {
@@ -87,6 +95,7 @@ beforeAll(async () => {
           { name: 'pairs', type: 'caption', layout: 'records', path: 'records/pairs.jsonl', format: 'jsonl', fields: { id: 'id', image: 'image', captions: ['caption', 'alt'] } },
           { name: 'bytes', type: 'caption', layout: 'records', path: 'records/bytes.parquet', format: 'parquet', fields: { id: 'id', image: 'img', captions: 'caps' } },
           { name: 'wds', type: 'caption', layout: 'webdataset', path: 'wds' },
+          { name: 'wdsgz', type: 'caption', layout: 'webdataset', path: 'wdsgz' },
         ],
         ingest: { unitRows: 4 },
       },
@@ -193,6 +202,7 @@ describe('caption ingest: WebDataset shards', () => {
       'wds/shard-001.tar#key:b/000001#caption:0': 'kept',
       'wds/shard-001.tar#after:b/000001.txt': 'quarantined:corrupt_archive',
     });
+    expect(await decisions('wdsgz')).toEqual({ 'wdsgz/shard.tgz#key:z/1#caption:0': 'kept' });
     const meta = await queryShards(loaded, `SELECT content[2].text AS caption, meta FROM samples WHERE source.name = 'wds' AND source.locator = 'key:shard/000002#caption:0'`);
     expect(meta[0]?.caption).toBe('Second shard sample.');
     expect(JSON.parse(meta[0]?.meta as string)).toMatchObject({ key: 'shard/000002', json: { similarity: 0.31 } });
