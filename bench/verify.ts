@@ -11,7 +11,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { warmUpCas } from '../pipelines/verify/cas.js';
+import { clearParseCache, warmUpCas } from '../pipelines/verify/cas.js';
 import { extractFreeTextAnswer } from '../pipelines/verify/free-text-answer.js';
 import { extractAnswer, verify, type FormatMode, type VerifyDomain, type VerifyRequest } from '../pipelines/verify/index.js';
 import { compareMath, mathText, toMathJson } from '../pipelines/verify/math.js';
@@ -235,19 +235,31 @@ function syntheticRequests(): Map<string, VerifyRequest[]> {
   return m;
 }
 
+function rate(n: number, ms: number): string {
+  const perSec = (n / ms) * 1000;
+  return perSec >= 1000 ? String(Math.round(perSec)) : fmt(perSec);
+}
+
+/** Verifications per second: cold (CAS parse cache emptied before every pass) and warm (cache kept, as within a rollout group). */
 async function throughput(label: string, reqs: VerifyRequest[], minMs = 400): Promise<string> {
   if (reqs.length === 0) return '';
   for (const r of reqs) await verify(r);
-  let n = 0;
-  const t0 = performance.now();
-  while (performance.now() - t0 < minMs) {
-    for (const r of reqs) {
-      await verify(r);
-      n++;
+  const measure = async (cold: boolean) => {
+    let n = 0;
+    let busy = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < minMs) {
+      if (cold) clearParseCache();
+      const t = performance.now();
+      for (const r of reqs) {
+        await verify(r);
+        n++;
+      }
+      busy += performance.now() - t;
     }
-  }
-  const perSec = (n / (performance.now() - t0)) * 1000;
-  return `${label} ${perSec >= 1000 ? Math.round(perSec) : fmt(perSec)}`;
+    return rate(n, busy);
+  };
+  return `${label.padEnd(34)} cold ${(await measure(true)).padStart(8)}   warm ${(await measure(false)).padStart(8)}`;
 }
 
 export async function benchVerify(): Promise<void> {
@@ -272,17 +284,24 @@ export async function benchVerify(): Promise<void> {
   const lines: string[] = [];
   for (const [d, reqs] of [...perDomain, ...syntheticRequests()]) lines.push(await throughput(d, reqs));
   if (mvCases.length) {
-    let n = 0;
-    const t = performance.now();
-    while (performance.now() - t < 400) {
-      for (const c of mvCases) {
-        mathVerifyCompare(c);
-        n++;
+    const measure = (cold: boolean) => {
+      let n = 0;
+      let busy = 0;
+      const t0 = performance.now();
+      while (performance.now() - t0 < 400) {
+        if (cold) clearParseCache();
+        const t = performance.now();
+        for (const c of mvCases) {
+          mathVerifyCompare(c);
+          n++;
+        }
+        busy += performance.now() - t;
       }
-    }
-    lines.push(`math (free-text, Math-Verify cases) ${fmt((n / (performance.now() - t)) * 1000)}`);
+      return rate(n, busy);
+    };
+    lines.push(`${'math (free text, Math-Verify cases)'.padEnd(34)} cold ${measure(true).padStart(8)}   warm ${measure(false).padStart(8)}`);
   }
-  process.stdout.write(`throughput, verifications/s on one core (no judge calls):\n  ${lines.filter(Boolean).join('\n  ')}\n`);
+  process.stdout.write(`throughput, verifications/s on one core (single thread, no judge calls):\n  ${lines.filter(Boolean).join('\n  ')}\n`);
   process.stdout.write(`bench time ${fmt((performance.now() - t0) / 1000, 1)} s\n`);
 }
 

@@ -63,8 +63,30 @@ export function guardLatex(latex: string): string | null {
   return null;
 }
 
-/** Parses LaTeX into MathJSON (canonical form). Never throws. */
+const parseCache = new Map<string, ParseOutcome>();
+const PARSE_CACHE_MAX = 20_000;
+
+/**
+ * Parses LaTeX into MathJSON (canonical form). Never throws. Results are cached: a rollout group
+ * shares its ground truth and often repeats answers. The returned JSON must not be mutated.
+ */
 export function parseLatex(latex: string): ParseOutcome {
+  const hit = parseCache.get(latex);
+  if (hit) return hit;
+  const out = parseLatexUncached(latex);
+  if (latex.length <= 500) {
+    if (parseCache.size >= PARSE_CACHE_MAX) parseCache.delete(parseCache.keys().next().value!);
+    parseCache.set(latex, out);
+  }
+  return out;
+}
+
+/** Empties the parse cache (benchmarks measure cold throughput with it). */
+export function clearParseCache(): void {
+  parseCache.clear();
+}
+
+function parseLatexUncached(latex: string): ParseOutcome {
   const guard = guardLatex(latex);
   if (guard) return { ok: false, json: null, reason: guard };
   if (latex.trim().length === 0) return { ok: false, json: null, reason: 'empty' };

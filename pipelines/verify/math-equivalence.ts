@@ -421,7 +421,7 @@ function compareSets(gold: MathJson, pred: MathJson, opts: EquivalenceOptions): 
   const goldRel = isRelation(unwrap(gold)) || head(gold) === 'And' || head(gold) === 'Or';
   const predRel = isRelation(unwrap(pred)) || head(pred) === 'And' || head(pred) === 'Or';
   if (goldRel && predRel) {
-    const r = compareRelations(gold, pred, opts);
+    const r = compareRelations(gold, pred);
     if (r !== 'unknown') return r;
   }
   if (!goldRel && predRel && !opts.intervalMatchesRelation) return 'different';
@@ -450,7 +450,7 @@ function endpointClose(a: number, b: number, opts: EquivalenceOptions): boolean 
 }
 
 /** Multi-variable inequalities: normalise `a op b` to `d > 0` / `d ≥ 0` and compare d up to a positive factor. */
-function compareRelations(gold: MathJson, pred: MathJson, opts: EquivalenceOptions): Outcome {
+function compareRelations(gold: MathJson, pred: MathJson): Outcome {
   const g = relationDiff(gold);
   const p = relationDiff(pred);
   if (!g || !p) return 'unknown';

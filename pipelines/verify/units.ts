@@ -185,6 +185,8 @@ export function numericText(raw: string): number | null {
   if (n) return n.percent ? n.value / 100 : n.value;
   const word = parseEnglishNumber(s) ?? parseChineseNumber(s);
   if (word !== null) return word;
+  // Letters other than e (exponent) and x (times) mean a formula, not a number: skip the CAS.
+  if (/[a-df-wyzA-Z\u4e00-\u9fff]/.test(s.replace(/\\[a-zA-Z]+/g, '').replace(/\bpi\b/g, ''))) return null;
   const cleaned = plainToLatex(cleanLatex(s));
   if (!/[\d\\]/.test(cleaned)) return null;
   const parsed = parseLatex(cleaned);
