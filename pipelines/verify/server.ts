@@ -20,6 +20,7 @@ import type { FormatMode, JudgeEndpoint, VerifyOptions, VerifyRequest, VerifyRes
 export interface RewardServerOptions {
   port: number;
   host?: string;
+  /** LLM judges; default: from STRATUM_REWARD_JUDGES (see judgesFromEnv). */
   judges?: JudgeEndpoint[];
   /** Budget per verification (ms). */
   timeBudgetMs?: number;
@@ -113,6 +114,21 @@ function describeZodError(err: z.ZodError): string {
     .join('; ');
 }
 
+/**
+ * Judges from the environment when none are passed: STRATUM_REWARD_JUDGES holds a JSON array of
+ * JudgeEndpoint objects, or comma-separated `baseUrl#model` pairs (API key from OPENAI_API_KEY).
+ */
+export function judgesFromEnv(env: NodeJS.ProcessEnv = process.env): JudgeEndpoint[] {
+  const raw = env.STRATUM_REWARD_JUDGES?.trim();
+  if (!raw) return [];
+  if (raw.startsWith('[')) return z.array(z.object({ baseUrl: z.string(), model: z.string() }).passthrough()).parse(JSON.parse(raw)) as JudgeEndpoint[];
+  return raw.split(',').map((pair) => {
+    const [baseUrl, model] = pair.trim().split('#');
+    if (!baseUrl || !model) throw new Error(`STRATUM_REWARD_JUDGES: expected baseUrl#model, got ${pair}`);
+    return { baseUrl, model, ...(env.OPENAI_API_KEY ? { apiKey: env.OPENAI_API_KEY } : {}) };
+  });
+}
+
 /** Starts the reward service; resolves once it listens. */
 export async function startRewardServer(opts: RewardServerOptions): Promise<RewardServer> {
   const host = opts.host ?? '127.0.0.1';
@@ -123,8 +139,9 @@ export async function startRewardServer(opts: RewardServerOptions): Promise<Rewa
     pool = createVerifierPool({ ...(threads !== undefined ? { threads } : {}), ...(opts.timeBudgetMs !== undefined ? { timeBudgetMs: opts.timeBudgetMs } : {}) });
     await pool.ready();
   }
+  const judges = opts.judges ?? judgesFromEnv();
   const ctx: VerifyContextWithCache = {
-    judges: opts.judges ?? [],
+    judges,
     judgeCache: defaultJudgeCache,
     ...(opts.timeBudgetMs !== undefined ? { timeBudgetMs: opts.timeBudgetMs } : {}),
   };
@@ -141,7 +158,7 @@ export async function startRewardServer(opts: RewardServerOptions): Promise<Rewa
           send(res, 200, {
             status: 'ok',
             domains: VERIFY_DOMAINS,
-            judges: (opts.judges ?? []).length,
+            judges: judges.length,
             workers: pool?.threads ?? 0,
             timeouts: pool?.timeouts ?? 0,
             served,

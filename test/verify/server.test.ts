@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRewardServer, type RewardServer } from '../../pipelines/verify/server.js';
+import { judgesFromEnv, startRewardServer, type RewardServer } from '../../pipelines/verify/server.js';
 import { glm } from './helpers.js';
 
 let server: RewardServer;
@@ -33,6 +33,14 @@ describe('reward service', () => {
     const prompt = 'Q: 1+1? ';
     const r = await post('/get_reward?domain=math', { query: [prompt + glm('2'), prompt + glm('3')], prompts: [prompt, prompt], labels: ['2', '2'] });
     expect(await r.json()).toMatchObject({ rewards: [1, 0], scores: [1, 0] });
+  });
+  it('reads judges from STRATUM_REWARD_JUDGES', () => {
+    expect(judgesFromEnv({ STRATUM_REWARD_JUDGES: 'http://a/v1#m1,http://b/v1#m2', OPENAI_API_KEY: 'k' })).toEqual([
+      { baseUrl: 'http://a/v1', model: 'm1', apiKey: 'k' },
+      { baseUrl: 'http://b/v1', model: 'm2', apiKey: 'k' },
+    ]);
+    expect(judgesFromEnv({ STRATUM_REWARD_JUDGES: '[{"baseUrl":"http://a/v1","model":"m"}]' })).toEqual([{ baseUrl: 'http://a/v1', model: 'm' }]);
+    expect(judgesFromEnv({})).toEqual([]);
   });
   it('rejects bad requests with a status and a message', async () => {
     expect((await post('/reward', '{not json')).status).toBe(400);
