@@ -67,6 +67,9 @@ export class TesseractPool {
           cacheMethod: 'none',
           gzip: true,
         });
+        // The library API defaults to one uniform block of text (PSM 6), which runs the columns of a
+        // page together; the CLI's automatic page segmentation (PSM 3) reads layouts.
+        await worker.setParameters({ tessedit_pageseg_mode: tesseract.PSM.AUTO });
         scheduler.addWorker(worker);
       }
     } catch (err) {
