@@ -18,7 +18,7 @@ import { compareMath, mathText, toMathJson } from '../pipelines/verify/math.js';
 import { parseNumber } from '../pipelines/verify/numbers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const CASES_DIR = resolve(here, '..', '..', 'shared', 'verifier-cases');
+const CASES_DIR = process.env.STRATUM_VERIFIER_CASES ?? resolve(here, '..', '..', 'shared', 'verifier-cases');
 
 type Constraint = [string, unknown];
 interface GlmCase {
