@@ -1,7 +1,7 @@
-import { join, resolve } from 'node:path';
 import type { StageContext } from '../../shared/runner/stage.js';
 import type { SourceAdapter } from '../adapter.js';
-import { DEFAULT_DOWNLOAD_OPTIONS, sharedDownloader, type Downloader } from '../media/download.js';
+import type { Downloader } from '../media/download.js';
+import { downloaderFromConfig } from '../media/download-config.js';
 import { planCoco, processCoco, type CocoPayload } from './coco.js';
 import type { CaptionSourceConfig } from './config.js';
 import type { CaptionEnv } from './emit.js';
@@ -50,19 +50,5 @@ export const captionAdapter: SourceAdapter<CaptionSourceConfig> = {
 };
 
 function downloaderFor(source: CaptionSourceConfig, ctx: StageContext): Downloader | null {
-  const d = source.download;
-  if (!d) return null;
-  const cacheDir = !d.cache ? null : d.cacheDir ? resolve(ctx.baseDir, d.cacheDir) : join(ctx.layout.root, '_download-cache');
-  return sharedDownloader({
-    ...DEFAULT_DOWNLOAD_OPTIONS,
-    concurrency: d.concurrency,
-    retries: d.retries,
-    backoffMs: d.backoffMs,
-    timeoutMs: d.timeoutMs,
-    maxBytes: d.maxBytes,
-    contentTypes: d.contentTypes,
-    cacheDir,
-    allowPrivateNetworks: d.allowPrivateNetworks,
-    maxRedirects: d.maxRedirects,
-  });
+  return source.download ? downloaderFromConfig(source.download, ctx) : null;
 }

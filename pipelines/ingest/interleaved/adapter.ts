@@ -1,16 +1,16 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import { mapBounded } from '../../shared/concurrency.js';
 import type { StageContext } from '../../shared/runner/stage.js';
 import type { InputRef, UnitSink } from '../../shared/runner/unit-sink.js';
 import type { AdapterUnit, SourceAdapter } from '../adapter.js';
 import { countRecords, readRecords, type RawRecord } from '../readers/records.js';
 import { RecordError } from '../record-error.js';
-import { DEFAULT_DOWNLOAD_OPTIONS, sharedDownloader, type Downloader } from '../media/download.js';
+import type { Downloader } from '../media/download.js';
 import { buildSample, safeJson } from '../sample-builder.js';
 import { sourceFiles } from '../source-files.js';
-import { downloadSchema } from '../caption/config.js';
+import { downloaderFromConfig, downloadSchema } from '../media/download-config.js';
 import type { InterleavedSourceConfig } from './config.js';
 import { locateImage, type DocItem, type ParsedDocument } from './document.js';
 import { extractHtml } from './html-extract.js';
@@ -146,9 +146,5 @@ async function decide(
 
 /** The process-wide downloader for this source's settings (`remoteImages: 'download'`), else null. */
 function downloaderFor(source: InterleavedSourceConfig, ctx: StageContext): Downloader | null {
-  if (source.remoteImages !== 'download') return null;
-  const d = source.download ?? downloadSchema.parse({});
-  const cacheDir = !d.cache ? null : d.cacheDir ? resolve(ctx.baseDir, d.cacheDir) : join(ctx.layout.root, '_download-cache');
-  const { cache: _cache, cacheDir: _dir, ...limits } = d;
-  return sharedDownloader({ ...DEFAULT_DOWNLOAD_OPTIONS, ...limits, cacheDir });
+  return source.remoteImages === 'download' ? downloaderFromConfig(source.download ?? downloadSchema.parse({}), ctx) : null;
 }

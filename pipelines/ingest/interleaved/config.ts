@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { downloadSchema } from '../caption/config.js';
+import { downloadSchema } from '../media/download-config.js';
 import { sourceName } from '../qa/config.js';
 
 export const INTERLEAVED_FORMATS = [
