@@ -104,7 +104,7 @@ export interface CleanOptions {
 
 /** LaTeX presentation clean-up; the result is still LaTeX. */
 export function cleanLatex(input: string, opts: CleanOptions = {}): string {
-  let s = unifyPunctuation(toHalfWidth(input));
+  let s = unifyPunctuation(toHalfWidth(input)).replace(/根号\s*/g, '√');
   // A row separator right before \end{…matrix} adds an empty row.
   s = s.replace(/\\\\\s*(?=\\end\{)/g, ' ');
   s = s.replace(DOUBLED_COMMAND, '\\');

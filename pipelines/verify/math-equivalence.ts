@@ -178,6 +178,7 @@ function compareScalars(gold: MathJson, pred: MathJson, opts: EquivalenceOptions
     if (Number.isNaN(g) || Number.isNaN(p)) return 'unknown';
     if (!Number.isFinite(g) && !Number.isFinite(p)) {
       // Both overflow (10^{10^{10}} vs 10^{10^{11}}): only identical input is known to be equal.
+      if (Number.isFinite(g - p) || Math.sign(g) !== Math.sign(p)) return Math.sign(g) === Math.sign(p) ? 'equal' : 'different';
       return JSON.stringify(gold) === JSON.stringify(pred) ? 'equal' : 'unknown';
     }
     if (!Number.isFinite(g) || !Number.isFinite(p)) return 'different';

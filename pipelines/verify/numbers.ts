@@ -10,7 +10,8 @@ export interface ParsedNumber {
 }
 
 const THOUSANDS = /^([+-]?)([1-9]\d{0,2}(?:[ ,\u00a0\u2009\u202f]\d{3})+)(\.\d+)?$/;
-const DECIMAL = /^([+-]?)(\d*)(?:[.,](\d+))?$/;
+// A decimal comma ("1,5") reads as a list here; free-text extraction converts decimal commas itself.
+const DECIMAL = /^([+-]?)(\d*)(?:\.(\d+))?$/;
 const SCI = /^([+-]?(?:\d+\.?\d*|\.\d+))\s*(?:[eE]\s*([+-]?\d+)|(?:\*|×|x|\\times|\\cdot|·)\s*10\s*\^\s*\{?\s*([+-]?\d+)\s*\}?)$/;
 const FRACTION = /^([+-]?)\s*(\d+(?:\.\d+)?)\s*\/\s*(\d+(?:\.\d+)?)$/;
 const MIXED = /^([+-]?)(\d+)\s+(\d+)\s*\/\s*(\d+)$/;
@@ -28,7 +29,7 @@ export function parseNumber(raw: string): ParsedNumber | null {
     percent = true;
   }
   s = s.replace(/^\$|\$$/g, '').trim();
-  if (s.startsWith('(') && s.endsWith(')') && !s.slice(1, -1).includes('(')) s = s.slice(1, -1).trim();
+  if (s.startsWith('(') && s.endsWith(')') && !/[(,;]/.test(s.slice(1, -1))) s = s.slice(1, -1).trim();
   const value = parseBareNumber(s);
   if (value === null || !Number.isFinite(value)) return null;
   return { value, percent };

@@ -186,7 +186,7 @@ export function numericText(raw: string): number | null {
   const word = parseEnglishNumber(s) ?? parseChineseNumber(s);
   if (word !== null) return word;
   // Letters other than e (exponent) and x (times) mean a formula, not a number: skip the CAS.
-  if (/[a-df-wyzA-Z\u4e00-\u9fff]/.test(s.replace(/\\[a-zA-Z]+/g, '').replace(/\bpi\b/g, ''))) return null;
+  if (/[a-df-wyzA-Z\u4e00-\u9fff]/.test(s.replace(/\\[a-zA-Z]+/g, '').replace(/\bpi\b|根号/g, ''))) return null;
   const cleaned = plainToLatex(cleanLatex(s));
   if (!/[\d\\]/.test(cleaned)) return null;
   const parsed = parseLatex(cleaned);
@@ -333,7 +333,11 @@ export function compareQuantities(
   gold: Quantity,
   opts: QuantityCompareOptions,
 ): { kind: 'equal' | 'different' | 'unknown'; how: string } {
-  const goldSig = opts.goldLiteral ? significantDigits(opts.goldLiteral.replace(/\s*[^\d.eE+\-×x*^{}\\ ].*$/, '')) : null;
+  // A value converted between units carries the ground truth's rounding: compare at its
+  // significant digits then. Same-unit values use the relative tolerance only.
+  const converted = !!pred.unit && !!gold.unit && (Math.abs(pred.unit.scale / gold.unit.scale - 1) > 1e-12 || pred.unit.offset !== gold.unit.offset);
+  const constantBased = [pred.unitText, gold.unitText].some((t) => t.includes('N_A'));
+  const goldSig = opts.goldLiteral && (converted || constantBased) ? significantDigits(opts.goldLiteral.replace(/\s*[^\d.eE+\-×x*^{}\\ ].*$/, '')) : null;
   const close = (p: number, g: number) => closeWithPrecision(p, g, opts.relTol, goldSig);
   const requested = requestedUnit(opts.question);
   const pu = pred.unit;

@@ -133,3 +133,16 @@ describe('math through verify()', () => {
     expect(r.needsJudge).toBe(true);
   });
 });
+
+describe('math: no false positives on look-alikes', () => {
+  it.each([
+    ['(1,20)', '(1,2)'],
+    ['1,20', '1,2'],
+    ['\\infty', '-\\infty'],
+    ['x^{999999999}', 'x^{999999998}'],
+    ['10^{10^{11}}', '10^{10^{10}}'],
+    ['x^2 = 4', 'x = 2'],
+    ['x \\in (0,1)', '0 < x \\le 1'],
+    ['\\ln 8', '3'],
+  ])('%s is not %s', (p, g) => expect(compareMath(p, g, { relTol: 1e-6 }).kind).not.toBe('equal'));
+});
