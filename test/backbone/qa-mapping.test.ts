@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../pipelines/cli/run.js';
-import { choiceLetters, gsm8kAnswer, lastBoxed, leadingNumber, splitInlineOptions } from '../../pipelines/ingest/qa/answer.js';
+import { choiceLetters, gsm8kAnswer, lastBoxed, leadingNumber, literalOptions, splitInlineOptions } from '../../pipelines/ingest/qa/answer.js';
 import { mapQaRecord } from '../../pipelines/ingest/qa/map-record.js';
 import { QA_PRESETS, resolvePreset } from '../../pipelines/ingest/qa/presets.js';
 import { createWorkspace, queryShards, REPO_ROOT, type Workspace } from '../support/workspace.js';
@@ -21,6 +21,13 @@ describe('answer extraction rules', () => {
   it('splits inline options in sequence, not at every capital letter', () => {
     expect(splitInlineOptions('A. 1,190 B. 1,900 C. 2,900 D. 19,000')).toEqual(['1,190', '1,900', '2,900', '19,000']);
     expect(splitInlineOptions('A) $f(-6)=0$ B) Plan B. works C) none')).toEqual(['$f(-6)=0$', 'Plan B. works', 'none']);
+  });
+  it('reads options written as JSON or Python literals', () => {
+    expect(literalOptions("['shortage', 'surplus']")).toEqual(['shortage', 'surplus']);
+    expect(literalOptions(`{'B': '98.6', 'A': "Tom's"}`)).toEqual(["Tom's", '98.6']);
+    expect(literalOptions('None')).toEqual([]);
+    expect(literalOptions({ A: 'x', B: 'y' })).toEqual(['x', 'y']);
+    expect(literalOptions('shortage or surplus')).toBeNull();
   });
   it('recognises option letters and leading numbers', () => {
     expect(choiceLetters('(B)', 4)).toEqual(['B']);
@@ -85,6 +92,26 @@ describe.skipIf(!existsSync(CORPUS))('real corpora (../shared/corpora/math_stem_
     const rows = await queryShards(loaded, `SELECT split_part(unit, ':', 1) AS s, count(*) FILTER (WHERE decision = 'kept')::INT AS kept, count(*)::INT AS n FROM ledger GROUP BY 1`);
     expect(rows).toHaveLength(sets.length + 1);
     for (const r of rows) expect((r.kept as number) / (r.n as number), String(r.s)).toBeGreaterThanOrEqual(0.99);
+    const chart = join(CORPUS, '..', 'chart_doc_qa');
+    if (existsSync(chart)) {
+      const charts = await ws.config({
+        shardsDir: 'chart-shards',
+        datasets: {
+          chart: {
+            sources: [
+              { name: 'tabmwp', type: 'qa', path: join(chart, 'tabmwp_test1k/problems_test1k.json'), format: 'json', preset: 'tabmwp', domain: 'chart' },
+              { name: 'finchart-mc', type: 'qa', path: join(chart, 'finchart_bench_sample/MC_data.sample.json'), format: 'json', preset: 'finchart', domain: 'chart' },
+            ],
+          },
+        },
+      });
+      await runCommand(charts, 'ingest', {});
+      const rows = await queryShards(charts, `SELECT source.name AS s, count(*)::INT AS n, count(*) FILTER (WHERE len(media) = 1)::INT AS img, count(*) FILTER (WHERE len(task.choices) > 0)::INT AS mc FROM samples GROUP BY 1 ORDER BY 1`);
+      expect(rows).toEqual([
+        { s: 'finchart-mc', n: 118, img: 118, mc: 118 },
+        { s: 'tabmwp', n: 1000, img: 1000, mc: 249 },
+      ]);
+    }
     const images = await queryShards(loaded, `SELECT source.name AS s, count(*)::INT AS n FROM samples WHERE len(media) > 0 GROUP BY 1 ORDER BY 1`);
     expect(images).toEqual([
       { s: 'geometry3k', n: 10 },

@@ -7,7 +7,7 @@ import { countRecords, readRecords, type RawRecord } from '../readers/records.js
 import { buildSample, imagePart, safeJson, storeImage, textPart } from '../sample-builder.js';
 import { sourceFiles, sourceUri } from '../source-files.js';
 import type { QaSourceConfig } from './config.js';
-import { mapQaRecord } from './map-record.js';
+import { getPath, mapQaRecord } from './map-record.js';
 import { resolvePreset } from './presets.js';
 
 interface QaUnitPayload {
@@ -53,7 +53,11 @@ export const qaAdapter: SourceAdapter<QaSourceConfig> = {
       }
       try {
         const mapped = mapQaRecord(record.value, preset, source.verifier);
-        const refs = [...mapped.imageRefs, ...(preset.sidecarImages ?? []).map((name) => join(dirname(file), name))];
+        const refs = [
+          ...mapped.imageRefs,
+          ...(preset.imageTemplate ? [fillTemplate(preset.imageTemplate, record.value, record.locator)] : []),
+          ...(preset.sidecarImages ?? []).map((name) => join(dirname(file), name)),
+        ];
         const media: MediaDescriptor[] = [];
         for (const imageRef of refs) media.push(await storeImage(ctx, imageRef, imageBase));
         const sample = buildSample(ctx, {
@@ -77,6 +81,16 @@ export const qaAdapter: SourceAdapter<QaSourceConfig> = {
     });
   },
 };
+
+/** `tables/{key}.png` → `tables/16.png`: `{key}` is the record's key (`key:16` locator), other names are record fields. */
+function fillTemplate(template: string, record: unknown, locator: string): string {
+  return template.replace(/\{([\w.]+)\}/g, (_, name: string) => {
+    if (name === 'key') return locator.replace(/^[a-z]+:/, '');
+    const value = getPath(record, name);
+    if (value === undefined || value === null) throw new RecordError('missing_image', `image template ${template}: the record has no ${name}`);
+    return String(value);
+  });
+}
 
 /**
  * Places images where the question's `<imageN>` placeholders are (MathVision style); without

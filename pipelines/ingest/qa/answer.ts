@@ -94,3 +94,22 @@ export function splitInlineOptions(text: string): string[] {
   }
   return starts.map((s, i) => text.slice(s.body, starts[i + 1]?.at ?? text.length).trim());
 }
+
+/**
+ * Options written as a literal: a list, a `{A: x}` object, or either as a JSON / Python string
+ * (`"['shortage', 'surplus']"`, `"{'A': '97.6', 'B': '98.6'}"`); `None`, `null` or empty = none.
+ */
+export function literalOptions(value: unknown): string[] | null {
+  if (Array.isArray(value)) return value.map(String);
+  if (value && typeof value === 'object') return Object.keys(value).sort().map((k) => String((value as Record<string, unknown>)[k]));
+  if (typeof value !== 'string') return null;
+  const text = value.trim();
+  if (/^(none|null)?$/i.test(text)) return [];
+  const strings = [...text.matchAll(/'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"/g)].map((m) => (m[1] ?? m[2] ?? '').replace(/\\(.)/g, '$1'));
+  if (text.startsWith('[') && text.endsWith(']')) return strings;
+  if (text.startsWith('{') && text.endsWith('}') && strings.length % 2 === 0) {
+    const pairs = Array.from({ length: strings.length / 2 }, (_, i) => [strings[2 * i] as string, strings[2 * i + 1] as string] as const);
+    return pairs.sort(([a], [b]) => a.localeCompare(b)).map(([, v]) => v);
+  }
+  return null;
+}

@@ -32,6 +32,7 @@ export const choicesRuleSchema = z.enum([
   'list', // an array of option texts
   'lettered-list', // an array like ["A)5", "B)6"]: the letter prefixes are stripped
   'inline', // one string "A) x B) y": split at the letters
+  'literal', // a list, a {A: x} object, or one of them written as a JSON / Python literal string ("['a', 'b']"); 'None' = no options
 ]);
 
 export const qaSourceSchema = z
@@ -47,6 +48,8 @@ export const qaSourceSchema = z
     choices: choicesRuleSchema.optional(),
     /** Where relative image paths are resolved; default: the folder of the file holding the record. */
     imageRoot: z.string().optional(),
+    /** An image path built from the record, e.g. `tables/{key}.png` (`{key}`: the record's key in a JSON object, else a field). */
+    imageTemplate: z.string().optional(),
     /** Image files that sit beside each record file (e.g. Geometry3K's `img_diagram.png`). */
     sidecarImages: z.array(z.string()).optional(),
     domain: z.string().default('math'),

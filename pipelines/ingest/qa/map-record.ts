@@ -7,6 +7,7 @@ import {
   gsm8kAnswer,
   lastBoxed,
   leadingNumber,
+  literalOptions,
   LETTERS,
   numberToAnswer,
   splitInlineOptions,
@@ -154,6 +155,11 @@ function readChoices(value: unknown, rule: NonNullable<QaPreset['choices']>): st
   if (rule === 'inline' && typeof value === 'string') {
     const options = splitInlineOptions(value);
     if (options.length < 2) throw new RecordError('bad_choices', `could not split options "${value.slice(0, 80)}" into A), B), ...`);
+    return options;
+  }
+  if (rule === 'literal') {
+    const options = literalOptions(value);
+    if (!options) throw new RecordError('bad_choices', `could not read options from ${JSON.stringify(value).slice(0, 80)}`);
     return options;
   }
   if (!Array.isArray(value)) throw new RecordError('bad_choices', `choices must be a list, got ${typeof value}`);

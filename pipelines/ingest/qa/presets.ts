@@ -1,6 +1,6 @@
 import type { QaSourceConfig } from './config.js';
 
-export type QaPreset = Required<Pick<QaSourceConfig, 'fields'>> & Pick<QaSourceConfig, 'answer' | 'choices' | 'sidecarImages'>;
+export type QaPreset = Required<Pick<QaSourceConfig, 'fields'>> & Pick<QaSourceConfig, 'answer' | 'choices' | 'sidecarImages' | 'imageTemplate'>;
 
 /**
  * Field mappings of the public QA formats (see ../shared/corpora/math_stem_qa). A source names a
@@ -29,6 +29,10 @@ export const QA_PRESETS = {
   asdiv: { fields: { question: ['body', 'question'], answer: 'answer', id: 'idx' }, answer: 'leading-number' },
   /** MathVision: `<image1>` placeholders in `question`, `options` (may be empty), `answer`, `image` path. */
   mathvision: { fields: { question: 'question', answer: 'answer', choices: 'options', images: 'image', id: 'id', solution: 'solution' }, answer: 'field', choices: 'list' },
+  /** TabMWP: a JSON object keyed by problem id, the table rendered at `tables/<id>.png`, options as a Python list string. */
+  tabmwp: { fields: { question: 'question', answer: 'answer', choices: 'choices', solution: 'solution' }, answer: 'field', choices: 'literal', imageTemplate: 'tables/{key}.png' },
+  /** FinChart-Bench (MC / QA / TF files): `image_file` path, MC options as a Python dict string. */
+  finchart: { fields: { question: 'question', answer: 'answer', choices: 'choices', images: 'image_file', solution: 'reasoning' }, answer: 'field', choices: 'literal' },
   /** Geometry3K (InterGPS): one `data.json` per problem folder, the diagram beside it. */
   geometry3k: {
     fields: { question: 'problem_text', answer: 'answer', choices: 'choices', id: 'id' },
@@ -52,5 +56,6 @@ export function resolvePreset(source: QaSourceConfig): QaPreset {
     answer: source.answer ?? preset?.answer ?? 'field',
     choices: source.choices ?? preset?.choices ?? 'list',
     sidecarImages: source.sidecarImages ?? preset?.sidecarImages ?? [],
+    imageTemplate: source.imageTemplate ?? preset?.imageTemplate,
   };
 }
