@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig } from '../shared/config/load.js';
-import { StageLockedError } from '../shared/runner/lock.js';
+import { DEFAULT_CONFIG_FILE, loadConfig } from '../shared/config/load.js';
+import { RolloutError } from '../difficulty/rollout-client.js';
+import { UserError } from '../shared/errors.js';
 import { STAGES } from '../shared/store/layout.js';
 import { runCommand } from './run.js';
 
@@ -81,9 +82,13 @@ program
 try {
   await program.parseAsync(process.argv.filter((a, i) => !(i === 2 && a === '--')));
 } catch (err) {
-  if (err instanceof ConfigError || err instanceof StageLockedError || err instanceof InvalidArgumentError) {
+  if (err instanceof UserError || err instanceof InvalidArgumentError) {
     process.stderr.write(`error: ${err.message}\n`);
     process.exit(2);
+  }
+  if (err instanceof RolloutError) {
+    process.stderr.write(`error: ${err.message}\nCommitted work units and every finished request are kept; run the same command again to resume.\n`);
+    process.exit(3);
   }
   throw err;
 }

@@ -1,8 +1,9 @@
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { glob } from 'tinyglobby';
+import { UserError } from '../shared/errors.js';
 
-export class SourceConfigError extends Error {
+export class SourceConfigError extends UserError {
   override name = 'SourceConfigError';
 }
 

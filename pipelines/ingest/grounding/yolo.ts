@@ -124,11 +124,20 @@ export function parseLabelFile(text: string, classes: readonly string[]): RawAnn
 async function loadClasses(source: YoloGroundingConfig, root: string): Promise<string[]> {
   if (Array.isArray(source.classes)) return source.classes;
   const candidates = source.classes ? [resolve(root, source.classes)] : [...(await glob(['*.yaml', '*.yml'], { cwd: root, absolute: true })).sort(), join(root, 'classes.txt')];
+  const found: Array<{ file: string; names: string[] }> = [];
   for (const file of candidates) {
     if (!existsSync(file)) continue;
     const names = parseYoloClassNames(await readFile(file, 'utf8'), basename(file));
-    if (names) return names;
+    if (names) found.push({ file, names });
   }
+  const distinct = new Set(found.map((f) => JSON.stringify(f.names)));
+  if (distinct.size > 1) {
+    // Ids differ between such files (e.g. detection 0–79 vs segmentation COCO ids): guessing would mislabel every box.
+    throw new SourceConfigError(
+      `source ${source.name}: ${found.length} different class lists in ${root} (${found.map((f) => basename(f.file)).join(', ')}); set \`classes\` to the one matching ${source.labelsDir}`,
+    );
+  }
+  if (found[0]) return found[0].names;
   throw new SourceConfigError(`source ${source.name}: no class names found (looked in ${candidates.join(', ') || root}); set \`classes\` to a list or to a data.yaml / classes.txt`);
 }
 

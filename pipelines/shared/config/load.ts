@@ -3,8 +3,9 @@ import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { pipelineConfigSchema, type PipelineConfig } from './schema.js';
+import { UserError } from '../errors.js';
 
-export class ConfigError extends Error {
+export class ConfigError extends UserError {
   override name = 'ConfigError';
 }
 

@@ -2,8 +2,9 @@ import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { hostname } from 'node:os';
 import { log } from '../log.js';
+import { UserError } from '../errors.js';
 
-export class StageLockedError extends Error {
+export class StageLockedError extends UserError {
   override name = 'StageLockedError';
 }
 
