@@ -21,6 +21,19 @@ describe('the bundled example job (pipeline.config.ts + examples/qa)', () => {
     expect(exported).toEqual([{ n: 49, with_images: 13 }]);
   });
 
+  it('answers SQL one-shot and interactively over the shards', async () => {
+    const cfg = ws.path('pipeline.config.ts');
+    const { readFile, writeFile } = await import('node:fs/promises');
+    await writeFile(cfg, (await readFile(join(REPO_ROOT, 'pipeline.config.ts'), 'utf8')).replace("from './pipelines/", `from '${REPO_ROOT}/pipelines/`).replace("shardsDir: 'shards'", `shardsDir: '${ws.path('shards')}'`).replaceAll("'examples/", `'${REPO_ROOT}/examples/`));
+    const oneShot = await runCli(['sql', '--config', cfg, '--json', 'SELECT kind, count(*)::INT AS n FROM samples GROUP BY kind']);
+    expect(oneShot.code, oneShot.stderr).toBe(0);
+    expect(JSON.parse(oneShot.stdout.trim())).toEqual({ kind: 'qa', n: 49 });
+    const interactive = await runCli(['sql', '--config', cfg], { input: 'SELECT count(*) AS n\nFROM ledger\nWHERE stage = \'export\';\nSELECT nonsense;\n.quit\n' });
+    expect(interactive.code).toBe(0);
+    expect(interactive.stdout).toMatch(/\b49\b/);
+    expect(interactive.stdout).toContain('error:');
+  });
+
   it('answers --help for every command and refuses an unknown stage with a clear message', async () => {
     for (const args of [['--help'], ['run', '--help'], ['status', '--help'], ['sql', '--help'], ['notebook', '--help'], ['serve', '--help']]) {
       const res = await runCli(args);

@@ -56,7 +56,7 @@ export async function makeTruncatedJpeg(): Promise<Buffer> {
 }
 
 /** Runs the CLI in a child process, as a user would (`pnpm pipeline ...` runs this same entry). */
-export function runCli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+export function runCli(args: string[], opts: { cwd?: string; env?: Record<string, string>; input?: string } = {}): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'pipelines', 'cli', 'main.ts'), ...args], {
       cwd: opts.cwd ?? REPO_ROOT,
@@ -66,6 +66,7 @@ export function runCli(args: string[], opts: { cwd?: string; env?: Record<string
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdin.end(opts.input ?? '');
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
