@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { LoadedConfig } from '../shared/config/load.js';
 import { datasetNames, stageContext } from '../shared/runner/context.js';
 import { runStage, type StageRunSummary } from '../shared/runner/run-stage.js';
@@ -10,6 +11,8 @@ export async function runCommand(
   opts: { dataset?: string; force?: boolean; limit?: number },
 ): Promise<StageRunSummary[]> {
   const controller = new AbortController();
+  // Every in-flight request listens on this one signal (hundreds at high concurrency), each removing its listener when done.
+  setMaxListeners(0, controller.signal);
   const onSignal = (): void => {
     process.stderr.write('\nstopping after the units in flight commit (Ctrl-C again to abort now)\n');
     controller.abort();
