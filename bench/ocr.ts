@@ -66,7 +66,7 @@ export async function benchOcr(): Promise<void> {
     }
     await closeTesseractPools();
 
-    const engine = await ppOcr(1);
+    const engine = await ppOcr({ threads: 1, device: 'cpu' });
     const read = async (png: Buffer, maxSide = 960): Promise<string> => {
       const { data, info } = await sharp(png).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
       const lines = await engine.read({ data, width: info.width, height: info.height }, { maxSide, db: DB_DEFAULTS });

@@ -71,8 +71,9 @@ describe('ocr engines: tesseract.js on scanned PDF pages, PP-OCRv4 on photos', (
     // the Chinese/English PP-OCRv4 model often drops spaces between Latin words: compare without them
     expect(cer(lines.join('').replace(/\s/g, ''), 'OPEN24HOURSCoffee3.50')).toBeLessThan(0.15);
     expect(task.boxes[0]!.y2).toBeLessThan(task.boxes[1]!.y1 + 20);
-    const extra = JSON.parse(row?.extra as string) as { text_origin: string; line_confidence: number[] };
+    const extra = JSON.parse(row?.extra as string) as { text_origin: string; ocr_provider: string; line_confidence: number[] };
     expect(extra.text_origin).toBe('ppocr');
+    expect(['cpu', 'cuda']).toContain(extra.ocr_provider); // device 'auto': cpu here, cuda on a GPU host
     for (const c of extra.line_confidence) expect(c).toBeGreaterThan(0.8);
   });
 });

@@ -66,7 +66,7 @@ const pdfScannedSchema = z
   })
   .strict();
 
-/** Photos and screenshots recognised with PP-OCRv4 (detection + recognition ONNX models on CPU). */
+/** Photos and screenshots recognised with PP-OCRv4 (detection + recognition ONNX models on the CPU or the CUDA execution provider). */
 const sceneTextSchema = z
   .object({
     ...common,
@@ -75,6 +75,8 @@ const sceneTextSchema = z
     imagesPerUnit: z.number().int().positive().default(16),
     /** ONNX Runtime intra-op threads per session (no spinning). */
     threads: z.number().int().min(1).max(16).default(1),
+    /** Where the models run: `auto` (CUDA when its provider library is installed and works, else CPU), `cpu`, or `cuda` (an error without it). */
+    device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
     /** Longest image side fed to the detector (multiples of 32). */
     maxSide: z.number().int().min(320).max(4096).default(960),
     /** DB detection: pixel probability threshold and mean box score threshold. */

@@ -19,7 +19,7 @@ type SceneTextSource = OcrSourceOf<'scene-text'>;
  */
 export async function processSceneText(source: SceneTextSource, payload: ImageUnitPayload, ctx: StageContext, sink: UnitSink): Promise<void> {
   sink.inputs(payload.files.length);
-  const engine = await ppOcr(source.threads);
+  const engine = await ppOcr({ threads: source.threads, device: source.device });
   const db = { ...DB_DEFAULTS, pixelThreshold: source.pixelThreshold, boxThreshold: source.boxThreshold };
   // One image at a time: the ONNX sessions already use the threads they were given.
   for (const file of payload.files) {
@@ -28,7 +28,7 @@ export async function processSceneText(source: SceneTextSource, payload: ImageUn
       const image = await decodeRgb(file, ctx.config.ingest.maxImagePixels);
       const lines = await engine.read(image, { maxSide: source.maxSide, db });
       const kept = lines.filter((l) => l.text && l.confidence >= source.minLineConfidence);
-      const signals = { ocr_engine: 'ppocr-v4', detected_lines: lines.length, line_confidence: kept.map((l) => round(l.confidence)) };
+      const signals = { ocr_engine: 'ppocr-v4', ocr_provider: engine.provider, detected_lines: lines.length, line_confidence: kept.map((l) => round(l.confidence)) };
       if (kept.length === 0) {
         sink.drop(ref, 'ocr_no_text', { message: `PP-OCR found no line with confidence ≥ ${source.minLineConfidence} in ${ref.source_uri} (${lines.length} detected)`, ...signals });
         continue;

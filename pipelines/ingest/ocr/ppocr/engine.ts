@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { InferenceSession } from 'onnxruntime-node';
 import sharp from 'sharp';
+import { createOnnxSession, type OnnxDevice, type OnnxProvider, type OnnxSession } from '../../../shared/onnx/session.js';
 import type { PixelBox } from '../../grounding/boxes.js';
 import { ctcGreedyDecode } from './ctc.js';
 import { dbPostprocess, type DbOptions } from './db-postprocess.js';
@@ -45,33 +46,43 @@ const DET_MEAN = [0.485, 0.456, 0.406];
 const DET_STD = [0.229, 0.224, 0.225];
 const BGR = [2, 1, 0];
 
+export interface PpOcrOptions {
+  /** Intra-op threads of each session's CPU pool. */
+  threads: number;
+  device: OnnxDevice;
+}
+
+/** Where the engine's two models run: both on one provider, or (a CUDA failure for one of them under `auto`) split. */
+export type PpOcrProvider = OnnxProvider | 'mixed';
+
 /**
- * PP-OCRv4 on onnxruntime-node (CPU): DB text detection, then CTC recognition of each detected
- * line cropped upright and resized to height 48. Sessions use `threads` intra-op threads, one
- * inter-op thread and no spinning, so they do not starve the decoders running beside them.
+ * PP-OCRv4 on onnxruntime-node: DB text detection, then CTC recognition of each detected line
+ * cropped upright and resized to height 48. Sessions come from `createOnnxSession` (CPU, or the
+ * CUDA execution provider where asked for and available), with `threads` intra-op threads and no
+ * spinning, so they do not starve the decoders running beside them.
  */
 export class PpOcr {
   private constructor(
-    private readonly det: InferenceSession,
-    private readonly rec: InferenceSession,
+    private readonly det: ModelSessions,
+    private readonly rec: ModelSessions,
     private readonly charset: string[],
     private readonly ort: typeof import('onnxruntime-node'),
+    readonly provider: PpOcrProvider,
+    /** Why CUDA was given up for the CPU, when it was. */
+    readonly fallbackReason: string | null,
   ) {}
 
-  static async create(threads: number): Promise<PpOcr> {
+  static async create(opts: PpOcrOptions): Promise<PpOcr> {
     const ort = await import('onnxruntime-node');
-    const options: InferenceSession.SessionOptions = {
-      executionProviders: ['cpu'],
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-    };
-    const [det, rec, keys] = await Promise.all([ort.InferenceSession.create(MODELS.det, options), ort.InferenceSession.create(MODELS.rec, options), readFile(MODELS.keys, 'utf8')]);
+    const det = await createOnnxSession(MODELS.det, { device: opts.device, intraOpNumThreads: opts.threads });
+    // Once the detector fell back to the CPU, the recogniser would fail the same way: go straight there.
+    const recDevice = det.fallbackReason !== null ? 'cpu' : opts.device;
+    const [rec, keys] = await Promise.all([createOnnxSession(MODELS.rec, { device: recDevice, intraOpNumThreads: opts.threads }), readFile(MODELS.keys, 'utf8')]);
     // ppocr_keys_v1 has one character per line; the model's last class is the space.
     const charset = [...keys.replace(/\r/g, '').replace(/\n$/, '').split('\n'), ' '];
-    return new PpOcr(det, rec, charset, ort);
+    const provider = det.provider === rec.provider ? det.provider : 'mixed';
+    const threads = opts.threads;
+    return new PpOcr(new ModelSessions(MODELS.det, det, threads), new ModelSessions(MODELS.rec, rec, threads), charset, ort, provider, det.fallbackReason ?? rec.fallbackReason);
   }
 
   async read(image: RgbImage, opts: ReadOptions): Promise<TextLineReading[]> {
@@ -86,22 +97,44 @@ export class PpOcr {
     });
   }
 
-  private async detect(image: RgbImage, opts: ReadOptions) {
-    const ratio = Math.min(1, opts.maxSide / Math.max(image.width, image.height));
+  /** Text regions (quads in image pixels, with scores) found by the DB detector. */
+  async detect(image: RgbImage, opts: ReadOptions) {
+    const input = await this.detectorInput(image, opts.maxSide);
+    const prob = await this.runDetector(input);
+    return dbPostprocess(cropPlane(prob, input.width, input.validWidth, input.validHeight), input.validWidth, input.validHeight, image.width, image.height, opts.db);
+  }
+
+  /**
+   * The detector's input: the image resized to multiples of 32 (longest side ≤ maxSide), BGR
+   * planes normalised; on CUDA placed top-left on a zero (mean colour) square canvas of side
+   * maxSide, so that every image has the same shape (see `ModelSessions`).
+   */
+  async detectorInput(image: RgbImage, maxSide: number): Promise<DetectorInput> {
+    const ratio = Math.min(1, maxSide / Math.max(image.width, image.height));
     const w = Math.max(32, Math.round((image.width * ratio) / 32) * 32);
     const h = Math.max(32, Math.round((image.height * ratio) / 32) * 32);
+    const side = Math.max(w, h, Math.ceil(maxSide / 32) * 32);
+    const [width, height] = this.det.pinsShapes ? [side, side] : [w, h];
     const resized = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).resize(w, h, { fit: 'fill' }).raw().toBuffer();
-    const input = new Float32Array(3 * w * h);
+    const data = new Float32Array(3 * width * height);
     for (let c = 0; c < 3; c++) {
       const src = BGR[c] as number;
       const mean = DET_MEAN[c] as number;
       const std = DET_STD[c] as number;
-      for (let i = 0; i < w * h; i++) input[c * w * h + i] = ((resized[i * 3 + src] as number) / 255 - mean) / std;
+      for (let y = 0; y < h; y++) {
+        const row = c * width * height + y * width;
+        for (let x = 0; x < w; x++) data[row + x] = ((resized[(y * w + x) * 3 + src] as number) / 255 - mean) / std;
+      }
     }
-    const feeds = { [this.det.inputNames[0] as string]: new this.ort.Tensor('float32', input, [1, 3, h, w]) };
-    const out = (await this.det.run(feeds))[this.det.outputNames[0] as string];
-    const prob = out?.data as Float32Array;
-    return dbPostprocess(prob, w, h, image.width, image.height, opts.db);
+    return { data, width, height, validWidth: w, validHeight: h };
+  }
+
+  /** The detector's text probability map (width × height of the input) for a prepared input. */
+  async runDetector(input: DetectorInput): Promise<Float32Array> {
+    const dims = [1, 3, input.height, input.width];
+    const det = await this.det.forShape(dims);
+    const out = (await det.run({ [det.inputNames[0] as string]: new this.ort.Tensor('float32', input.data, dims) }))[det.outputNames[0] as string];
+    return out?.data as Float32Array;
   }
 
   private async recognize(crops: RgbImage[]): Promise<Array<{ text: string; confidence: number }>> {
@@ -109,9 +142,12 @@ export class PpOcr {
     const order = crops.map((c, i) => ({ i, ratio: c.width / c.height })).sort((a, b) => a.ratio - b.ratio);
     for (let start = 0; start < order.length; start += REC_BATCH) {
       const batch = order.slice(start, start + REC_BATCH);
-      const width = Math.min(REC_MAX_WIDTH, Math.max(REC_MIN_WIDTH, Math.ceil(REC_HEIGHT * Math.max(...batch.map((b) => b.ratio)))));
+      const needed = Math.min(REC_MAX_WIDTH, Math.max(REC_MIN_WIDTH, Math.ceil(REC_HEIGHT * Math.max(...batch.map((b) => b.ratio)))));
+      // on CUDA: a full batch and the width rounded up to a multiple of 320, so that only 6 shapes occur
+      const width = this.rec.pinsShapes ? Math.min(REC_MAX_WIDTH, Math.ceil(needed / REC_MIN_WIDTH) * REC_MIN_WIDTH) : needed;
+      const rows = this.rec.pinsShapes ? REC_BATCH : batch.length;
       const plane = REC_HEIGHT * width;
-      const input = new Float32Array(batch.length * 3 * plane); // zero padding on the right, as PaddleOCR
+      const input = new Float32Array(rows * 3 * plane); // zero padding on the right, as PaddleOCR
       for (const [n, { i, ratio }] of batch.entries()) {
         const crop = crops[i] as RgbImage;
         const w = Math.max(1, Math.min(width, Math.ceil(REC_HEIGHT * ratio)));
@@ -124,8 +160,9 @@ export class PpOcr {
           }
         }
       }
-      const feeds = { [this.rec.inputNames[0] as string]: new this.ort.Tensor('float32', input, [batch.length, 3, REC_HEIGHT, width]) };
-      const out = (await this.rec.run(feeds))[this.rec.outputNames[0] as string];
+      const dims = [rows, 3, REC_HEIGHT, width];
+      const rec = await this.rec.forShape(dims);
+      const out = (await rec.run({ [rec.inputNames[0] as string]: new this.ort.Tensor('float32', input, dims) }))[rec.outputNames[0] as string];
       const [, steps, classes] = out?.dims as [number, number, number];
       const probs = out?.data as Float32Array;
       for (const [n, { i }] of batch.entries()) results[i] = ctcGreedyDecode(probs, n * steps * classes, steps, classes, this.charset);
@@ -136,6 +173,63 @@ export class PpOcr {
   async release(): Promise<void> {
     await Promise.all([this.det.release(), this.rec.release()]);
   }
+}
+
+export interface DetectorInput {
+  data: Float32Array;
+  /** The tensor's width and height. */
+  width: number;
+  height: number;
+  /** The resized image's part of it (top-left). */
+  validWidth: number;
+  validHeight: number;
+}
+
+/**
+ * The sessions of one model. On the CPU: one session for every input shape. On CUDA: one session
+ * per input shape, because ORT's CUDA Conv keeps the cuDNN execution plan of the last input shape
+ * only and rebuilds (and autotunes) it whenever the shape changes: fed PaddleOCR's exact shapes,
+ * the H100 ran the detector at 1.9 images/s, slower than the CPU. With one shape per session the
+ * plans are built once; callers keep the number of shapes small when `pinsShapes` (the detector's
+ * square canvas, recogniser widths in steps of 320). The price: the padding changes what the
+ * models see, so CUDA readings differ from CPU ones by about 2% of characters (docs/gpu.md).
+ */
+class ModelSessions {
+  private readonly byShape = new Map<string, Promise<InferenceSession>>();
+
+  constructor(
+    private readonly model: string,
+    private readonly first: OnnxSession,
+    private readonly threads: number,
+  ) {}
+
+  get pinsShapes(): boolean {
+    return this.first.provider === 'cuda';
+  }
+
+  forShape(dims: readonly number[]): Promise<InferenceSession> {
+    if (!this.pinsShapes) return Promise.resolve(this.first.session);
+    const key = dims.join('x');
+    let session = this.byShape.get(key);
+    if (!session) {
+      session = this.byShape.size === 0 ? Promise.resolve(this.first.session) : createOnnxSession(this.model, { device: 'cuda', intraOpNumThreads: this.threads }).then((s) => s.session);
+      this.byShape.set(key, session);
+    }
+    return session;
+  }
+
+  async release(): Promise<void> {
+    const sessions = new Set([this.first.session, ...(await Promise.all(this.byShape.values()))]);
+    await Promise.all([...sessions].map((s) => s.release()));
+  }
+}
+
+/** The top-left `w × h` part of a `stride`-wide plane. */
+function cropPlane(plane: Float32Array, stride: number, w: number, h: number): Float32Array {
+  if (stride === w && plane.length === w * h) return plane;
+  const out = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) out.set(plane.subarray(y * stride, y * stride + w), y * w);
+  return out;
 }
 
 /**
@@ -181,15 +275,16 @@ function sample(image: RgbImage, x: number, y: number, out: Buffer, at: number):
   }
 }
 
-const engines = new Map<number, Promise<PpOcr>>();
+const engines = new Map<string, Promise<PpOcr>>();
 
-/** The process-wide engine for a thread count (sessions are created once and shared by every unit). */
-export function ppOcr(threads: number): Promise<PpOcr> {
-  let engine = engines.get(threads);
+/** The process-wide engine for a device and thread count (sessions are created once and shared by every unit). */
+export function ppOcr(opts: PpOcrOptions): Promise<PpOcr> {
+  const key = `${opts.device}:${opts.threads}`;
+  let engine = engines.get(key);
   if (!engine) {
-    engine = PpOcr.create(threads);
-    engine.catch(() => engines.delete(threads));
-    engines.set(threads, engine);
+    engine = PpOcr.create(opts);
+    engine.catch(() => engines.delete(key));
+    engines.set(key, engine);
   }
   return engine;
 }
