@@ -189,7 +189,7 @@ export interface DetectorInput {
  * The sessions of one model. On the CPU: one session for every input shape. On CUDA: one session
  * per input shape, because ORT's CUDA Conv keeps the cuDNN execution plan of the last input shape
  * only and rebuilds (and autotunes) it whenever the shape changes: fed PaddleOCR's exact shapes,
- * the H100 ran the detector at 1.9 images/s, slower than the CPU. With one shape per session the
+ * a different one for nearly every image, the H100 ran the detector at 1.9 images/s, slower than the CPU. With one shape per session the
  * plans are built once; callers keep the number of shapes small when `pinsShapes` (the detector's
  * square canvas, recogniser widths in steps of 320). The price: the padding changes what the
  * models see, so CUDA readings differ from CPU ones by about 2% of characters (docs/gpu.md).
