@@ -4,7 +4,7 @@
  * up to a common factor), and quantities with units (1 M = 1 mol/L, 1 kcal = 4.184 kJ, N_A).
  */
 import { hedgeReason } from './hedging.js';
-import { compareAsQuantities, splitLabel, type ScienceOptions } from './physics.js';
+import { compareLabelledQuantities, type ScienceOptions } from './physics.js';
 import { canonicalText, hasCjk, toHalfWidth, unicodeScriptsToAscii } from './text.js';
 import { different, equal, unknown, type Verdict } from './types.js';
 
@@ -179,14 +179,8 @@ export function compareChemistry(predRaw: string, goldRaw: string, opts: Science
     if (v.kind !== 'unknown') return v;
   }
 
-  const pl = splitLabel(pred);
-  const gl = splitLabel(gold);
-  if (pl && gl && pl[0] === gl[0]) {
-    const q = compareAsQuantities(pl[1], gl[1], opts);
-    if (q && q.kind !== 'unknown') return q;
-  }
-  const q = compareAsQuantities(pred, gold, opts);
-  if (q && q.kind !== 'unknown') return q;
+  const q = compareLabelledQuantities(pred, gold, opts);
+  if (q) return q;
 
   // Lists of species: "Zn²⁺、Cu²⁺".
   const plist = splitList(pred);

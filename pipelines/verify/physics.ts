@@ -47,14 +47,8 @@ export function comparePhysics(predRaw: string, goldRaw: string, opts: ScienceOp
   const method = methodOnlyReason(pred, gold);
   if (method) return different(method);
 
-  const pl = splitLabel(pred);
-  const gl = splitLabel(gold);
-  if (pl && gl && pl[0] === gl[0]) {
-    const q = compareAsQuantities(pl[1], gl[1], opts);
-    if (q && q.kind !== 'unknown') return q;
-  }
-  const q = compareAsQuantities(pred, gold, opts);
-  if (q && q.kind !== 'unknown') return q;
+  const q = compareLabelledQuantities(pred, gold, opts);
+  if (q) return q;
 
   const v = compareMath(pred, gold, {
     relTol: opts.relTol ?? SCIENCE_REL_TOL,
@@ -64,4 +58,16 @@ export function comparePhysics(predRaw: string, goldRaw: string, opts: ScienceOp
     deadline: opts.deadline,
   });
   return v;
+}
+
+/** Quantities with units, also when both sides carry the same label (`v = 3 m/s`); null when undecided. */
+export function compareLabelledQuantities(pred: string, gold: string, opts: ScienceOptions): Verdict | null {
+  const pl = splitLabel(pred);
+  const gl = splitLabel(gold);
+  if (pl && gl && pl[0] === gl[0]) {
+    const q = compareAsQuantities(pl[1], gl[1], opts);
+    if (q && q.kind !== 'unknown') return q;
+  }
+  const q = compareAsQuantities(pred, gold, opts);
+  return q && q.kind !== 'unknown' ? q : null;
 }
