@@ -19,30 +19,34 @@ export async function benchDifficulty(): Promise<void> {
   const server = await startFakePolicyServer({ items, seed: 1 });
   try {
     await writeFile(join(dir, 'qa.jsonl'), items.map((it) => JSON.stringify({ q: `${itemTag(it.id)} Compute it.`, a: it.answer })).join('\n') + '\n');
+    for (const verifierThreads of [2, 0]) {
     const loaded = validateConfig(
       {
-        shardsDir: join(dir, 'shards'),
+        shardsDir: join(dir, `shards-${verifierThreads}`),
         datasets: {
           b: {
             sources: [{ name: 'qa', type: 'qa', path: join(dir, 'qa.jsonl'), format: 'jsonl', fields: { question: 'q', answer: 'a' } }],
             ingest: { unitRows: 500 },
-            difficulty: { endpoints: [{ name: 'fake', baseUrl: server.baseUrl, model: FAKE_MODEL }], n: N, concurrency: 64, maxTokens: 64 },
+            difficulty: { endpoints: [{ name: 'fake', baseUrl: server.baseUrl, model: FAKE_MODEL }], n: N, concurrency: 64, maxTokens: 64, verifierThreads },
           },
         },
       },
       join(dir, 'pipeline.config.ts'),
     );
     await runCommand(loaded, 'ingest', {});
+    const requestsBefore = server.stats.requests;
     const started = performance.now();
     await runCommand(loaded, 'difficulty', {});
     const seconds = (performance.now() - started) / 1000;
     process.stdout.write(
-      `difficulty stage: ${SAMPLES} samples × n=${N} in ${seconds.toFixed(2)} s = ${Math.round(SAMPLES / seconds)} samples/s, ` +
-        `${Math.round((SAMPLES * N) / seconds)} verified rollouts/s (${server.stats.requests} requests); peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB\n`,
+      `difficulty stage, ${verifierThreads ? `${verifierThreads} verifier threads (hard budget)` : 'verifying in-process'}: ${SAMPLES} samples × n=${N} in ${seconds.toFixed(2)} s = ${Math.round(SAMPLES / seconds)} samples/s, ` +
+        `${Math.round((SAMPLES * N) / seconds)} verified rollouts/s (${server.stats.requests - requestsBefore} requests); peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB\n`,
     );
     const rescore = performance.now();
+    const requestsAfter = server.stats.requests;
     await runCommand(loaded, 'difficulty', { force: true });
-    process.stdout.write(`rescoring from the journal (no requests): ${((performance.now() - rescore) / 1000).toFixed(2)} s, requests still ${server.stats.requests}\n`);
+    process.stdout.write(`  rescoring from the journal: ${((performance.now() - rescore) / 1000).toFixed(2)} s, ${server.stats.requests - requestsAfter} new requests\n`);
+    }
   } finally {
     await server.close();
     await rm(dir, { recursive: true, force: true });

@@ -12,7 +12,8 @@ import type { StageContext, StageDefinition } from '../shared/runner/stage.js';
 import type { UnitSink } from '../shared/runner/unit-sink.js';
 import { unitsFromUpstream, type UpstreamUnit } from '../shared/runner/upstream.js';
 import { readSamples } from '../shared/store/read-samples.js';
-import { verify, type JudgeEndpoint } from '../verify/index.js';
+import { verify, type JudgeEndpoint, type VerifyRequest, type VerifyResult } from '../verify/index.js';
+import { createVerifierPool, type VerifierPool } from '../verify/pool.js';
 import { fixedPolicy, rateAdaptively, type AdaptivePolicy } from './adaptive.js';
 import { RolloutJournal, journalKey, type JournalEntry } from './journal.js';
 import { buildMessages, DEFAULT_INSTRUCTIONS } from './prompt.js';
@@ -24,7 +25,7 @@ const SCORING_VERSION = 1;
 
 /** What of the difficulty config changes a unit's result. */
 function difficultyConfigHash(config: DifficultyConfig): string {
-  const { concurrency: _c, timeoutMs: _t, maxRetries: _r, ...rest } = config;
+  const { concurrency: _c, timeoutMs: _t, maxRetries: _r, verifierThreads: _v, ...rest } = config;
   return stableHash({ ...rest, endpoints: config.endpoints.map(({ name, model }) => ({ name, model })),
     judges: config.judges.map(({ name, model }) => ({ name, model })), scoring: SCORING_VERSION });
 }
@@ -48,6 +49,16 @@ function judgesOf(config: DifficultyConfig): JudgeEndpoint[] {
 
 function policyOf(config: DifficultyConfig): AdaptivePolicy {
   return config.adaptive ?? fixedPolicy(config.n);
+}
+
+let verifierPool: VerifierPool | null = null;
+
+/** Verifies on the worker-thread pool (hard budget) when `verifierThreads` > 0, else in-process. */
+function verifyRollout(req: VerifyRequest, config: DifficultyConfig): Promise<VerifyResult> {
+  const ctx = { judges: judgesOf(config), timeBudgetMs: config.verifyTimeBudgetMs };
+  if (config.verifierThreads === 0) return verify(req, ctx);
+  verifierPool ??= createVerifierPool({ threads: config.verifierThreads, timeBudgetMs: config.verifyTimeBudgetMs });
+  return verifierPool.verify(req, ctx);
 }
 
 const clients = new Map<string, RolloutClient>();
@@ -93,6 +104,11 @@ export const difficultyStage: StageDefinition<UpstreamUnit> = {
         `Point it at a vLLM/SGLang server, e.g. { name: 'qwen', baseUrl: 'http://127.0.0.1:8000/v1', model: 'Qwen/Qwen2.5-VL-7B-Instruct' }.`;
       process.stderr.write(`note: ${message}\n`);
     }
+  },
+
+  async afterRun() {
+    await verifierPool?.close();
+    verifierPool = null;
   },
 
   async process(unit, ctx, sink) {
@@ -155,14 +171,17 @@ async function rateSample(sample: Sample, ctx: StageContext, sink: UnitSink, jou
         }
         let successes = 0;
         for (const choice of entry.choices) {
-          const verdict = await verify({
-            domain: task.verifier as Parameters<typeof verify>[0]['domain'],
-            response: choice.text,
-            groundTruth: task.answer,
-            question: task.question,
-            choices: task.choices,
-            format: config.responseFormat,
-          }, { judges: judgesOf(config) });
+          const verdict = await verifyRollout(
+            {
+              domain: task.verifier as VerifyRequest['domain'],
+              response: choice.text,
+              groundTruth: task.answer,
+              question: task.question,
+              choices: task.choices,
+              format: config.responseFormat,
+            },
+            config,
+          );
           if (verdict.correct) successes++;
           rollouts.push({
             sample_id: sample.id,

@@ -155,6 +155,27 @@ describe('difficulty against a loopback policy server with planted faults', () =
   });
 });
 
+describe('verification under a hard time budget', () => {
+  it('scores rollouts that exceed the budget 0 with reason timeout, and the run completes', async () => {
+    const ws = await createWorkspace();
+    await qaFixture(ws);
+    const server = await startFakePolicyServer({ items, seed: 9 });
+    try {
+      const cfg = configFor(server.baseUrl);
+      Object.assign(cfg.datasets.d!.difficulty!, { n: 2, verifierThreads: 1, verifyTimeBudgetMs: 1 });
+      const loaded = await ws.config(cfg);
+      await runCommand(loaded, 'ingest', {});
+      const [summary] = await runCommand(loaded, 'difficulty', {});
+      expect(summary!.counts).toMatchObject({ in: items.length, kept: items.length });
+      const reasons = await queryShards(loaded, `SELECT reason, count(*)::INT AS n FROM rollouts GROUP BY reason`);
+      expect(reasons.find((r) => r.reason === 'timeout')?.n).toBeGreaterThan(0);
+    } finally {
+      await server.close();
+      await ws.cleanup();
+    }
+  });
+});
+
 describe('a killed difficulty run resumes from its journal', () => {
   it('loses no paid-for rollout and counts none twice', async () => {
     const ws = await createWorkspace();

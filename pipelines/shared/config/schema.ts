@@ -33,6 +33,13 @@ export const difficultySchema = z
      * `glm_think` think + one box, `lenient` \boxed{} / <answer> / a final-answer line, `none` raw.
      */
     responseFormat: z.enum(['glm', 'glm_think', 'lenient', 'none']).default('glm'),
+    /**
+     * Worker threads that verify rollouts with a hard time budget per verification (a pathological
+     * answer cannot stall the run); 0 verifies in-process.
+     */
+    verifierThreads: z.number().int().min(0).default(2),
+    /** Budget per verification in ms; over it the rollout scores 0 with reason `timeout`. */
+    verifyTimeBudgetMs: z.number().int().positive().default(10_000),
     /** LLM judges (OpenAI-compatible) for answers the deterministic verifiers cannot decide; strict majority. */
     judges: z.array(endpointSchema).default([]),
     systemPrompt: z.string().optional(),

@@ -92,6 +92,7 @@ export async function runStage<P>(stage: StageDefinition<P>, ctx: StageContext, 
       await Promise.all(Array.from({ length: Math.max(1, Math.min(stage.unitConcurrency, todo.length)) }, worker));
     } finally {
       progress.stop();
+      await stage.afterRun?.(ctx);
       await rm(ctx.layout.tmp(stage.name), { recursive: true, force: true });
     }
     const summary: StageRunSummary = {

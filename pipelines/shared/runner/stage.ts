@@ -55,6 +55,8 @@ export interface StageDefinition<P> {
   process(unit: WorkUnit<P>, ctx: StageContext, sink: UnitSink): Promise<void>;
   /** Runs once before any unit, after planning, e.g. to warn that no endpoint is configured. */
   beforeRun?(ctx: StageContext, pending: number): Promise<void>;
+  /** Runs once after the last unit, also after a failure, e.g. to stop worker threads. */
+  afterRun?(ctx: StageContext): Promise<void>;
 }
 
 export type { LedgerRow };
