@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { sha256File, sha256Hex } from '../../shared/hash.js';
 import { relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
@@ -39,7 +38,7 @@ export const guiAdapter: SourceAdapter<GuiSourceConfig> = {
     const targets: { target: PageTarget; stamp: string }[] = [];
     if (source.path) {
       for (const path of await sourceFiles(source.name, source.path, ctx.baseDir, ['**/*.html', '**/*.htm'])) {
-        targets.push({ target: { kind: 'file', path }, stamp: createHash('sha256').update(await readFile(path)).digest('hex') });
+        targets.push({ target: { kind: 'file', path }, stamp: await sha256File(path) });
       }
     }
     for (const url of source.urls) targets.push({ target: { kind: 'url', url }, stamp: url });
@@ -51,7 +50,7 @@ export const guiAdapter: SourceAdapter<GuiSourceConfig> = {
       units.push({
         key: `pages:${first}+${slice.length}`,
         label: `${source.name} ${slice.length} page(s) × ${source.viewports.length} viewport(s) from ${first}`,
-        fingerprint: createHash('sha256').update(slice.map((t) => `${describe(t.target, ctx)}=${t.stamp}`).join('\n')).digest('hex'),
+        fingerprint: sha256Hex(slice.map((t) => `${describe(t.target, ctx)}=${t.stamp}`).join('\n')),
         size: slice.length * source.viewports.length,
         payload,
       });

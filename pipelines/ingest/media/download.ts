@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -7,7 +7,7 @@ import https from 'node:https';
 import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import ipaddr from 'ipaddr.js';
-import { stableHash } from '../../shared/hash.js';
+import { sha256Hex, stableHash } from '../../shared/hash.js';
 import { RecordError } from '../record-error.js';
 
 export interface DownloadOptions {
@@ -235,7 +235,7 @@ export class Downloader {
 
   private cachePaths(url: string): { body: string; meta: string } | null {
     if (!this.options.cacheDir) return null;
-    const key = createHash('sha256').update(url).digest('hex');
+    const key = sha256Hex(url);
     const body = join(this.options.cacheDir, key.slice(0, 2), key.slice(2));
     return { body, meta: `${body}.json` };
   }

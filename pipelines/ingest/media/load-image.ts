@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../shared/hash.js';
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import sharp, { type Metadata } from 'sharp';
@@ -147,7 +147,7 @@ export async function analyzeImageBytes(bytes: Buffer, maxPixels: number): Promi
   }
   return {
     descriptor: {
-      id: createHash('sha256').update(bytes).digest('hex'),
+      id: sha256Hex(bytes),
       mime: `image/${meta.format ?? 'unknown'}`,
       width: meta.width ?? null,
       height: meta.height ?? null,

@@ -52,11 +52,6 @@ export function leadingNumber(raw: string): string | null {
   return text || null;
 }
 
-/** A float that is an integer prints as one: `27.0` → `27`. */
-export function numberToAnswer(n: number): string {
-  return Number.isInteger(n) ? String(n) : String(n);
-}
-
 export const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
 /** `A`, `(B)`, `C.`, `A, C` → letters; null when the text is not only option letters. */

@@ -9,7 +9,6 @@ import {
   leadingNumber,
   literalOptions,
   LETTERS,
-  numberToAnswer,
   splitInlineOptions,
   stripLetterPrefixes,
   toGlmBox,
@@ -42,7 +41,7 @@ export function getPath(record: unknown, path: string): unknown {
 function asText(value: unknown): string | null {
   if (value === null || value === undefined) return null;
   if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'bigint') return numberToAnswer(Number(value));
+  if (typeof value === 'number' || typeof value === 'bigint') return String(Number(value));
   return null;
 }
 

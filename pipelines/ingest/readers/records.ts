@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import { createHash } from 'node:crypto';
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { DuckDBBlobValue, DuckDBListValue, DuckDBStructValue, DuckDBMapValue } from '@duckdb/node-api';
+import { sha256File } from '../../shared/hash.js';
 import { sqlString } from '../../shared/store/duckdb.js';
 
 export type RecordFormat = 'jsonl' | 'json' | 'parquet' | 'csv';
@@ -39,9 +40,8 @@ export async function countRecords(file: string, format: RecordFormat, conn: Duc
     if (lineHasContent) records++;
     return { records, fingerprint: hash.digest('hex') };
   }
-  const bytes = await readFile(file);
-  const fingerprint = createHash('sha256').update(bytes).digest('hex');
-  if (format === 'json') return { records: jsonRecords(bytes.toString('utf8'), file).length, fingerprint };
+  const fingerprint = await sha256File(file);
+  if (format === 'json') return { records: jsonRecords(await readFile(file, 'utf8'), file).length, fingerprint };
   const reader = await conn.runAndReadAll(`SELECT count(*)::BIGINT AS n FROM ${tableFunction(file, format)}`);
   return { records: Number(reader.getRows()[0]?.[0] ?? 0), fingerprint };
 }
