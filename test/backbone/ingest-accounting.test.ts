@@ -88,5 +88,8 @@ describe('ingest accounting on planted bad input', () => {
       'qa.jsonl#line:12': 'answer_not_in_choices',
       'qa.jsonl#line:13': 'not_an_object',
     });
+    const raw = (locator: string) => JSON.parse(rows.find((r) => r.source_uri === 'qa.jsonl' && r.locator === locator)!.details as string).raw as string;
+    expect(raw('line:2')).toBe('{"id": 2, "question": "broken json", ');
+    expect(JSON.parse(raw('line:3'))).toEqual({ id: 3, question: 'Empty answer', answer: '  ' });
   });
 });
