@@ -4,7 +4,7 @@
  */
 import type { Tier } from './tier.js';
 
-export const SAMPLE_SCHEMA_VERSION = 1;
+export const SAMPLE_SCHEMA_VERSION = 2;
 
 export const SAMPLE_KINDS = ['caption', 'interleaved', 'ocr', 'grounding', 'gui', 'video', 'qa'] as const;
 export type SampleKind = (typeof SAMPLE_KINDS)[number];
@@ -33,8 +33,10 @@ export interface MediaDescriptor {
   bytes: number;
   duration: number | null;
   frames: number | null;
-  /** 64-bit perceptual hash as 16 hex digits, when computed */
+  /** 64-bit DCT perceptual hash (pHash, imagehash style) as 16 hex digits, when computed */
   phash: string | null;
+  /** 64-bit difference hash (dHash) as 16 hex digits, when computed */
+  dhash: string | null;
 }
 
 /** A box on GLM's 0–999 normalised scale. */
@@ -89,11 +91,39 @@ export interface Difficulty {
   history: DifficultyHistoryEntry[];
 }
 
+/** What the filter stage measured on a sample (null before the filter ran, or where it does not apply). */
+export interface QualitySignals {
+  text_chars: number;
+  words: number;
+  /** ISO 639-3 code from language identification, `und` when the text is too short to tell. */
+  lang: string;
+  /** Share of characters that are neither letters, digits nor whitespace. */
+  symbol_ratio: number;
+  /** Share of word 5-grams that occur more than once (Gopher-style repetition). */
+  dup_ngram_ratio: number;
+  /** Smallest side over the sample's images, px; null without images. */
+  image_min_side: number | null;
+  /** Largest long/short side ratio over the sample's images. */
+  image_max_aspect: number | null;
+  /** Lowest greyscale standard deviation over the sample's images (near 0: blank or solid). */
+  image_min_stddev: number | null;
+}
+
+/** Where the filter's duplicate clusters put a sample (the kept member's id names the cluster). */
+export interface DedupSignals {
+  text_cluster: string | null;
+  image_cluster: string | null;
+  /** Images removed from this sample as near-duplicates of images kept elsewhere. */
+  images_removed: number;
+}
+
 export interface Signals {
   /** sha256 of the normalised content + answer: the exact-dedup key. */
   content_hash: string;
-  /** Further filter scores as a JSON object string (phash cluster, clip score, ...). */
+  /** Further scores as a JSON object string (clip score, ...), for signals without a column yet. */
   extra: string;
+  quality: QualitySignals | null;
+  dedup: DedupSignals | null;
 }
 
 export interface Sample {
@@ -126,11 +156,15 @@ export const SAMPLE_COLUMNS = {
   lang: 'VARCHAR',
   content: 'STRUCT(type VARCHAR, text VARCHAR, media_id VARCHAR)[]',
   media:
-    'STRUCT(id VARCHAR, mime VARCHAR, width INTEGER, height INTEGER, bytes BIGINT, duration DOUBLE, frames INTEGER, phash VARCHAR)[]',
+    'STRUCT(id VARCHAR, mime VARCHAR, width INTEGER, height INTEGER, bytes BIGINT, duration DOUBLE, frames INTEGER, phash VARCHAR, dhash VARCHAR)[]',
   task:
     'STRUCT(question VARCHAR, answer VARCHAR, answer_raw VARCHAR, answer_type VARCHAR, choices VARCHAR[], ' +
     'boxes STRUCT(label VARCHAR, x1 SMALLINT, y1 SMALLINT, x2 SMALLINT, y2 SMALLINT)[], verifier VARCHAR, solution VARCHAR)',
-  signals: 'STRUCT(content_hash VARCHAR, extra VARCHAR)',
+  signals:
+    'STRUCT(content_hash VARCHAR, extra VARCHAR, ' +
+    'quality STRUCT(text_chars INTEGER, words INTEGER, lang VARCHAR, symbol_ratio DOUBLE, dup_ngram_ratio DOUBLE, ' +
+    'image_min_side INTEGER, image_max_aspect DOUBLE, image_min_stddev DOUBLE), ' +
+    'dedup STRUCT(text_cluster VARCHAR, image_cluster VARCHAR, images_removed INTEGER))',
   difficulty:
     'STRUCT(pass_rate DOUBLE, k INTEGER, n INTEGER, tier VARCHAR, ' +
     'per_model STRUCT(model VARCHAR, k INTEGER, n INTEGER, pass_rate DOUBLE)[], source VARCHAR, rated_at TIMESTAMP, ' +

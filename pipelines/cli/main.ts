@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../shared/config/load.js';
 import { RolloutError } from '../difficulty/rollout-client.js';
 import { UserError } from '../shared/errors.js';
-import { STAGES } from '../shared/store/layout.js';
+import { registeredStages } from '../stages.js';
 import { runCommand } from './run.js';
 
 function positiveInt(value: string): number {
@@ -13,7 +13,7 @@ function positiveInt(value: string): number {
 }
 
 const program = new Command('pipeline')
-  .description('Stratum: curate vision-language RL and pre-training data (ingest → difficulty → export)')
+  .description('Stratum: curate vision-language RL and pre-training data (ingest → filter → difficulty → export)')
   .showHelpAfterError();
 
 const configOption = () => new Option('-c, --config <file>', 'pipeline config file').default(DEFAULT_CONFIG_FILE);
@@ -22,16 +22,16 @@ const datasetOption = () => new Option('-d, --dataset <name>', 'only this datase
 program
   .command('run')
   .description('run a stage (or all stages in order) for each dataset; committed, unchanged work units are skipped')
-  .argument('<stage>', `one of ${[...STAGES, 'all'].join(', ')}`)
+  .argument('<stage>', `one of ${[...registeredStages(), 'all'].join(', ')}`)
   .addOption(configOption())
   .addOption(datasetOption())
   .option('-f, --force', 'redo every work unit even when committed and unchanged')
   .option('-l, --limit <units>', 'process at most N pending work units; a later run continues', positiveInt)
   .action(async (stage: string, opts: { config: string; dataset?: string; force?: boolean; limit?: number }) => {
-    if (stage !== 'all' && !(STAGES as readonly string[]).includes(stage)) {
-      throw new InvalidArgumentError(`unknown stage "${stage}" (expected ${[...STAGES, 'all'].join(', ')})`);
+    if (stage !== 'all' && !registeredStages().includes(stage)) {
+      throw new InvalidArgumentError(`unknown stage "${stage}" (expected ${[...registeredStages(), 'all'].join(', ')})`);
     }
-    await runCommand(await loadConfig(opts.config), stage as (typeof STAGES)[number] | 'all', opts);
+    await runCommand(await loadConfig(opts.config), stage, opts);
   });
 
 program

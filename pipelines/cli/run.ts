@@ -2,12 +2,11 @@ import { setMaxListeners } from 'node:events';
 import type { LoadedConfig } from '../shared/config/load.js';
 import { datasetNames, stageContext } from '../shared/runner/context.js';
 import { runStage, type StageRunSummary } from '../shared/runner/run-stage.js';
-import { STAGES, type StageName } from '../shared/store/layout.js';
-import { STAGE_DEFINITIONS } from '../stages.js';
+import { loadStage, resolveUpstream, stageChain } from '../stages.js';
 
 export async function runCommand(
   loaded: LoadedConfig,
-  stage: StageName | 'all',
+  stage: string,
   opts: { dataset?: string; force?: boolean; limit?: number },
 ): Promise<StageRunSummary[]> {
   const controller = new AbortController();
@@ -23,14 +22,15 @@ export async function runCommand(
   try {
     for (const dataset of datasetNames(loaded, opts.dataset)) {
       const ctx = await stageContext(loaded, dataset, controller.signal);
-      for (const name of stage === 'all' ? STAGES : [stage]) {
-        const definition = await STAGE_DEFINITIONS[name]();
-        const summary = await runStage(definition, ctx, { force: opts.force, limitUnits: opts.limit });
+      for (const name of stage === 'all' ? stageChain(ctx.config) : [stage]) {
+        const definition = await loadStage(name);
+        const summary = await runStage(definition, ctx, { force: opts.force, limitUnits: opts.limit, upstream: resolveUpstream(name, ctx.config) });
         summaries.push(summary);
         const c = summary.counts;
         process.stdout.write(
           `${dataset}/${name}: ${summary.processed} unit(s) processed, ${summary.skipped} unchanged, ${summary.pending} pending` +
-            `${summary.removed ? `, ${summary.removed} removed` : ''} | in ${c.in} = kept ${c.kept} + dropped ${c.dropped} + quarantined ${c.quarantined}` +
+            `${summary.removed ? `, ${summary.removed} removed` : ''}${summary.reduced === undefined ? '' : summary.reduced ? ', reduce ran' : ', reduce unchanged'}` +
+            ` | in ${c.in} = kept ${c.kept} + dropped ${c.dropped} + quarantined ${c.quarantined}` +
             ` | ${summary.seconds.toFixed(1)} s\n`,
         );
         if (controller.signal.aborted) return summaries;

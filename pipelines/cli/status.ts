@@ -1,9 +1,9 @@
 import type { LoadedConfig } from '../shared/config/load.js';
 import { datasetNames, stageContext } from '../shared/runner/context.js';
 import { readManifest } from '../shared/runner/manifest.js';
+import { applyUnits, planStage, readReduceRecord } from '../shared/runner/run-stage.js';
 import { createShardViews } from '../shared/store/views.js';
-import { STAGES } from '../shared/store/layout.js';
-import { STAGE_DEFINITIONS } from '../stages.js';
+import { loadStage, resolveUpstream, stageChain } from '../stages.js';
 import { formatTable } from './table.js';
 
 /** Per dataset and stage: units done / stale / pending, the funnel, and counts per reason from the ledger. */
@@ -11,12 +11,15 @@ export async function statusCommand(loaded: LoadedConfig, only: string | undefin
   for (const dataset of datasetNames(loaded, only)) {
     const ctx = await stageContext(loaded, dataset, new AbortController().signal);
     const rows: unknown[][] = [];
-    for (const stage of STAGES) {
+    const stages = stageChain(ctx.config);
+    for (const stage of stages) {
       const manifest = await readManifest(ctx.layout.manifest(stage), stage);
       let planned: { id: string; fingerprint: string; configHash: string }[] = [];
       let planError = '';
       try {
-        planned = await (await STAGE_DEFINITIONS[stage]()).plan(ctx);
+        const definition = await loadStage(stage);
+        const units = await planStage(definition, ctx, resolveUpstream(stage, ctx.config));
+        planned = definition.kind === 'global' ? applyUnits(units, await readReduceRecord(ctx, stage)) : units;
       } catch (err) {
         planError = (err as Error).message;
       }
@@ -30,7 +33,7 @@ export async function statusCommand(loaded: LoadedConfig, only: string | undefin
     }
     process.stdout.write(`\n# ${dataset}\n`);
     process.stdout.write(formatTable(['stage', 'units done', 'units pending', 'in', 'kept', 'dropped', 'quarantined', 'note'], rows) + '\n');
-    await createShardViews(ctx.conn, loaded.shardsDir, [dataset]);
+    await createShardViews(ctx.conn, loaded.shardsDir, [dataset], stages);
     const reasons = await ctx.conn.runAndReadAll(
       `SELECT stage, decision, reason, count(*)::BIGINT AS n FROM ledger GROUP BY ALL ORDER BY stage, decision, n DESC`,
     );

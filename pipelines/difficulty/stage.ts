@@ -24,10 +24,10 @@ import { combinePassRates, tierOfCounts } from './tiers.js';
 const SCORING_VERSION = 1;
 
 /** What of the difficulty config changes a unit's result. */
-function difficultyConfigHash(config: DifficultyConfig): string {
+function difficultyResultConfig(config: DifficultyConfig): unknown {
   const { concurrency: _c, timeoutMs: _t, maxRetries: _r, verifierThreads: _v, ...rest } = config;
-  return stableHash({ ...rest, endpoints: config.endpoints.map(({ name, model }) => ({ name, model })),
-    judges: config.judges.map(({ name, model }) => ({ name, model })), scoring: SCORING_VERSION });
+  return { ...rest, endpoints: config.endpoints.map(({ name, model }) => ({ name, model })),
+    judges: config.judges.map(({ name, model }) => ({ name, model })), scoring: SCORING_VERSION };
 }
 
 /** Hash of what makes two requests interchangeable, so journalled rollouts are reused only when they match. */
@@ -89,13 +89,16 @@ function clientFor(endpoint: EndpointConfig, config: DifficultyConfig): RolloutC
  */
 export const difficultyStage: StageDefinition<UpstreamUnit> = {
   name: 'difficulty',
+  version: 1,
+  input: 'filter',
+  config: (ctx) => difficultyResultConfig(ctx.config.difficulty),
   outputs: {
     data: { columns: SAMPLE_COLUMNS, subdir: '', partitionBy: ['domain', 'tier'] },
     rollouts: { columns: ROLLOUT_COLUMNS, subdir: '_rollouts' },
   },
   unitConcurrency: 2,
 
-  plan: (ctx) => unitsFromUpstream(ctx, 'ingest', difficultyConfigHash(ctx.config.difficulty)),
+  plan: unitsFromUpstream,
 
   async beforeRun(ctx, pending) {
     if (pending > 0 && ctx.config.difficulty.endpoints.length === 0) {

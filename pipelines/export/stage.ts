@@ -1,5 +1,4 @@
 import type { Sample } from '../../schemas/sample.js';
-import { stableHash } from '../shared/hash.js';
 import type { StageDefinition } from '../shared/runner/stage.js';
 import { unitsFromUpstream, type UpstreamUnit } from '../shared/runner/upstream.js';
 import { readSamples } from '../shared/store/read-samples.js';
@@ -8,13 +7,16 @@ import { EASYR1_COLUMNS, easyr1Row, IMAGE_STAGING, VERL_COLUMNS, verlRow, type E
 /** Export: rated samples → trainer Parquet (verl and EasyR1) with image bytes embedded, filtered by tier. */
 export const exportStage: StageDefinition<UpstreamUnit> = {
   name: 'export',
+  version: 2,
+  input: 'difficulty',
+  config: (ctx) => ctx.config.export,
   outputs: {
     verl: { columns: VERL_COLUMNS, subdir: 'verl', ...IMAGE_STAGING },
     easyr1: { columns: EASYR1_COLUMNS, subdir: 'easyr1', ...IMAGE_STAGING },
   },
   unitConcurrency: 2,
 
-  plan: (ctx) => unitsFromUpstream(ctx, 'difficulty', stableHash(ctx.config.export)),
+  plan: unitsFromUpstream,
 
   async process(unit, ctx, sink) {
     const { formats, tiers, instruction } = ctx.config.export;

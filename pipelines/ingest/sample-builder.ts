@@ -41,6 +41,8 @@ export function buildSample(ctx: StageContext, parts: SampleParts): Sample {
     signals: {
       content_hash: stableHash({ t: text, a: parts.task?.answer ?? null, b: parts.task?.boxes ?? [] }),
       extra: JSON.stringify(parts.signals ?? {}),
+      quality: null,
+      dedup: null,
     },
     difficulty: unratedDifficulty(),
     meta: safeJson(parts.meta ?? {}),

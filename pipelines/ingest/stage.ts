@@ -13,15 +13,17 @@ interface IngestUnit {
 /** Ingest: every declared source → canonical samples, through the adapter of its type, unit by unit. */
 export const ingestStage: StageDefinition<IngestUnit> = {
   name: 'ingest',
+  version: 1,
+  input: null,
+  config: (ctx) => ({ maxImagePixels: ctx.config.ingest.maxImagePixels, schema: SAMPLE_SCHEMA_VERSION }),
   outputs: { data: { columns: SAMPLE_COLUMNS, subdir: '' } },
   unitConcurrency: 2,
 
-  async plan(ctx) {
+  async plan(ctx, plan) {
     const units: WorkUnit<IngestUnit>[] = [];
-    const { maxImagePixels } = ctx.config.ingest;
     for (const source of ctx.config.sources) {
       const adapter = await ADAPTERS[source.type]();
-      const configHash = stableHash({ source, adapter: adapter.version, maxImagePixels, schema: SAMPLE_SCHEMA_VERSION });
+      const configHash = stableHash({ source, adapter: adapter.version, stage: plan.configHash });
       for (const unit of await adapter.plan(source, ctx)) {
         units.push({ id: `${source.name}:${unit.key}`, label: unit.label, fingerprint: unit.fingerprint, configHash, size: unit.size, payload: { source, unit } });
       }

@@ -1,25 +1,8 @@
 /** Shared types of the verifier (reward) library. */
 
-export type VerifyDomain =
-  | 'math'
-  | 'physics'
-  | 'chemistry'
-  | 'chart'
-  | 'counting'
-  | 'multiple_choice'
-  | 'ocr'
-  | 'ocr_ignore_case'
-  | 'grounding'
-  | 'AndroidWorld'
-  | 'OSWorld'
-  | 'WebVoyager'
-  | 'vqa'
-  | 'general'
-  | 'multi_image'
-  | 'spatial'
-  | 'mmsi'
-  | 'geoguess'
-  | 'language_mix';
+import type { VerifyDomain } from './domains.js';
+
+export type { VerifyDomain };
 
 /**
  * How the answer is pulled out of a response.

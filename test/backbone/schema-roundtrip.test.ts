@@ -21,7 +21,7 @@ const full: Sample = {
     { type: 'image', text: null, media_id: 'b'.repeat(64) },
     { type: 'text', text: 'What is "x" in\n\\frac{1}{2}? 数学 🙂', media_id: null },
   ],
-  media: [{ id: 'b'.repeat(64), mime: 'image/png', width: 640, height: 480, bytes: 12345, duration: null, frames: null, phash: '00ff00ff00ff00ff' }],
+  media: [{ id: 'b'.repeat(64), mime: 'image/png', width: 640, height: 480, bytes: 12345, duration: null, frames: null, phash: '00ff00ff00ff00ff', dhash: 'ff00ff00ff00ff00' }],
   task: {
     question: 'q',
     answer: '<|begin_of_box|>B, D<|end_of_box|>',
@@ -32,7 +32,12 @@ const full: Sample = {
     verifier: 'multiple_choice',
     solution: null,
   },
-  signals: { content_hash: 'c'.repeat(64), extra: '{"clip":0.31}' },
+  signals: {
+    content_hash: 'c'.repeat(64),
+    extra: '{"clip":0.31}',
+    quality: { text_chars: 10, words: 2, lang: 'eng', symbol_ratio: 0.1, dup_ngram_ratio: 0, image_min_side: 480, image_max_aspect: 1.33, image_min_stddev: 40.5 },
+    dedup: { text_cluster: null, image_cluster: 'd'.repeat(64), images_removed: 0 },
+  },
   difficulty: {
     pass_rate: 0.375,
     k: 3,

@@ -86,7 +86,7 @@ export async function emitCaptionItem(item: CaptionItem, env: CaptionEnv, sink: 
       license: item.license ?? null,
       content: slot.caption === null ? [imagePart(media)] : [imagePart(media), textPart(slot.caption)],
       media: [media],
-      signals: { phash_dct: analysis.dctHash, caption_chars: slot.caption?.length ?? 0 },
+      signals: { caption_chars: slot.caption?.length ?? 0 },
       meta: { ...item.meta, ...(otherCaptions.length ? { other_captions: otherCaptions } : {}), ...(download ? { download } : {}) },
     });
     sink.keep({ ...ref(slot), sample_id: sample.id }, { ...sample, tier: sample.difficulty.tier });

@@ -14,11 +14,9 @@ export interface LoadedImage {
   descriptor: MediaDescriptor;
 }
 
-/** What one decode yields: the media descriptor (sha256 id, format, size, dHash) and the DCT pHash. */
+/** What one decode yields: the media descriptor (sha256 id, format, size, DCT pHash and dHash). */
 export interface ImageAnalysis {
   descriptor: MediaDescriptor;
-  /** imagehash-style 64-bit DCT perceptual hash, 16 hex digits. */
-  dctHash: string;
 }
 
 /** Where an image's bytes are: already in memory, or in a file that the decoding process reads itself. */
@@ -154,9 +152,9 @@ export async function analyzeImageBytes(bytes: Buffer, maxPixels: number): Promi
       bytes: bytes.length,
       duration: null,
       frames: null,
-      phash: dHash(thumb),
+      phash: pHash(thumb),
+      dhash: dHash(thumb),
     },
-    dctHash: pHash(thumb),
   };
 }
 

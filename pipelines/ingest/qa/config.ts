@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { VERIFY_DOMAINS } from '../../verify/domains.js';
 
 const fieldPath = z.string().min(1);
 export const sourceName = z.string().regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, dot, dash or underscore');
@@ -53,7 +54,8 @@ export const qaSourceSchema = z
     /** Image files that sit beside each record file (e.g. Geometry3K's `img_diagram.png`). */
     sidecarImages: z.array(z.string()).optional(),
     domain: z.string().default('math'),
-    verifier: z.string().optional(),
+    /** Verifier domain (pipelines/verify); a name that is not one is refused when the config loads. */
+    verifier: z.enum(VERIFY_DOMAINS).optional(),
     license: z.string().optional(),
     lang: z.string().optional(),
   })

@@ -70,6 +70,7 @@ export async function ingestClip(ctx: StageContext, source: VideoSourceConfig, t
     duration: probe.duration ?? decoded.span,
     frames: probe.frameCount ?? decoded.framesDecoded,
     phash: middle?.phash ?? null,
+    dhash: middle?.dhash ?? null,
   };
   const labels = timeLabels(frames.map((f) => f.t));
   const content: ContentPart[] = frames.flatMap((_, i) => [imagePart(frameMedia[i] as MediaDescriptor), textPart(`[t=${labels[i]}s]`)]);

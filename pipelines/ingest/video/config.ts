@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { VERIFY_DOMAINS } from '../../verify/domains.js';
 import { sourceName } from '../qa/config.js';
 
 export const VIDEO_EXTENSIONS = ['mp4', 'mkv', 'mov', 'webm', 'gif', 'avi'] as const;
@@ -56,7 +57,8 @@ export const videoSourceSchema = z
     ffmpegPath: z.string().min(1).optional(),
     ffprobePath: z.string().min(1).optional(),
     domain: z.string().default('video'),
-    verifier: z.string().optional(),
+    /** Verifier domain (pipelines/verify); a name that is not one is refused when the config loads. */
+    verifier: z.enum(VERIFY_DOMAINS).optional(),
     license: z.string().optional(),
     lang: z.string().optional(),
   })

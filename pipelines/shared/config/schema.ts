@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TIERS } from '../../../schemas/tier.js';
 import { sourceSchema } from '../../ingest/source-config.js';
+import { filterSchema } from '../../filter/config.js';
 
 export const endpointSchema = z
   .object({
@@ -82,6 +83,7 @@ export const datasetSchema = z
       })
       .strict()
       .default({ unitRows: 2000, maxImagePixels: 100_000_000, concurrency: 8 }),
+    filter: filterSchema.default(() => filterSchema.parse({})),
     difficulty: difficultySchema.default(() => difficultySchema.parse({})),
     export: exportSchema.default(() => exportSchema.parse({})),
   })
@@ -101,5 +103,6 @@ export type PipelineConfig = z.output<typeof pipelineConfigSchema>;
 export type DatasetConfig = z.output<typeof datasetSchema>;
 export type SourceConfig = z.output<typeof sourceSchema>;
 export type DifficultyConfig = z.output<typeof difficultySchema>;
+export type { FilterConfig } from '../../filter/config.js';
 export type ExportConfig = z.output<typeof exportSchema>;
 export type EndpointConfig = z.output<typeof endpointSchema>;

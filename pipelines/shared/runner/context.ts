@@ -16,5 +16,5 @@ export async function stageContext(loaded: LoadedConfig, dataset: string, signal
   const config = loaded.config.datasets[dataset];
   if (!config) throw new ConfigError(`no dataset "${dataset}" in ${loaded.file}`);
   const layout = new DatasetLayout(loaded.shardsDir, dataset);
-  return { dataset, config, baseDir: loaded.baseDir, layout, blobs: new BlobStore(layout.blobs), conn: await connect(), signal };
+  return { dataset, config, loaded, baseDir: loaded.baseDir, layout, blobs: new BlobStore(layout.blobs), conn: await connect(), signal };
 }

@@ -27,6 +27,8 @@ export class UnitSink {
     readonly unit: string,
     private readonly stagingDir: string,
     private readonly onItem: (n: number) => void = () => {},
+    /** Outputs the stage declared (the ledger included); null accepts any (tests of the sink alone). */
+    private readonly declared: readonly string[] | null = null,
   ) {}
 
   /** Declares how many input items this unit read (call as they are read). */
@@ -54,6 +56,9 @@ export class UnitSink {
   }
 
   emit(output: string, row: object): void {
+    if (this.declared && !this.declared.includes(output)) {
+      throw new Error(`${this.stage} unit ${this.unit} emitted a row to output "${output}", which the stage does not declare (outputs: ${this.declared.join(', ')})`);
+    }
     let rows = this.outputs.get(output);
     if (!rows) this.outputs.set(output, (rows = new StagedRows(join(this.stagingDir, output, '.staging.jsonl'))));
     rows.add(row);

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import type { StageName } from '../store/layout.js';
+import { ConfigError } from '../config/load.js';
 import { readManifest } from './manifest.js';
-import type { StageContext, WorkUnit } from './stage.js';
+import type { PlanContext, StageContext, WorkUnit } from './stage.js';
 
 export interface UpstreamUnit {
   upstreamId: string;
@@ -13,7 +13,9 @@ export interface UpstreamUnit {
  * One work unit per committed unit of the upstream stage; its fingerprint is the upstream output
  * hash, so a recomputed upstream unit with the same output leaves this stage's unit alone.
  */
-export async function unitsFromUpstream(ctx: StageContext, upstream: StageName, configHash: string): Promise<WorkUnit<UpstreamUnit>[]> {
+export async function unitsFromUpstream(ctx: StageContext, plan: PlanContext): Promise<WorkUnit<UpstreamUnit>[]> {
+  const upstream = plan.upstream;
+  if (!upstream) throw new ConfigError('this stage reads an upstream stage, but none is configured');
   const manifest = await readManifest(ctx.layout.manifest(upstream), upstream);
   const stageDir = ctx.layout.stageDir(upstream);
   return Object.entries(manifest.units)
@@ -22,7 +24,7 @@ export async function unitsFromUpstream(ctx: StageContext, upstream: StageName, 
       id,
       label: record.label,
       fingerprint: record.outputHash,
-      configHash,
+      configHash: plan.configHash,
       size: record.counts.kept,
       payload: { upstreamId: id, files: (record.files.data ?? []).map((f) => join(stageDir, f)) },
     }));

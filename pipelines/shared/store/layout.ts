@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 
-export const STAGES = ['ingest', 'difficulty', 'export'] as const;
-export type StageName = (typeof STAGES)[number];
+/** A registered stage's name (see pipelines/stages.ts). */
+export type StageName = string;
 
 /** Where everything of one dataset lives under the shards root. */
 export class DatasetLayout {
@@ -20,7 +20,7 @@ export class DatasetLayout {
     return join(this.root, stage);
   }
   manifest(stage: StageName): string {
-    return join(this.stageDir(stage), '_manifest.json');
+    return join(this.stageDir(stage), '_manifest.jsonl');
   }
   lock(stage: StageName): string {
     return join(this.stageDir(stage), '.lock');

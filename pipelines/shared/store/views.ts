@@ -5,7 +5,7 @@ import { ROLLOUT_COLUMNS } from '../../../schemas/rollout.js';
 import { SAMPLE_COLUMNS } from '../../../schemas/sample.js';
 import { manifestFiles, readManifest } from '../runner/manifest.js';
 import { sqlList } from './duckdb.js';
-import { DatasetLayout, STAGES, type StageName } from './layout.js';
+import { DatasetLayout, type StageName } from './layout.js';
 
 interface ViewSpec {
   name: string;
@@ -17,17 +17,23 @@ interface ViewSpec {
 /** Output names of each stage that get a SQL view; export's columns follow the trainer formats. */
 const VIEWS: ViewSpec[] = [
   { name: 'ingest_samples', stage: 'ingest', output: 'data', columns: SAMPLE_COLUMNS },
+  { name: 'filter_samples', stage: 'filter', output: 'data', columns: SAMPLE_COLUMNS },
   { name: 'difficulty_samples', stage: 'difficulty', output: 'data', columns: SAMPLE_COLUMNS },
   { name: 'rollouts', stage: 'difficulty', output: 'rollouts', columns: ROLLOUT_COLUMNS },
 ];
 
 /**
  * Creates views over the committed shards of the given datasets: `samples` (the latest stage that
- * has data), `ingest_samples`, `difficulty_samples`, `ledger` (every stage), `rollouts`, and
+ * has data), `ingest_samples`, `filter_samples`, `difficulty_samples`, `ledger` (every stage), `rollouts`, and
  * `export_verl` / `export_easyr1` when exported. Only files a manifest names are read, so a
  * half-written unit of a killed run is never visible.
  */
-export async function createShardViews(conn: DuckDBConnection, shardsDir: string, datasets: string[]): Promise<string[]> {
+export async function createShardViews(
+  conn: DuckDBConnection,
+  shardsDir: string,
+  datasets: string[],
+  stages: readonly string[] = ['ingest', 'filter', 'difficulty', 'export'],
+): Promise<string[]> {
   const filesOf = async (stage: StageName, output: string): Promise<string[]> => {
     const all: string[] = [];
     for (const dataset of datasets) {
@@ -48,9 +54,10 @@ export async function createShardViews(conn: DuckDBConnection, shardsDir: string
     created.push(name);
   };
   for (const view of VIEWS) await define(view.name, await filesOf(view.stage, view.output), view.columns);
-  const difficultyFiles = await filesOf('difficulty', 'data');
-  await define('samples', difficultyFiles.length ? difficultyFiles : await filesOf('ingest', 'data'), SAMPLE_COLUMNS);
-  const ledgerFiles = (await Promise.all(STAGES.map((s) => filesOf(s, 'ledger')))).flat();
+  let latest: string[] = [];
+  for (const stage of ['difficulty', 'filter', 'ingest']) if (!latest.length) latest = await filesOf(stage, 'data');
+  await define('samples', latest, SAMPLE_COLUMNS);
+  const ledgerFiles = (await Promise.all(stages.map((s) => filesOf(s, 'ledger')))).flat();
   await define('ledger', ledgerFiles, LEDGER_COLUMNS);
   for (const format of ['verl', 'easyr1']) await define(`export_${format}`, await filesOf('export', format), null);
   return created;

@@ -1,0 +1,87 @@
+import type { DedupSignals, Sample } from '../../schemas/sample.js';
+import { SAMPLE_COLUMNS, toSampleRow } from '../../schemas/sample.js';
+import type { StageContext, WorkUnit } from '../shared/runner/stage.js';
+import type { UnitSink } from '../shared/runner/unit-sink.js';
+import type { UpstreamUnit } from '../shared/runner/upstream.js';
+import { sqlList, sqlString } from '../shared/store/duckdb.js';
+import { readSamples } from '../shared/store/read-samples.js';
+import { join } from 'node:path';
+
+interface MapRow {
+  sample_id: string;
+  status: 'candidate' | 'dropped' | 'quarantined';
+  reason: string | null;
+  details: string | null;
+  quality: Sample['signals']['quality'];
+}
+
+interface Decision {
+  sample_id: string;
+  action: 'drop' | 'drop_images' | 'keep';
+  reason: string | null;
+  dup_of: string | null;
+  details: string | null;
+  removed_media: string[];
+  text_cluster: string | null;
+  image_cluster: string | null;
+}
+
+async function rows<T>(ctx: StageContext, sql: string): Promise<T[]> {
+  const reader = await ctx.conn.runAndReadAll(`SELECT to_json(t)::VARCHAR FROM (${sql}) t`);
+  return reader.getRows().map((r) => JSON.parse(String(r[0])) as T);
+}
+
+/**
+ * The apply step: every input sample gets its decision. Per-sample verdicts come from the unit's
+ * map output, dedup verdicts from the reduce artifact; kept samples carry their quality and cluster
+ * signals, and documents lose the images the policy removed.
+ */
+export async function applyUnit(
+  unit: WorkUnit<UpstreamUnit>,
+  ctx: StageContext,
+  sink: UnitSink,
+  step: { artifact: string; mapFiles: Record<string, string[]> },
+): Promise<void> {
+  const samples = await readSamples(ctx.conn, unit.payload.files);
+  sink.inputs(samples.length);
+  const mapFiles = step.mapFiles.samples ?? [];
+  const verdicts = new Map(
+    (mapFiles.length ? await rows<MapRow>(ctx, `SELECT sample_id, status, reason, details, quality FROM read_parquet(${sqlList(mapFiles)})`) : []).map((r) => [r.sample_id, r]),
+  );
+  const decisions = new Map(
+    (await rows<Decision>(ctx, `SELECT * EXCLUDE (unit) FROM read_parquet(${sqlString(join(step.artifact, 'decisions.parquet'))}) WHERE unit = ${sqlString(unit.id)}`)).map((d) => [d.sample_id, d]),
+  );
+  for (const sample of samples) {
+    const ref = { sample_id: sample.id, source_uri: sample.source.uri, locator: sample.source.locator };
+    const verdict = verdicts.get(sample.id);
+    if (!verdict) throw new Error(`filter: sample ${sample.id} of unit ${unit.id} has no map row (map output out of date)`);
+    if (verdict.status === 'dropped') {
+      sink.drop(ref, verdict.reason ?? 'filter', JSON.parse(verdict.details ?? '{}'));
+      continue;
+    }
+    if (verdict.status === 'quarantined') {
+      sink.quarantine(ref, verdict.reason ?? 'filter', JSON.parse(verdict.details ?? '{}'));
+      continue;
+    }
+    const decision = decisions.get(sample.id);
+    if (decision?.action === 'drop') {
+      sink.drop(ref, decision.reason ?? 'duplicate', { ...JSON.parse(decision.details ?? '{}'), kept_sample_id: decision.dup_of });
+      continue;
+    }
+    let kept = sample;
+    const removed = new Set(decision?.action === 'drop_images' ? decision.removed_media : []);
+    if (removed.size) {
+      kept = { ...sample, content: sample.content.filter((p) => !(p.media_id && removed.has(p.media_id))), media: sample.media.filter((m) => !removed.has(m.id)) };
+      if (!kept.content.some((p) => (p.type === 'text' ? (p.text ?? '').trim() : true))) {
+        sink.drop(ref, 'near_dup:image', { removed: [...removed], kept_in: decision?.dup_of, note: 'nothing left after removing duplicate images' });
+        continue;
+      }
+    }
+    const dedup: DedupSignals = { text_cluster: decision?.text_cluster ?? null, image_cluster: decision?.image_cluster ?? null, images_removed: removed.size };
+    const row = toSampleRow({ ...kept, signals: { ...kept.signals, quality: verdict.quality, dedup } });
+    if (removed.size) sink.keep(ref, row, 'kept_without_duplicate_images', { removed: [...removed], kept_in: decision?.dup_of });
+    else sink.keep(ref, row);
+  }
+}
+
+export const FILTER_DATA_COLUMNS = SAMPLE_COLUMNS;

@@ -1,0 +1,151 @@
+import { availableParallelism } from 'node:os';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Sample, SampleKind } from '../../schemas/sample.js';
+import { sha256Hex } from '../shared/hash.js';
+import { ProcessPool } from '../shared/pool/process-pool.js';
+import type { StageContext, WorkUnit } from '../shared/runner/stage.js';
+import type { UnitSink } from '../shared/runner/unit-sink.js';
+import type { UpstreamUnit } from '../shared/runner/upstream.js';
+import { readSamples } from '../shared/store/read-samples.js';
+import { thresholdsFor, type FilterConfig } from './config.js';
+import { EvalIndex } from './decontaminate.js';
+import { judge, measureQuality, sampleText } from './heuristics.js';
+import { imageFeatures, type ImageFeatures, type ImageFeatureTask } from './image-features.js';
+import { hashBands } from './image-hash.js';
+import { MinHasher } from './minhash.js';
+import { normaliseText, shingleHashes, words } from './text.js';
+
+/** Kinds whose text is their content, so two samples with the same text (and the same images) are duplicates. */
+export const TEXT_DEDUP_KINDS: ReadonlySet<SampleKind> = new Set(['qa', 'interleaved']);
+
+/** Band layout of the image index: 32 bands of 20 sampled bits (docs/filter.md: recall and candidate rates). */
+export const IMAGE_BANDS = 32;
+export const IMAGE_BAND_BITS = 20;
+
+/** What one filter worker holds across units: the image decode processes, the eval index, the MinHash permutations. */
+export interface FilterResources {
+  pool: ProcessPool<ImageFeatureTask, ImageFeatures> | null;
+  evals: EvalIndex;
+  minhash: MinHasher;
+}
+
+export async function setupFilter(ctx: StageContext): Promise<FilterResources> {
+  const config = ctx.config.filter;
+  const size = config.imageWorkers ?? Number(process.env.STRATUM_IMAGE_WORKERS ?? availableParallelism());
+  const pool =
+    size > 0 && !process.env.STRATUM_POOL_WORKER
+      ? new ProcessPool<ImageFeatureTask, ImageFeatures>({
+          name: 'filter-image',
+          workerModule: fileURLToPath(new URL(`./image-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url)),
+          size,
+          tasksPerWorker: 4,
+          taskTimeoutMs: 120_000,
+        })
+      : null;
+  return {
+    pool,
+    evals: await EvalIndex.load(config.decontaminate, ctx.baseDir, ctx.conn),
+    minhash: new MinHasher(config.nearText.permutations, config.nearText.bands),
+  };
+}
+
+export async function teardownFilter(resources: FilterResources): Promise<void> {
+  await resources.pool?.close();
+}
+
+async function featuresOf(ids: string[], ctx: StageContext, res: FilterResources): Promise<Map<string, ImageFeatures>> {
+  const maxPixels = ctx.config.ingest.maxImagePixels;
+  const out = new Map<string, ImageFeatures>();
+  await Promise.all(
+    ids.map(async (id) => {
+      const task = { path: ctx.blobs.pathOf(id), maxPixels };
+      let features: ImageFeatures;
+      try {
+        features = res.pool ? await res.pool.run(task) : await imageFeatures(task);
+      } catch (err) {
+        features = { ok: false, reason: `decoder_failed: ${(err as Error).message}` };
+      }
+      out.set(id, features);
+    }),
+  );
+  return out;
+}
+
+/**
+ * The map step: per sample, the per-sample checks (heuristics, then decontamination) and, for the
+ * samples that pass, the dedup signatures: text hash and MinHash bands, and the 256-bit hash with
+ * its band keys for every image.
+ */
+export async function mapUnit(unit: WorkUnit<UpstreamUnit>, ctx: StageContext, sink: UnitSink, res: FilterResources): Promise<void> {
+  const config: FilterConfig = ctx.config.filter;
+  const samples = await readSamples(ctx.conn, unit.payload.files);
+  const imageIds = [...new Set(samples.flatMap((s) => s.media.filter((m) => m.mime.startsWith('image/')).map((m) => m.id)))];
+  const features = await featuresOf(imageIds, ctx, res);
+  const textBands = new Set<string>();
+  for (const [row, sample] of samples.entries()) {
+    const images = sample.media.map((m) => (m.mime.startsWith('image/') ? (features.get(m.id) ?? null) : null));
+    const text = sampleText(sample);
+    const t = thresholdsFor(config, sample.kind);
+    const quality = measureQuality(text, images, t.langMinChars);
+    const base = { unit: unit.id, row, sample_id: sample.id, kind: sample.kind, quality, text_chars: quality.text_chars };
+    const verdict = judge(sample, quality, images, t);
+    if (!verdict.ok) {
+      sink.emit('samples', { ...base, status: verdict.decision, reason: verdict.reason, details: JSON.stringify(verdict.details), text_hash: null, image_key: null, pixels: null, minhash: null });
+      continue;
+    }
+    const contamination = res.evals.matchText(sample.task?.question ?? text) ?? firstImageMatch(sample, features, res.evals);
+    if (contamination) {
+      sink.emit('samples', { ...base, status: 'dropped', reason: `decontaminated:${contamination.set}`, details: JSON.stringify(contamination), text_hash: null, image_key: null, pixels: null, minhash: null });
+      continue;
+    }
+    const imageMedia = sample.media.filter((m) => m.mime.startsWith('image/'));
+    const imageKey = [...new Set(imageMedia.map((m) => m.id))].sort().join(',');
+    const normalised = normaliseText(text);
+    const textDedup = TEXT_DEDUP_KINDS.has(sample.kind) && normalised.length > 0;
+    let minhash: number[] | null = null;
+    const tokens = words(normalised);
+    if (textDedup && config.nearText.enabled && tokens.length >= config.nearText.ngram) {
+      const sig = res.minhash.signature(shingleHashes(tokens, config.nearText.ngram));
+      minhash = Array.from(sig);
+      for (const [band, key] of res.minhash.bandKeys(sig).entries()) {
+        const dedupKey = `${band}:${key}:${sample.id}`;
+        if (textBands.has(dedupKey)) continue;
+        textBands.add(dedupKey);
+        sink.emit('text_bands', { unit: unit.id, sample_id: sample.id, band, key });
+      }
+    }
+    const pixels = imageMedia.reduce((n, m) => Math.max(n, (m.width ?? 0) * (m.height ?? 0)), 0);
+    sink.emit('samples', {
+      ...base,
+      status: 'candidate',
+      reason: null,
+      details: null,
+      text_hash: textDedup ? sha256Hex(normalised) : null,
+      image_key: imageKey,
+      pixels,
+      minhash,
+    });
+    for (const [position, media] of sample.media.entries()) {
+      const f = features.get(media.id);
+      if (!f || !f.ok) continue;
+      const words8 = Object.fromEntries(f.hash.flatMap((h, i) => [[`h${i}`, h], [`m${i}`, f.mirrored[i]]]));
+      sink.emit('images', { unit: unit.id, row, sample_id: sample.id, kind: sample.kind, media_id: media.id, position, width: f.width, height: f.height, text_chars: quality.text_chars, ...words8 });
+      for (const [band, key] of hashBands(f.hash, IMAGE_BANDS, IMAGE_BAND_BITS).entries()) sink.emit('image_bands', { unit: unit.id, media_id: media.id, band, key, mirrored: false });
+      if (config.nearImage.flips) {
+        for (const [band, key] of hashBands(f.mirrored, IMAGE_BANDS, IMAGE_BAND_BITS).entries()) sink.emit('image_bands', { unit: unit.id, media_id: media.id, band, key, mirrored: true });
+      }
+    }
+  }
+}
+
+function firstImageMatch(sample: Sample, features: Map<string, ImageFeatures>, evals: EvalIndex) {
+  for (const m of sample.media) {
+    const f = features.get(m.id);
+    if (f?.ok) {
+      const hit = evals.matchImage(f.hash);
+      if (hit) return hit;
+    }
+  }
+  return null;
+}

@@ -1,0 +1,231 @@
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stableHash } from '../shared/hash.js';
+import type { ReduceInput, ReduceResult } from '../shared/runner/stage.js';
+import { sqlList, sqlString } from '../shared/store/duckdb.js';
+import type { SampleKind } from '../../schemas/sample.js';
+import type { FilterConfig } from './config.js';
+
+/** What a duplicate image does to its sample when the config names no policy for the kind. */
+export const DEFAULT_IMAGE_POLICY: Record<SampleKind, 'drop_sample' | 'drop_image' | 'keep'> = {
+  caption: 'drop_sample',
+  interleaved: 'drop_image',
+  ocr: 'drop_image',
+  video: 'drop_image',
+  // A question or box task on a repeated image is still a different task: text dedup handles true repeats.
+  qa: 'keep',
+  grounding: 'keep',
+  gui: 'keep',
+};
+
+/** Map outputs of one dataset that take part in this reduce, with its priority (earlier datasets keep their samples). */
+export interface SignatureSet {
+  rank: number;
+  files: Record<string, string[]>;
+}
+
+const ARTIFACT_META = 'meta.json';
+
+/** The part of the config that decides pairs; a previous artifact built under another is not reused. */
+function pairConfig(config: FilterConfig): string {
+  return stableHash({ t: config.nearText, i: config.nearImage, e: config.exact, v: 1 });
+}
+
+function orderBy(keep: 'largest' | 'first' | 'longest_text'): string {
+  const first = 'rank, unit, row';
+  if (keep === 'largest') return `pixels DESC NULLS LAST, ${first}`;
+  if (keep === 'longest_text') return `text_chars DESC NULLS LAST, ${first}`;
+  return first;
+}
+
+const parquet = (files: string[]): string => (files.length ? `read_parquet(${sqlList(files)})` : '');
+
+/**
+ * The global step of the filter, in DuckDB SQL on a file-backed database that spills to disk
+ * (memory bounded by `filter.reduceMemory`): exact text duplicates → MinHash band join, verified by
+ * estimated Jaccard → connected components → keeper by policy; then images: exact (same sha256) and
+ * near (256-bit hash band join, verified by Hamming distance, mirrored copies included) →
+ * components → keeper occurrence by policy → per-kind action. Writes `decisions.parquet` (this
+ * dataset's samples) and the verified edges, which the next run reuses for unchanged units.
+ */
+export async function reduceFilter(config: FilterConfig, own: SignatureSet, others: SignatureSet[], input: ReduceInput): Promise<ReduceResult> {
+  const started = Date.now();
+  const db = await DuckDBInstance.create(join(input.outDir, '_work.duckdb'), {
+    memory_limit: config.reduceMemory,
+    temp_directory: join(input.outDir, '_spill'),
+    preserve_insertion_order: 'false',
+  });
+  const conn = await db.connect();
+  try {
+    const pairHash = pairConfig(config);
+    let previous = input.previous;
+    if (previous && (!existsSync(join(previous, ARTIFACT_META)) || JSON.parse(await readFile(join(previous, ARTIFACT_META), 'utf8')).pairs !== pairHash || others.length)) previous = null;
+    const changed = sqlList([...input.changed]);
+    const live = sqlList([...input.units.keys()]);
+    const sets = [own, ...others];
+    const union = (output: string, extra = ''): string => {
+      const parts = sets.filter((s) => (s.files[output] ?? []).length).map((s) => `SELECT *, ${s.rank} AS rank ${extra} FROM ${parquet(s.files[output] ?? [])}`);
+      return parts.length ? parts.join(' UNION ALL BY NAME ') : '';
+    };
+    const ownUnits = `unit IN (SELECT unit FROM own_units)`;
+    await conn.run(`CREATE TABLE own_units AS SELECT unnest(${live}::VARCHAR[]) AS unit`);
+    await conn.run(`CREATE TABLE changed_units AS SELECT unnest(${changed}::VARCHAR[]) AS unit`);
+    // When no unit committed a signature table (no text, no images), an empty table of the right shape.
+    const table = async (name: string, output: string, empty: string): Promise<void> => {
+      const source = union(output);
+      await conn.run(`CREATE TABLE ${name} AS ${source || `SELECT ${empty} LIMIT 0`}`);
+    };
+    await table('s', 'samples', `NULL::VARCHAR AS unit, 0 AS row, NULL::VARCHAR AS sample_id, NULL::VARCHAR AS kind, NULL::VARCHAR AS status, NULL::VARCHAR AS text_hash, NULL::VARCHAR AS image_key, 0 AS text_chars, 0::BIGINT AS pixels, NULL::UINTEGER[] AS minhash, 0 AS rank`);
+    await conn.run(`DELETE FROM s WHERE status <> 'candidate'`);
+
+    // ---- text: exact, then near (MinHash) among the exact keepers
+    const textOrder = orderBy(config.nearText.keep);
+    await conn.run(`CREATE TABLE tc AS SELECT * FROM s WHERE text_hash IS NOT NULL`);
+    await conn.run(`CREATE TABLE t_exact AS SELECT unit, sample_id,
+      first(sample_id ORDER BY ${textOrder}) OVER (PARTITION BY text_hash, image_key) AS keeper FROM tc`);
+    if (!config.exact.text) await conn.run(`UPDATE t_exact SET keeper = sample_id`);
+    await table('tb_all', 'text_bands', `NULL::VARCHAR AS unit, NULL::VARCHAR AS sample_id, 0::USMALLINT AS band, 0::UINTEGER AS key, 0 AS rank`);
+    await conn.run(`CREATE TABLE tb AS SELECT * FROM tb_all WHERE sample_id IN (SELECT sample_id FROM t_exact WHERE keeper = sample_id)`);
+    const incremental = previous ? `AND (a.unit IN (SELECT unit FROM changed_units) OR b.unit IN (SELECT unit FROM changed_units))` : '';
+    await conn.run(`CREATE TABLE t_cand AS SELECT DISTINCT a.sample_id AS a, b.sample_id AS b, a.unit AS unit_a, b.unit AS unit_b
+      FROM tb a JOIN tb b ON a.band = b.band AND a.key = b.key AND a.sample_id < b.sample_id ${incremental}`);
+    await conn.run(`CREATE TABLE t_edges AS SELECT c.a, c.b, c.unit_a, c.unit_b,
+        list_sum(list_transform(range(1, len(x.minhash) + 1), i -> (x.minhash[i] = y.minhash[i])::INTEGER)) / len(x.minhash) AS sim
+      FROM t_cand c JOIN tc x ON x.sample_id = c.a JOIN tc y ON y.sample_id = c.b
+      WHERE x.image_key = y.image_key AND len(x.minhash) = len(y.minhash)`);
+    await conn.run(`DELETE FROM t_edges WHERE sim < ${config.nearText.threshold}`);
+    if (previous && existsSync(join(previous, 'text_edges.parquet'))) {
+      await conn.run(`INSERT INTO t_edges SELECT a, b, unit_a, unit_b, sim FROM read_parquet(${sqlString(join(previous, 'text_edges.parquet'))})
+        WHERE unit_a NOT IN (SELECT unit FROM changed_units) AND unit_b NOT IN (SELECT unit FROM changed_units)
+          AND unit_a IN (SELECT unit FROM own_units) AND unit_b IN (SELECT unit FROM own_units)
+          AND a IN (SELECT sample_id FROM tb) AND b IN (SELECT sample_id FROM tb)`);
+    }
+    if (!config.nearText.enabled) await conn.run(`DELETE FROM t_edges`);
+    await connectedComponents(conn, 't_edges', 't_comp');
+    await conn.run(`CREATE TABLE t_near AS SELECT c.node AS sample_id, first(tc.sample_id ORDER BY ${textOrder.replaceAll(/(rank|unit|row|pixels|text_chars)/g, 'tc.$1')}) OVER (PARTITION BY c.comp) AS keeper,
+        count(*) OVER (PARTITION BY c.comp) AS size
+      FROM t_comp c JOIN tc ON tc.sample_id = c.node`);
+    await conn.run(`CREATE TABLE text_drop AS
+      SELECT e.unit, e.sample_id, 'exact_dup:text' AS reason, e.keeper AS dup_of, json_object('text', 'normalised text and image set equal') AS details
+        FROM t_exact e WHERE e.keeper <> e.sample_id
+      UNION ALL
+      SELECT tc.unit, n.sample_id, 'near_dup:text', n.keeper,
+        json_object('similarity', (SELECT max(sim) FROM t_edges WHERE (a = n.sample_id AND b = n.keeper) OR (b = n.sample_id AND a = n.keeper)),
+                    'threshold', ${config.nearText.threshold}, 'cluster_size', n.size)
+        FROM t_near n JOIN tc USING (sample_id) WHERE n.keeper <> n.sample_id`);
+
+    // ---- images: occurrences of the samples still standing
+    const hashCols = [...Array(8).keys()].map((i) => `h${i}, m${i}`).join(', ');
+    await table('io_all', 'images', `NULL::VARCHAR AS unit, 0 AS row, NULL::VARCHAR AS sample_id, NULL::VARCHAR AS kind, NULL::VARCHAR AS media_id, 0 AS position, 0 AS width, 0 AS height, 0 AS text_chars, ${[...Array(8).keys()].map((i) => `0::UINTEGER AS h${i}, 0::UINTEGER AS m${i}`).join(', ')}, 0 AS rank`);
+    await conn.run(`CREATE TABLE io AS SELECT DISTINCT ON (sample_id, media_id) *, width::BIGINT * height AS pixels FROM io_all
+      WHERE sample_id NOT IN (SELECT sample_id FROM text_drop) ORDER BY sample_id, media_id, position`);
+    await conn.run(`CREATE TABLE media AS SELECT DISTINCT ON (media_id) media_id, ${hashCols} FROM io ORDER BY media_id`);
+    await table('ib_all', 'image_bands', `NULL::VARCHAR AS unit, NULL::VARCHAR AS media_id, 0::USMALLINT AS band, 0::UINTEGER AS key, false AS mirrored, 0 AS rank`);
+    await conn.run(`CREATE TABLE ib AS SELECT DISTINCT unit, media_id, band, key, mirrored FROM ib_all WHERE media_id IN (SELECT media_id FROM media)`);
+    const hamming = (x: string, y: string, pre: 'h' | 'm'): string =>
+      [...Array(8).keys()].map((i) => `bit_count(xor(${x}.h${i}, ${y}.${pre}${i}))`).join(' + ');
+    const flips = config.nearImage.flips ? '' : 'AND NOT b.mirrored';
+    await conn.run(`CREATE TABLE i_cand AS SELECT DISTINCT least(a.media_id, b.media_id) AS a, greatest(a.media_id, b.media_id) AS b,
+        first(a.unit) AS unit_a, first(b.unit) AS unit_b
+      FROM ib a JOIN ib b ON a.band = b.band AND a.key = b.key AND a.media_id <> b.media_id AND NOT a.mirrored ${flips}
+      WHERE true ${incremental}
+      GROUP BY ALL`);
+    await conn.run(`CREATE TABLE i_edges AS SELECT c.a, c.b, c.unit_a, c.unit_b,
+        least(${hamming('x', 'y', 'h')}, ${hamming('x', 'y', 'm')}) AS distance
+      FROM (SELECT a, b, first(unit_a) AS unit_a, first(unit_b) AS unit_b FROM i_cand GROUP BY a, b) c
+      JOIN media x ON x.media_id = c.a JOIN media y ON y.media_id = c.b`);
+    await conn.run(`DELETE FROM i_edges WHERE distance > ${config.nearImage.radius}`);
+    if (previous && existsSync(join(previous, 'image_edges.parquet'))) {
+      await conn.run(`INSERT INTO i_edges SELECT a, b, unit_a, unit_b, distance FROM read_parquet(${sqlString(join(previous, 'image_edges.parquet'))})
+        WHERE unit_a NOT IN (SELECT unit FROM changed_units) AND unit_b NOT IN (SELECT unit FROM changed_units)
+          AND unit_a IN (SELECT unit FROM own_units) AND unit_b IN (SELECT unit FROM own_units)
+          AND a IN (SELECT media_id FROM media) AND b IN (SELECT media_id FROM media)`);
+    }
+    if (!config.nearImage.enabled) await conn.run(`DELETE FROM i_edges`);
+    // Every media id is a node: occurrences of one sha256 in several samples form a cluster even without edges.
+    await conn.run(`INSERT INTO i_edges SELECT media_id, media_id, NULL, NULL, 0 FROM media`);
+    await connectedComponents(conn, 'i_edges', 'i_comp');
+    const policies = { ...DEFAULT_IMAGE_POLICY, ...config.nearImage.policy };
+    const policyCase = `CASE io.kind ${Object.entries(policies).map(([k, p]) => `WHEN ${sqlString(k)} THEN ${sqlString(p)}`).join(' ')} ELSE 'keep' END`;
+    const imageOrder = orderBy(config.nearImage.keep).replaceAll(/(rank|unit|row|pixels|text_chars)/g, 'io.$1');
+    await conn.run(`CREATE TABLE i_occ AS SELECT io.unit, io.sample_id, io.media_id, io.kind, ${policyCase} AS policy, c.comp,
+        first(io.sample_id ORDER BY ${imageOrder}, io.position) OVER (PARTITION BY c.comp) AS keeper,
+        first(io.media_id ORDER BY ${imageOrder}, io.position) OVER (PARTITION BY c.comp) AS keeper_media,
+        count(*) OVER (PARTITION BY c.comp) AS size
+      FROM io JOIN i_comp c ON c.node = io.media_id`);
+    if (!config.exact.media) await conn.run(`DELETE FROM i_occ WHERE media_id = keeper_media AND sample_id <> keeper`);
+    await conn.run(`CREATE TABLE i_dup AS SELECT o.*, (SELECT min(distance) FROM i_edges e WHERE (e.a = o.media_id AND e.b = o.keeper_media) OR (e.b = o.media_id AND e.a = o.keeper_media)) AS distance
+      FROM i_occ o WHERE o.sample_id <> o.keeper AND o.policy <> 'keep'`);
+
+    // ---- decisions for this dataset's samples
+    await conn.run(`CREATE TABLE decisions AS
+      SELECT unit, sample_id, 'drop' AS action, reason, dup_of, details::VARCHAR AS details, []::VARCHAR[] AS removed_media,
+             NULL::VARCHAR AS text_cluster, NULL::VARCHAR AS image_cluster
+        FROM text_drop WHERE ${ownUnits}
+      UNION ALL
+      SELECT unit, sample_id, 'drop', CASE WHEN first(media_id) = first(keeper_media) THEN 'exact_dup:image' ELSE 'near_dup:image' END,
+             first(keeper), json_object('media_id', first(media_id), 'kept_media_id', first(keeper_media), 'hamming', first(distance),
+                                        'radius', ${config.nearImage.radius}, 'cluster_size', first(size))::VARCHAR,
+             []::VARCHAR[], NULL, first(keeper)
+        FROM i_dup WHERE policy = 'drop_sample' AND ${ownUnits} GROUP BY unit, sample_id
+      UNION ALL
+      SELECT unit, sample_id, 'drop_images', 'near_dup:image_removed', first(keeper),
+             json_object('removed', count(*), 'kept_in', list(DISTINCT keeper))::VARCHAR, list(media_id ORDER BY media_id), NULL, NULL
+        FROM i_dup d WHERE policy = 'drop_image' AND ${ownUnits}
+          AND sample_id NOT IN (SELECT sample_id FROM i_dup WHERE policy = 'drop_sample') GROUP BY unit, sample_id
+      UNION ALL
+      SELECT tc.unit, tc.sample_id, 'keep', NULL, NULL, NULL, []::VARCHAR[], n.keeper, NULL
+        FROM t_near n JOIN tc USING (sample_id) WHERE n.keeper = n.sample_id AND n.size > 1 AND tc.${ownUnits}`);
+    await conn.run(`INSERT INTO decisions SELECT DISTINCT unit, sample_id, 'keep', NULL, NULL, NULL, []::VARCHAR[], NULL, sample_id
+        FROM i_occ WHERE sample_id = keeper AND size > 1 AND ${ownUnits} AND sample_id NOT IN (SELECT sample_id FROM decisions)`);
+    await conn.run(`COPY (SELECT * FROM decisions ORDER BY unit, sample_id) TO ${sqlString(join(input.outDir, 'decisions.parquet'))} (FORMAT PARQUET, COMPRESSION ZSTD)`);
+    await conn.run(`COPY (SELECT DISTINCT a, b, unit_a, unit_b, sim FROM t_edges) TO ${sqlString(join(input.outDir, 'text_edges.parquet'))} (FORMAT PARQUET, COMPRESSION ZSTD)`);
+    await conn.run(`COPY (SELECT DISTINCT a, b, unit_a, unit_b, distance FROM i_edges WHERE a <> b) TO ${sqlString(join(input.outDir, 'image_edges.parquet'))} (FORMAT PARQUET, COMPRESSION ZSTD)`);
+
+    const digests = await conn.runAndReadAll(`SELECT unit, md5(string_agg(concat_ws('|', sample_id, action, reason, dup_of, details,
+        array_to_string(removed_media, ','), text_cluster, image_cluster), chr(10) ORDER BY sample_id)) FROM decisions GROUP BY unit`);
+    const unitDigests = new Map<string, string>();
+    for (const id of input.units.keys()) unitDigests.set(id, 'none');
+    for (const [unit, digest] of digests.getRows()) unitDigests.set(String(unit), String(digest));
+    const counts = await conn.runAndReadAll(`SELECT coalesce(reason, 'cluster_keeper') AS reason, count(*)::INTEGER FROM decisions GROUP BY ALL ORDER BY 1`);
+    const summary = {
+      candidates: Number((await conn.runAndReadAll(`SELECT count(*)::INTEGER FROM s WHERE ${ownUnits}`)).getRows()[0]?.[0] ?? 0),
+      decisions: Object.fromEntries(counts.getRows().map(([r, n]) => [String(r), Number(n)])),
+      textEdges: Number((await conn.runAndReadAll(`SELECT count(*)::INTEGER FROM t_edges`)).getRows()[0]?.[0] ?? 0),
+      imageEdges: Number((await conn.runAndReadAll(`SELECT count(*)::INTEGER FROM i_edges WHERE a <> b`)).getRows()[0]?.[0] ?? 0),
+      incremental: !!previous,
+      ms: Date.now() - started,
+    };
+    await writeFile(join(input.outDir, ARTIFACT_META), JSON.stringify({ pairs: pairHash, summary }, null, 1));
+    return { unitDigests, summary };
+  } finally {
+    conn.closeSync();
+    db.closeSync();
+    const { rm } = await import('node:fs/promises');
+    await rm(join(input.outDir, '_work.duckdb'), { force: true });
+    await rm(join(input.outDir, '_work.duckdb.wal'), { force: true });
+    await rm(join(input.outDir, '_spill'), { recursive: true, force: true });
+  }
+}
+
+/**
+ * Connected components of an edge table (columns a, b) by min-label propagation in SQL: every node
+ * starts as its own label and takes the smallest label among its neighbours until nothing changes.
+ * Runs out of core; the number of rounds is the largest component's diameter.
+ */
+export async function connectedComponents(conn: DuckDBConnection, edges: string, out: string): Promise<number> {
+  await conn.run(`CREATE OR REPLACE TABLE _e AS SELECT a, b FROM ${edges} UNION ALL SELECT b, a FROM ${edges}`);
+  await conn.run(`CREATE OR REPLACE TABLE ${out} AS SELECT DISTINCT a AS node, a AS comp FROM _e`);
+  for (let round = 1; ; round++) {
+    await conn.run(`CREATE OR REPLACE TABLE _next AS
+      SELECT l.node, least(l.comp, min(r.comp)) AS comp FROM ${out} l JOIN _e ON _e.a = l.node JOIN ${out} r ON r.node = _e.b GROUP BY l.node, l.comp`);
+    const changed = Number((await conn.runAndReadAll(`SELECT count(*) FROM _next n JOIN ${out} o USING (node) WHERE n.comp <> o.comp`)).getRows()[0]?.[0] ?? 0);
+    await conn.run(`CREATE OR REPLACE TABLE ${out} AS SELECT * FROM _next`);
+    if (changed === 0) {
+      await conn.run(`DROP TABLE _e; DROP TABLE _next`);
+      return round;
+    }
+  }
+}

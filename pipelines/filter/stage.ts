@@ -1,0 +1,86 @@
+import { FILTER_IMAGE_BAND_COLUMNS, FILTER_IMAGE_COLUMNS, FILTER_SAMPLE_COLUMNS, FILTER_TEXT_BAND_COLUMNS } from '../../schemas/filter.js';
+import { SAMPLE_COLUMNS } from '../../schemas/sample.js';
+import { stableHash } from '../shared/hash.js';
+import { readManifest } from '../shared/runner/manifest.js';
+import type { GlobalStage, StageContext } from '../shared/runner/stage.js';
+import { unitsFromUpstream, type UpstreamUnit } from '../shared/runner/upstream.js';
+import { DatasetLayout } from '../shared/store/layout.js';
+import { join } from 'node:path';
+import { applyUnit } from './apply.js';
+import { mapUnit, setupFilter, teardownFilter, type FilterResources } from './map.js';
+import { reduceFilter, type SignatureSet } from './reduce.js';
+
+/** Datasets that share this one's index, in config order (earlier ones keep their samples), with their map folders. */
+function sharedDatasets(ctx: StageContext): string[] {
+  const index = ctx.config.filter.sharedIndex;
+  if (!index) return [ctx.dataset];
+  return Object.entries(ctx.loaded.config.datasets)
+    .filter(([, c]) => c.filter.enabled && c.filter.sharedIndex === index)
+    .map(([name]) => name);
+}
+
+async function otherSignatureSets(ctx: StageContext): Promise<SignatureSet[]> {
+  const names = sharedDatasets(ctx);
+  const sets: SignatureSet[] = [];
+  for (const [rank, name] of names.entries()) {
+    if (name === ctx.dataset) continue;
+    const layout = new DatasetLayout(ctx.loaded.shardsDir, name);
+    const where = 'filter/_map';
+    const manifest = await readManifest(layout.manifest(where), where);
+    const files: Record<string, string[]> = {};
+    for (const record of Object.values(manifest.units)) {
+      for (const [output, list] of Object.entries(record.files)) (files[output] ??= []).push(...list.map((f) => join(layout.stageDir(where), f)));
+    }
+    sets.push({ rank, files });
+  }
+  return sets;
+}
+
+/**
+ * Filter: per-sample heuristics and decontamination, then exact and near-duplicate removal of
+ * texts and images over the whole dataset (and over datasets that share an index). See
+ * docs/filter.md for the steps, reasons and measured numbers.
+ */
+export const filterStage: GlobalStage<UpstreamUnit, FilterResources> = {
+  kind: 'global',
+  name: 'filter',
+  version: 1,
+  input: 'ingest',
+  config: (ctx) => {
+    const { imageWorkers: _w, reduceMemory: _m, ...rest } = ctx.config.filter;
+    return { ...rest, maxImagePixels: ctx.config.ingest.maxImagePixels };
+  },
+  unitConcurrency: 2,
+  plan: unitsFromUpstream,
+  setup: setupFilter,
+  teardown: teardownFilter,
+  map: {
+    outputs: {
+      samples: { columns: FILTER_SAMPLE_COLUMNS, subdir: 'samples' },
+      text_bands: { columns: FILTER_TEXT_BAND_COLUMNS, subdir: 'text_bands' },
+      images: { columns: FILTER_IMAGE_COLUMNS, subdir: 'images' },
+      image_bands: { columns: FILTER_IMAGE_BAND_COLUMNS, subdir: 'image_bands' },
+    },
+    process: (unit, ctx, sink, resources) => mapUnit(unit, ctx, sink, resources),
+  },
+  async externalInputs(ctx) {
+    const names = sharedDatasets(ctx).filter((n) => n !== ctx.dataset);
+    const hashes: Record<string, Record<string, string>> = {};
+    for (const name of names) {
+      const layout = new DatasetLayout(ctx.loaded.shardsDir, name);
+      const manifest = await readManifest(layout.manifest('filter/_map'), 'filter/_map');
+      hashes[name] = Object.fromEntries(Object.entries(manifest.units).map(([id, r]) => [id, r.outputHash]));
+    }
+    return stableHash({ order: sharedDatasets(ctx), hashes });
+  },
+  async reduce(ctx, input) {
+    const files: Record<string, string[]> = {};
+    for (const unit of input.units.values()) for (const [output, list] of Object.entries(unit.files)) (files[output] ??= []).push(...list);
+    const rank = sharedDatasets(ctx).indexOf(ctx.dataset);
+    return reduceFilter(ctx.config.filter, { rank, files }, await otherSignatureSets(ctx), input);
+  },
+  apply: {
+    outputs: { data: { columns: SAMPLE_COLUMNS, subdir: '' } },
+    process: (unit, ctx, sink, _resources, step) => applyUnit(unit, ctx, sink, step),
+  },
+};
