@@ -1,7 +1,7 @@
 import { defineConfig } from './pipelines/shared/config/define.js';
 
 /**
- * The example job: the bundled QA rows (examples/qa) through ingest → difficulty → export.
+ * The example job: the bundled QA rows (examples/qa) through ingest → filter → difficulty → export.
  * With no `difficulty.endpoints`, samples keep tier `unrated`; see README "Pointing difficulty at vLLM".
  */
 export default defineConfig({
@@ -10,6 +10,8 @@ export default defineConfig({
     example: {
       sources: [
         { name: 'gsm8k', type: 'qa', path: 'examples/qa/gsm8k.jsonl', format: 'jsonl', preset: 'gsm8k', license: 'MIT' },
+        // The same GSM8K problems as Qwen2.5-Math's harness ships them (rows 7–18): six repeat rows of gsm8k above.
+        { name: 'gsm8k_qwen', type: 'qa', path: 'examples/qa/gsm8k_qwen_copy.jsonl', format: 'jsonl', preset: 'qwen-eval', license: 'MIT' },
         { name: 'math500', type: 'qa', path: 'examples/qa/math500.jsonl', format: 'jsonl', preset: 'math500', license: 'MIT' },
         { name: 'aqua', type: 'qa', path: 'examples/qa/aqua.jsonl', format: 'jsonl', preset: 'aqua', license: 'Apache-2.0' },
         { name: 'svamp', type: 'qa', path: 'examples/qa/svamp.jsonl', format: 'jsonl', preset: 'svamp', license: 'MIT' },
@@ -17,6 +19,10 @@ export default defineConfig({
         { name: 'geometry3k', type: 'qa', path: 'examples/qa/geometry3k/*/data.json', format: 'json', preset: 'geometry3k', license: 'MIT' },
       ],
       ingest: { unitRows: 2000 },
+      // Heuristics, exact and near-duplicate removal run with their defaults; the eval set below is held out.
+      filter: {
+        decontaminate: { sets: [{ name: 'math500_heldout', path: 'examples/eval/math500_heldout.jsonl', questionField: 'question' }] },
+      },
       difficulty: {
         // endpoints: [{ name: 'policy', baseUrl: 'http://127.0.0.1:8000/v1', model: 'THUDM/GLM-4.1V-9B-Thinking' }],
         n: 8,

@@ -9,9 +9,10 @@ export type Verdict = { ok: true } | { ok: false; decision: 'dropped' | 'quarant
 
 /** The sample's text: its text parts, and the question of a task that is not already among them. */
 export function sampleText(sample: Sample): string {
-  const parts = sample.content.filter((p) => p.type === 'text').map((p) => p.text ?? '');
+  let parts = sample.content.filter((p) => p.type === 'text').map((p) => p.text ?? '');
   const question = sample.task?.question;
-  if (question && !parts.some((p) => p.includes(question))) parts.push(question);
+  // The question often repeats a text part (or holds it with the options): count each text once.
+  if (question && !parts.some((p) => p.includes(question))) parts = [question, ...parts.filter((p) => !question.includes(p))];
   return parts.join('\n');
 }
 
