@@ -34,6 +34,7 @@ export async function benchDifficulty(): Promise<void> {
       join(dir, 'pipeline.config.ts'),
     );
     await runCommand(loaded, 'ingest', {});
+    await runCommand(loaded, 'filter', {});
     const requestsBefore = server.stats.requests;
     const started = performance.now();
     await runCommand(loaded, 'difficulty', {});

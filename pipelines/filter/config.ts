@@ -77,7 +77,7 @@ export const filterSchema = z
       .object({
         enabled: z.boolean().default(true),
         /** Hamming radius on the 256-bit DCT hash (see docs/filter.md for the measured margins). */
-        radius: z.number().int().min(0).max(128).default(40),
+        radius: z.number().int().min(0).max(128).default(48),
         /** Also match horizontally flipped copies. */
         flips: z.boolean().default(true),
         /** Which member of a cluster is kept. */
@@ -89,7 +89,7 @@ export const filterSchema = z
         policy: z.partialRecord(z.enum(SAMPLE_KINDS), z.enum(['drop_sample', 'drop_image', 'keep'])).default({}),
       })
       .strict()
-      .default({ enabled: true, radius: 40, flips: true, keep: 'largest', policy: {} }),
+      .default({ enabled: true, radius: 48, flips: true, keep: 'largest', policy: {} }),
     nearText: z
       .object({
         enabled: z.boolean().default(true),

@@ -19,9 +19,9 @@ import { normaliseText, shingleHashes, words } from './text.js';
 /** Kinds whose text is their content, so two samples with the same text (and the same images) are duplicates. */
 export const TEXT_DEDUP_KINDS: ReadonlySet<SampleKind> = new Set(['qa', 'interleaved']);
 
-/** Band layout of the image index: 32 bands of 20 sampled bits (docs/filter.md: recall and candidate rates). */
-export const IMAGE_BANDS = 32;
-export const IMAGE_BAND_BITS = 20;
+/** Band layout of the image index: 48 bands of 18 sampled bits (docs/filter.md: recall and candidate rates). */
+export const IMAGE_BANDS = 48;
+export const IMAGE_BAND_BITS = 18;
 
 /** What one filter worker holds across units: the image decode processes, the eval index, the MinHash permutations. */
 export interface FilterResources {

@@ -125,7 +125,7 @@ export async function reduceFilter(config: FilterConfig, own: SignatureSet, othe
     await table('ib_all', 'image_bands', `NULL::VARCHAR AS unit, NULL::VARCHAR AS media_id, 0::USMALLINT AS band, 0::UINTEGER AS key, false AS mirrored, 0 AS rank`);
     await conn.run(`CREATE TABLE ib AS SELECT DISTINCT unit, media_id, band, key, mirrored FROM ib_all WHERE media_id IN (SELECT media_id FROM media)`);
     const hamming = (x: string, y: string, pre: 'h' | 'm'): string =>
-      [...Array(8).keys()].map((i) => `bit_count(xor(${x}.h${i}, ${y}.${pre}${i}))`).join(' + ');
+      [...Array(8).keys()].map((i) => `bit_count(xor(${x}.h${i}, ${y}.${pre}${i}))::INTEGER`).join(' + ');
     const flips = config.nearImage.flips ? '' : 'AND NOT b.mirrored';
     await conn.run(`CREATE TABLE i_cand AS SELECT DISTINCT least(a.media_id, b.media_id) AS a, greatest(a.media_id, b.media_id) AS b,
         first(a.unit) AS unit_a, first(b.unit) AS unit_b
@@ -156,8 +156,9 @@ export async function reduceFilter(config: FilterConfig, own: SignatureSet, othe
         count(*) OVER (PARTITION BY c.comp) AS size
       FROM io JOIN i_comp c ON c.node = io.media_id`);
     if (!config.exact.media) await conn.run(`DELETE FROM i_occ WHERE media_id = keeper_media AND sample_id <> keeper`);
-    await conn.run(`CREATE TABLE i_dup AS SELECT o.*, (SELECT min(distance) FROM i_edges e WHERE (e.a = o.media_id AND e.b = o.keeper_media) OR (e.b = o.media_id AND e.a = o.keeper_media)) AS distance
-      FROM i_occ o WHERE o.sample_id <> o.keeper AND o.policy <> 'keep'`);
+    await conn.run(`CREATE TABLE i_dup AS SELECT o.*, least(${hamming('x', 'y', 'h')}, ${hamming('x', 'y', 'm')}) AS distance
+      FROM i_occ o JOIN media x ON x.media_id = o.media_id JOIN media y ON y.media_id = o.keeper_media
+      WHERE o.sample_id <> o.keeper AND o.policy <> 'keep'`);
 
     // ---- decisions for this dataset's samples
     await conn.run(`CREATE TABLE decisions AS

@@ -46,6 +46,7 @@ describe('difficulty against a loopback policy server with planted faults', () =
     server = await startFakePolicyServer({ items, seed: 3, faults: { rates: { '429': 0.08, '500': 0.08, reset: 0.03, hang: 0.02, short: 0.05 } }, retryAfterSeconds: 0 });
     loaded = await ws.config(configFor(server.baseUrl));
     await runCommand(loaded, 'ingest', {});
+    await runCommand(loaded, 'filter', {});
     await runCommand(loaded, 'difficulty', {});
   }, 120_000);
   afterAll(async () => {
@@ -165,6 +166,8 @@ describe('verification under a hard time budget', () => {
       Object.assign(cfg.datasets.d!.difficulty!, { n: 2, verifierThreads: 1, verifyTimeBudgetMs: 1 });
       const loaded = await ws.config(cfg);
       await runCommand(loaded, 'ingest', {});
+      await runCommand(loaded, 'filter', {});
+    await runCommand(loaded, 'filter', {});
       const [summary] = await runCommand(loaded, 'difficulty', {});
       expect(summary!.counts).toMatchObject({ in: items.length, kept: items.length });
       const reasons = await queryShards(loaded, `SELECT reason, count(*)::INT AS n FROM rollouts GROUP BY reason`);
@@ -185,6 +188,7 @@ describe('a killed difficulty run resumes from its journal', () => {
       await ws.config(configFor(server.baseUrl));
       const cfg = ws.path('pipeline.config.ts');
       expect((await runCli(['run', 'ingest', '--config', cfg])).code).toBe(0);
+      expect((await runCli(['run', 'filter', '--config', cfg])).code).toBe(0);
       const killed = await runCli(['run', 'difficulty', '--config', cfg], { env: { STRATUM_FAULT: 'journal-append:15' } });
       expect(killed.signal).toBe('SIGKILL');
       const requestsBeforeResume = server.stats.requests;

@@ -8,17 +8,20 @@ let ws: Workspace;
 afterAll(() => ws?.cleanup());
 
 describe('the bundled example job (pipeline.config.ts + examples/qa)', () => {
-  it('runs ingest → difficulty → export with no server and leaves every sample unrated but exported', async () => {
+  it('runs ingest → filter → difficulty → export with no server: duplicates and held-out eval items removed, the rest exported', async () => {
     ws = await createWorkspace();
     const loaded = { ...(await loadConfig(join(REPO_ROOT, 'pipeline.config.ts'))), shardsDir: ws.path('shards') };
     const summaries = await runCommand(loaded, 'all', {});
-    expect(summaries.map((s) => s.stage)).toEqual(['ingest', 'difficulty', 'export']);
+    expect(summaries.map((s) => s.stage)).toEqual(['ingest', 'filter', 'difficulty', 'export']);
     for (const s of summaries) expect(s.counts.in).toBe(s.counts.kept + s.counts.dropped + s.counts.quarantined);
-    expect(summaries[0]!.counts).toMatchObject({ in: 49, kept: 49 });
+    expect(summaries[0]!.counts).toMatchObject({ in: 61, kept: 61 });
+    expect(summaries[1]!.counts).toMatchObject({ in: 61, kept: 52, dropped: 9 });
+    const reasons = await queryShards(loaded, `SELECT reason, count(*)::INT AS n FROM ledger WHERE stage = 'filter' AND decision = 'dropped' GROUP BY reason ORDER BY reason`);
+    expect(reasons).toEqual([{ reason: 'decontaminated:math500_heldout', n: 3 }, { reason: 'exact_dup:text', n: 6 }]);
     const tiers = await queryShards(loaded, `SELECT tier, count(*)::INT AS n FROM samples GROUP BY tier`);
-    expect(tiers).toEqual([{ tier: 'unrated', n: 49 }]);
+    expect(tiers).toEqual([{ tier: 'unrated', n: 52 }]);
     const exported = await queryShards(loaded, `SELECT count(*)::INT AS n, count(*) FILTER (WHERE len(images) > 0)::INT AS with_images FROM export_verl`);
-    expect(exported).toEqual([{ n: 49, with_images: 13 }]);
+    expect(exported).toEqual([{ n: 52, with_images: 13 }]);
   });
 
   it('answers SQL one-shot and interactively over the shards', async () => {
@@ -27,10 +30,10 @@ describe('the bundled example job (pipeline.config.ts + examples/qa)', () => {
     await writeFile(cfg, (await readFile(join(REPO_ROOT, 'pipeline.config.ts'), 'utf8')).replace("from './pipelines/", `from '${REPO_ROOT}/pipelines/`).replace("shardsDir: 'shards'", `shardsDir: '${ws.path('shards')}'`).replaceAll("'examples/", `'${REPO_ROOT}/examples/`));
     const oneShot = await runCli(['sql', '--config', cfg, '--json', 'SELECT kind, count(*)::INT AS n FROM samples GROUP BY kind']);
     expect(oneShot.code, oneShot.stderr).toBe(0);
-    expect(JSON.parse(oneShot.stdout.trim())).toEqual({ kind: 'qa', n: 49 });
+    expect(JSON.parse(oneShot.stdout.trim())).toEqual({ kind: 'qa', n: 52 });
     const interactive = await runCli(['sql', '--config', cfg], { input: 'SELECT count(*) AS n\nFROM ledger\nWHERE stage = \'export\';\nSELECT nonsense;\n.quit\n' });
     expect(interactive.code).toBe(0);
-    expect(interactive.stdout).toMatch(/\b49\b/);
+    expect(interactive.stdout).toMatch(/\b52\b/);
     expect(interactive.stdout).toContain('error:');
   });
 

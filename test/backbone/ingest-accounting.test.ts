@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readManifest } from '../../pipelines/shared/runner/manifest.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../pipelines/cli/run.js';
 import type { LoadedConfig } from '../../pipelines/shared/config/load.js';
@@ -54,7 +54,7 @@ describe('ingest accounting on planted bad input', () => {
       { decision: 'quarantined', n: 9 },
     ]);
     // 12 non-blank lines in qa.jsonl + 2 in gsm.jsonl, read in units of 4
-    const manifest = JSON.parse(await readFile(ws.path('shards/t/ingest/_manifest.json'), 'utf8')) as { units: Record<string, { counts: { in: number; kept: number; dropped: number; quarantined: number } }> };
+    const manifest = (await readManifest(ws.path('shards/t/ingest/_manifest.jsonl'), 'ingest')) as { units: Record<string, { counts: { in: number; kept: number; dropped: number; quarantined: number } }> };
     const units = Object.values(manifest.units);
     expect(units).toHaveLength(4);
     for (const { counts } of units) expect(counts.in).toBe(counts.kept + counts.dropped + counts.quarantined);

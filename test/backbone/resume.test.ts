@@ -1,3 +1,4 @@
+import { readManifest } from '../../pipelines/shared/runner/manifest.js';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -36,7 +37,7 @@ async function snapshot(ws: Workspace, config: PipelineConfigInput) {
   const loaded = await ws.config(config);
   const samples = await queryShards(loaded, `SELECT * FROM samples ORDER BY id`);
   const ledger = await queryShards(loaded, `SELECT * FROM ledger ORDER BY stage, unit, locator`);
-  const manifest = JSON.parse(await readFile(ws.path('shards/r/ingest/_manifest.json'), 'utf8')) as { units: Record<string, { files: Record<string, string[]>; counts: object }> };
+  const manifest = (await readManifest(ws.path('shards/r/ingest/_manifest.jsonl'), 'ingest')) as { units: Record<string, { files: Record<string, string[]>; counts: object }> };
   const owned = new Set(Object.values(manifest.units).flatMap((u) => Object.values(u.files).flat()));
   const onDisk = (await readdir(ws.path('shards/r/ingest'), { recursive: true, withFileTypes: true }))
     .filter((e) => e.isFile() && e.name.endsWith('.parquet'))
@@ -55,7 +56,7 @@ describe('resume after a killed run', () => {
     await crashed.ws.config(crashed.config);
     const killed = await runCli(['run', 'ingest', '--config', crashed.ws.path('pipeline.config.ts')], { env: { STRATUM_FAULT: fault } });
     expect(killed.signal).toBe('SIGKILL');
-    const partial = JSON.parse(await readFile(crashed.ws.path('shards/r/ingest/_manifest.json'), 'utf8')) as { units: object };
+    const partial = (await readManifest(crashed.ws.path('shards/r/ingest/_manifest.jsonl'), 'ingest')) as { units: object };
     expect(Object.keys(partial.units).length).toBeGreaterThan(0);
     expect(Object.keys(partial.units).length).toBeLessThan(11);
 

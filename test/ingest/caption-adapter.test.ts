@@ -1,3 +1,4 @@
+import { readManifest } from '../../pipelines/shared/runner/manifest.js';
 import { readFileSync } from 'node:fs';
 import { rm, truncate } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
@@ -219,8 +220,8 @@ describe('caption ingest: accounting', () => {
   it('balances in = kept + dropped + quarantined for every unit', async () => {
     let total = 0;
     for (const name of ['c', 'open']) {
-      const manifest = readFileSync(ws.path(`shards/${name}/ingest/_manifest.json`), 'utf8');
-      const units = Object.values((JSON.parse(manifest) as { units: Record<string, { counts: { in: number; kept: number; dropped: number; quarantined: number } }> }).units);
+      const manifest = await readManifest(ws.path(`shards/${name}/ingest/_manifest.jsonl`), 'ingest');
+      const units = Object.values((manifest as { units: Record<string, { counts: { in: number; kept: number; dropped: number; quarantined: number } }> }).units);
       for (const { counts } of units) expect(counts.in).toBe(counts.kept + counts.dropped + counts.quarantined);
       total += units.reduce((n, u) => n + u.counts.in, 0);
     }

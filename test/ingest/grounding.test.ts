@@ -1,4 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readManifest } from '../../pipelines/shared/runner/manifest.js';
+import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../pipelines/cli/run.js';
 import { boxesAnswer, normaliseBox } from '../../pipelines/ingest/grounding/boxes.js';
@@ -83,7 +84,7 @@ afterAll(() => ws?.cleanup());
 
 describe('grounding ingest (COCO + YOLO) on planted bad input', () => {
   it('balances the funnel in every unit and names every reason', async () => {
-    const manifest = JSON.parse(await readFile(ws.path('shards/g/ingest/_manifest.json'), 'utf8')) as { units: Record<string, { counts: { in: number; kept: number; dropped: number; quarantined: number } }> };
+    const manifest = (await readManifest(ws.path('shards/g/ingest/_manifest.jsonl'), 'ingest')) as { units: Record<string, { counts: { in: number; kept: number; dropped: number; quarantined: number } }> };
     const units = Object.entries(manifest.units);
     // coco: 2 image units + the orphans unit; broken: 1; yolo: 1
     expect(units.map(([id]) => id).sort()).toEqual([

@@ -1,4 +1,5 @@
-import { cp, readFile } from 'node:fs/promises';
+import { readManifest } from '../../pipelines/shared/runner/manifest.js';
+import { cp } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -126,7 +127,7 @@ async function sample(name: string, locator: string): Promise<{ content: Part[];
 
 describe('interleaved ingest', () => {
   it('balances the funnel per unit and names the reason of every document left out', async () => {
-    const manifest = JSON.parse(await readFile(ws.path('shards/i/ingest/_manifest.json'), 'utf8')) as { units: Record<string, { counts: { in: number; kept: number; dropped: number; quarantined: number } }> };
+    const manifest = (await readManifest(ws.path('shards/i/ingest/_manifest.jsonl'), 'ingest')) as { units: Record<string, { counts: { in: number; kept: number; dropped: number; quarantined: number } }> };
     const units = Object.values(manifest.units);
     // mmc4: 7 lines in units of 4 → 2; strict, obelics, items: 1 each; html: 3 pages by 2 → 2; html_body: 1; download ×2: 1 each
     expect(units).toHaveLength(10);

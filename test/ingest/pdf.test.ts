@@ -1,5 +1,5 @@
+import { readManifest } from '../../pipelines/shared/runner/manifest.js';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -53,7 +53,7 @@ describe('pdf source: interleaved pages', () => {
       'flagged/scripted.pdf#page:1 kept ok',
       'whole/paper.pdf#document kept ok',
     ]);
-    const manifest = JSON.parse(await readFile(ws.path('shards/t/ingest/_manifest.json'), 'utf8')) as { units: Record<string, { counts: { in: number; kept: number; dropped: number; quarantined: number } }> };
+    const manifest = (await readManifest(ws.path('shards/t/ingest/_manifest.jsonl'), 'ingest')) as { units: Record<string, { counts: { in: number; kept: number; dropped: number; quarantined: number } }> };
     const units = Object.entries(manifest.units);
     // paper.pdf has 3 pages in units of 2; an unreadable PDF is one whole-document unit
     expect(units.map(([id]) => id).filter((id) => id.startsWith('docs:docs/paper.pdf')).sort()).toEqual(['docs:docs/paper.pdf#p1-2', 'docs:docs/paper.pdf#p3-3']);

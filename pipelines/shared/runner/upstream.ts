@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { UserError } from '../errors.js';
 import { ConfigError } from '../config/load.js';
 import { readManifest } from './manifest.js';
 import type { PlanContext, StageContext, WorkUnit } from './stage.js';
@@ -16,6 +18,9 @@ export interface UpstreamUnit {
 export async function unitsFromUpstream(ctx: StageContext, plan: PlanContext): Promise<WorkUnit<UpstreamUnit>[]> {
   const upstream = plan.upstream;
   if (!upstream) throw new ConfigError('this stage reads an upstream stage, but none is configured');
+  if (!existsSync(ctx.layout.manifest(upstream)) && !existsSync(ctx.layout.manifest(upstream).replace(/\.jsonl$/, '.json'))) {
+    throw new UserError(`dataset ${ctx.dataset}: stage ${upstream} has not run yet; run \`pnpm pipeline run ${upstream}\` first (or \`run all\`)`);
+  }
   const manifest = await readManifest(ctx.layout.manifest(upstream), upstream);
   const stageDir = ctx.layout.stageDir(upstream);
   return Object.entries(manifest.units)
