@@ -3,7 +3,8 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Sample, SampleKind } from '../../schemas/sample.js';
 import { sha256Hex } from '../shared/hash.js';
-import { ProcessPool } from '../shared/pool/process-pool.js';
+import { PoolClosedError, PoolStartError, ProcessPool, WorkerCrashedError } from '../shared/pool/process-pool.js';
+import { log } from '../shared/log.js';
 import type { StageContext, WorkUnit } from '../shared/runner/stage.js';
 import type { UnitSink } from '../shared/runner/unit-sink.js';
 import type { UpstreamUnit } from '../shared/runner/upstream.js';
@@ -64,7 +65,14 @@ async function featuresOf(ids: string[], ctx: StageContext, res: FilterResources
       try {
         features = res.pool ? await res.pool.run(task) : await imageFeatures(task);
       } catch (err) {
-        features = { ok: false, reason: `decoder_failed: ${(err as Error).message}` };
+        if (err instanceof WorkerCrashedError) features = { ok: false, reason: `decoder_crashed: ${err.message}` };
+        else if (err instanceof PoolStartError || err instanceof PoolClosedError) {
+          // Not the image's fault: decode here for the rest of this worker's units.
+          log.warn({ err: (err as Error).message }, 'filter image pool unavailable; decoding in-process');
+          res.pool?.destroy();
+          res.pool = null;
+          features = await imageFeatures(task);
+        } else throw err;
       }
       out.set(id, features);
     }),

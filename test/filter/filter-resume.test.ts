@@ -1,0 +1,60 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import type { PipelineConfigInput } from '../../pipelines/shared/config/schema.js';
+import { makeDocument, makeScene, perturb } from '../support/scenes.js';
+import { createWorkspace, queryShards, runCli, type Workspace } from '../support/workspace.js';
+
+const workspaces: Workspace[] = [];
+afterAll(() => Promise.all(workspaces.map((w) => w.cleanup())));
+
+/** QA rows in units of 4: distinct documents, near and exact copies, and a few repeated images. */
+async function fixture(): Promise<{ ws: Workspace; cfg: string }> {
+  const ws = await createWorkspace();
+  workspaces.push(ws);
+  for (let i = 0; i < 3; i++) await ws.write(`img/${i}.jpg`, await makeScene(i, 320, 240));
+  const rows: string[] = [];
+  for (let i = 0; i < 14; i++) rows.push(JSON.stringify({ id: `d${i}`, question: makeDocument(i, 60).join(' '), answer: String(i), image: i < 6 ? `img/${i % 3}.jpg` : undefined }));
+  for (let i = 0; i < 4; i++) rows.push(JSON.stringify({ id: `n${i}`, question: perturb(makeDocument(i + 6, 60), 1, i).join(' '), answer: '0' }));
+  const config: PipelineConfigInput = {
+    datasets: {
+      r: {
+        sources: [{ name: 'a', type: 'qa', path: 'a.jsonl', format: 'jsonl', fields: { id: 'id', question: 'question', answer: 'answer', images: 'image' } }],
+        ingest: { unitRows: 4 },
+        filter: { imageWorkers: 1 },
+      },
+    },
+  };
+  await ws.write('a.jsonl', rows.join('\n') + '\n');
+  await ws.config(config);
+  const cfg = ws.path('pipeline.config.ts');
+  const ingest = await runCli(['run', 'ingest', '--config', cfg]);
+  expect(ingest.code, ingest.stderr).toBe(0);
+  return { ws, cfg };
+}
+
+async function snapshot(ws: Workspace) {
+  const loaded = await ws.config(JSON.parse(JSON.stringify((await import(ws.path('pipeline.config.ts'))).default)));
+  return {
+    samples: await queryShards(loaded, `SELECT id, signals FROM filter_samples ORDER BY id`),
+    ledger: await queryShards(loaded, `SELECT sample_id, decision, reason, details FROM ledger WHERE stage = 'filter' ORDER BY sample_id`),
+  };
+}
+
+describe('filter: kill -9 during map, reduce and apply, then resume', () => {
+  it.each(['map-committed:2', 'reduce-written:1', 'reduce-committed:1', 'unit-committed:2'])('SIGKILL at %s, then rerun, equals an uninterrupted run', async (fault) => {
+    const clean = await fixture();
+    const ok = await runCli(['run', 'filter', '--config', clean.cfg]);
+    expect(ok.code, ok.stderr).toBe(0);
+    const expected = await snapshot(clean.ws);
+    expect(expected.ledger.length).toBe(18);
+    expect(expected.ledger.filter((r) => r.reason === 'near_dup:text').length).toBe(4);
+
+    const crashed = await fixture();
+    const killed = await runCli(['run', 'filter', '--config', crashed.cfg], { env: { STRATUM_FAULT: fault } });
+    expect(killed.signal, killed.stderr).toBe('SIGKILL');
+    const resumed = await runCli(['run', 'filter', '--config', crashed.cfg]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const got = await snapshot(crashed.ws);
+    if (process.env.DEBUG_FILTER) console.log(JSON.stringify(got.ledger.filter((r, i) => JSON.stringify(r) !== JSON.stringify(expected.ledger[i]))), JSON.stringify(expected.ledger.filter((r, i) => JSON.stringify(r) !== JSON.stringify(got.ledger[i]))), JSON.stringify(got.samples.filter((r, i) => JSON.stringify(r) !== JSON.stringify(expected.samples[i]))).slice(0, 600));
+    expect(got).toEqual(expected);
+  }, 180_000);
+});
