@@ -4,7 +4,7 @@ import type { StageContext } from '../../shared/runner/stage.js';
 import type { UnitSink } from '../../shared/runner/unit-sink.js';
 import type { AdapterUnit } from '../adapter.js';
 import { getPath } from '../qa/map-record.js';
-import { countRecords, readRecords, type RawRecord, type RecordFormat } from '../readers/records.js';
+import { countRecords, readRecords, type RawRecord, type RecordFormat, type RecordSeek } from '../readers/records.js';
 import { safeJson } from '../sample-builder.js';
 import { sourceFiles, sourceUri } from '../source-files.js';
 import { captionsFromValue, type CaptionRead } from './captions.js';
@@ -16,6 +16,8 @@ export interface RecordsPayload {
   file: string;
   start: number;
   end: number;
+  /** JSONL: where record `start` begins (set at planning). */
+  seek?: RecordSeek;
 }
 
 /** jsonl / json / csv / parquet files in slices of `unitRows` records (as the QA adapter plans). */
@@ -23,11 +25,11 @@ export async function planRecords(source: CaptionSourceConfig, ctx: StageContext
   const format = source.format as RecordFormat;
   const units: AdapterUnit[] = [];
   for (const file of await sourceFiles(source.name, source.path, ctx.baseDir, `**/*.${format}`)) {
-    const { records, fingerprint } = await countRecords(file, format, ctx.conn);
+    const { records, fingerprint, seeks } = await countRecords(file, format, ctx.conn, ctx.config.ingest.unitRows);
     const uri = sourceUri(file, ctx.baseDir);
     for (let start = 0; start < Math.max(records, 1); start += ctx.config.ingest.unitRows) {
       const end = Math.min(records, start + ctx.config.ingest.unitRows);
-      const payload: RecordsPayload = { layout: 'records', file, start, end };
+      const payload: RecordsPayload = { layout: 'records', file, start, end, seek: seeks[start / ctx.config.ingest.unitRows] };
       units.push({ key: `${uri}#${start}-${end}`, label: `${source.name} ${uri} records ${start}–${end}`, fingerprint, size: end - start, payload });
     }
   }
@@ -37,7 +39,7 @@ export async function planRecords(source: CaptionSourceConfig, ctx: StageContext
 export async function processRecords(payload: RecordsPayload, env: CaptionEnv, sink: UnitSink): Promise<void> {
   const { source, ctx } = env;
   const batch: RawRecord[] = [];
-  for await (const record of readRecords(payload.file, source.format as RecordFormat, payload.start, payload.end, ctx.conn)) batch.push(record);
+  for await (const record of readRecords(payload.file, source.format as RecordFormat, payload.start, payload.end, ctx.conn, payload.seek)) batch.push(record);
   const uri = sourceUri(payload.file, ctx.baseDir);
   const imageBase = source.imageRoot ? resolve(ctx.baseDir, source.imageRoot) : dirname(payload.file);
   await mapBounded(batch, ctx.config.ingest.concurrency, async (record) => {

@@ -5,7 +5,7 @@ import { mapBounded } from '../../shared/concurrency.js';
 import type { StageContext } from '../../shared/runner/stage.js';
 import type { InputRef, UnitSink } from '../../shared/runner/unit-sink.js';
 import type { AdapterUnit, SourceAdapter } from '../adapter.js';
-import { countRecords, readRecords, type RawRecord } from '../readers/records.js';
+import { countRecords, readRecords, type RawRecord, type RecordSeek } from '../readers/records.js';
 import { RecordError } from '../record-error.js';
 import type { Downloader } from '../media/download.js';
 import { buildSample, safeJson } from '../sample-builder.js';
@@ -17,7 +17,7 @@ import { extractHtml } from './html-extract.js';
 import { materialise } from './materialise.js';
 import { itemsDocument, mmc4Document, obelicsDocument } from './record-formats.js';
 
-type InterleavedUnitPayload = { kind: 'lines'; file: string; start: number; end: number } | { kind: 'pages'; files: string[] };
+type InterleavedUnitPayload = { kind: 'lines'; file: string; start: number; end: number; seek?: RecordSeek } | { kind: 'pages'; files: string[] };
 
 /** Pages above this size are quarantined (`page_too_large`) rather than parsed. */
 const MAX_PAGE_BYTES = 32 * 1024 * 1024;
@@ -45,11 +45,11 @@ export const interleavedAdapter: SourceAdapter<InterleavedSourceConfig> = {
     }
     const { unitRows } = ctx.config.ingest;
     for (const file of await sourceFiles(source.name, source.path, ctx.baseDir, '**/*.jsonl')) {
-      const { records, fingerprint } = await countRecords(file, 'jsonl', ctx.conn);
+      const { records, fingerprint, seeks } = await countRecords(file, 'jsonl', ctx.conn, unitRows);
       const rel = relative(ctx.baseDir, file);
       for (let start = 0; start < Math.max(records, 1); start += unitRows) {
         const end = Math.min(records, start + unitRows);
-        const payload: InterleavedUnitPayload = { kind: 'lines', file, start, end };
+        const payload: InterleavedUnitPayload = { kind: 'lines', file, start, end, seek: seeks[start / unitRows] };
         units.push({ key: `${rel}#${start}-${end}`, label: `${source.name} ${rel} records ${start}–${end}`, fingerprint, size: end - start, payload });
       }
     }
@@ -65,7 +65,7 @@ export const interleavedAdapter: SourceAdapter<InterleavedSourceConfig> = {
       return;
     }
     const records: RawRecord[] = [];
-    for await (const record of readRecords(payload.file, 'jsonl', payload.start, payload.end, ctx.conn)) records.push(record);
+    for await (const record of readRecords(payload.file, 'jsonl', payload.start, payload.end, ctx.conn, payload.seek)) records.push(record);
     sink.inputs(records.length);
     const uri = relative(ctx.baseDir, payload.file);
     const imageRoot = source.imageRoot ? resolve(ctx.baseDir, source.imageRoot) : dirname(payload.file);

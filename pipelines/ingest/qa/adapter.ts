@@ -3,7 +3,7 @@ import type { ContentPart, MediaDescriptor } from '../../../schemas/sample.js';
 import { mapBounded } from '../../shared/concurrency.js';
 import type { SourceAdapter } from '../adapter.js';
 import { RecordError } from '../record-error.js';
-import { countRecords, readRecords, type RawRecord } from '../readers/records.js';
+import { countRecords, readRecords, type RawRecord, type RecordSeek } from '../readers/records.js';
 import { buildSample, imagePart, safeJson, storeImage, textPart } from '../sample-builder.js';
 import { sourceFiles, sourceUri } from '../source-files.js';
 import type { QaSourceConfig } from './config.js';
@@ -14,6 +14,8 @@ interface QaUnitPayload {
   file: string;
   start: number;
   end: number;
+  /** JSONL: where record `start` begins (set at planning). */
+  seek?: RecordSeek;
 }
 
 /** Verifiable question-answer records (jsonl / json / parquet / csv) mapped declaratively onto tasks. */
@@ -26,11 +28,11 @@ export const qaAdapter: SourceAdapter<QaSourceConfig> = {
     const { unitRows } = ctx.config.ingest;
     const units = [];
     for (const file of await sourceFiles(source.name, source.path, ctx.baseDir, `**/*.${source.format}`)) {
-      const { records, fingerprint } = await countRecords(file, source.format, ctx.conn);
+      const { records, fingerprint, seeks } = await countRecords(file, source.format, ctx.conn, unitRows);
       const rel = sourceUri(file, ctx.baseDir);
       for (let start = 0; start < Math.max(records, 1); start += unitRows) {
         const end = Math.min(records, start + unitRows);
-        const payload: QaUnitPayload = { file, start, end };
+        const payload: QaUnitPayload = { file, start, end, seek: seeks[start / unitRows] };
         units.push({ key: `${rel}#${start}-${end}`, label: `${source.name} ${rel} records ${start}–${end}`, fingerprint, size: end - start, payload });
       }
     }
@@ -38,10 +40,10 @@ export const qaAdapter: SourceAdapter<QaSourceConfig> = {
   },
 
   async process(source, unit, ctx, sink) {
-    const { file, start, end } = unit.payload as QaUnitPayload;
+    const { file, start, end, seek } = unit.payload as QaUnitPayload;
     const preset = resolvePreset(source);
     const batch: RawRecord[] = [];
-    for await (const record of readRecords(file, source.format, start, end, ctx.conn)) batch.push(record);
+    for await (const record of readRecords(file, source.format, start, end, ctx.conn, seek)) batch.push(record);
     sink.inputs(batch.length);
     const uri = sourceUri(file, ctx.baseDir);
     const imageBase = source.imageRoot ? resolve(ctx.baseDir, source.imageRoot) : dirname(file);

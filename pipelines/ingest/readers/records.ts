@@ -14,18 +14,33 @@ export type RawRecord =
   | { locator: string; ok: true; value: unknown; raw: string }
   | { locator: string; ok: false; reason: string; message: string; raw: string };
 
+/** Where record `index` of a JSONL file starts: a unit reads from there instead of from the top of the file. */
+export interface RecordSeek {
+  index: number;
+  /** Byte offset of the record's line. */
+  byte: number;
+  /** 1-based line number of that line. */
+  line: number;
+}
+
 export interface FileCount {
   records: number;
   /** sha256 of the file bytes. */
   fingerprint: string;
+  /** JSONL: the start of records 0, every, 2·every, ... (the unit boundaries); empty for other formats. */
+  seeks: RecordSeek[];
 }
 
 /** Counts records (for unit planning) and hashes the file in one streaming pass where the format allows. */
-export async function countRecords(file: string, format: RecordFormat, conn: DuckDBConnection): Promise<FileCount> {
+export async function countRecords(file: string, format: RecordFormat, conn: DuckDBConnection, every = Number.MAX_SAFE_INTEGER): Promise<FileCount> {
   if (format === 'jsonl') {
     const hash = createHash('sha256');
     let records = 0;
     let lineHasContent = false;
+    let offset = 0;
+    let lineStart = 0;
+    let line = 1;
+    const seeks: RecordSeek[] = [];
     for await (const chunk of createReadStream(file)) {
       const buf = chunk as Buffer;
       hash.update(buf);
@@ -34,24 +49,42 @@ export async function countRecords(file: string, format: RecordFormat, conn: Duc
         if (b === 0x0a) {
           if (lineHasContent) records++;
           lineHasContent = false;
-        } else if (b !== 0x20 && b !== 0x09 && b !== 0x0d) lineHasContent = true;
+          line++;
+          lineStart = offset + i + 1;
+        } else if (!lineHasContent && b !== 0x20 && b !== 0x09 && b !== 0x0d) {
+          lineHasContent = true;
+          if (records % every === 0) seeks.push({ index: records, byte: lineStart, line });
+        }
       }
+      offset += buf.length;
     }
     if (lineHasContent) records++;
-    return { records, fingerprint: hash.digest('hex') };
+    return { records, fingerprint: hash.digest('hex'), seeks };
   }
   const fingerprint = await sha256File(file);
-  if (format === 'json') return { records: jsonRecords(await readFile(file, 'utf8'), file).length, fingerprint };
+  if (format === 'json') return { records: jsonRecords(await readFile(file, 'utf8'), file).length, fingerprint, seeks: [] };
   const reader = await conn.runAndReadAll(`SELECT count(*)::BIGINT AS n FROM ${tableFunction(file, format)}`);
-  return { records: Number(reader.getRows()[0]?.[0] ?? 0), fingerprint };
+  return { records: Number(reader.getRows()[0]?.[0] ?? 0), fingerprint, seeks: [] };
 }
 
-/** Reads records [start, end) of a file (record = non-blank line for jsonl). */
-export async function* readRecords(file: string, format: RecordFormat, start: number, end: number, conn: DuckDBConnection): AsyncGenerator<RawRecord> {
+/**
+ * Reads records [start, end) of a file (record = non-blank line for jsonl). With the `seek` that
+ * planning recorded for `start`, a JSONL unit starts reading at that byte, so a unit near the end
+ * of a large file costs what a unit at its start costs.
+ */
+export async function* readRecords(
+  file: string,
+  format: RecordFormat,
+  start: number,
+  end: number,
+  conn: DuckDBConnection,
+  seek?: RecordSeek,
+): AsyncGenerator<RawRecord> {
   if (format === 'jsonl') {
-    let index = 0;
-    let lineNo = 0;
-    const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+    const from = seek && seek.index <= start ? seek : { index: 0, byte: 0, line: 1 };
+    let index = from.index;
+    let lineNo = from.line - 1;
+    const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8', start: from.byte }), crlfDelay: Infinity });
     for await (const line of lines) {
       lineNo++;
       if (!line.trim()) continue;
