@@ -69,7 +69,8 @@ export async function reduceFilter(config: FilterConfig, own: SignatureSet, othe
       const parts = sets.filter((s) => (s.files[output] ?? []).length).map((s) => `SELECT *, ${s.rank} AS rank ${extra} FROM ${parquet(s.files[output] ?? [])}`);
       return parts.length ? parts.join(' UNION ALL BY NAME ') : '';
     };
-    const ownUnits = `unit IN (SELECT unit FROM own_units)`;
+    // Rows of this dataset (unit ids may repeat across datasets that share an index).
+    const ownUnits = `rank = ${own.rank}`;
     await conn.run(`CREATE TABLE own_units AS SELECT unnest(${live}::VARCHAR[]) AS unit`);
     await conn.run(`CREATE TABLE changed_units AS SELECT unnest(${changed}::VARCHAR[]) AS unit`);
     // When no unit committed a signature table (no text, no images), an empty table of the right shape.
@@ -83,7 +84,7 @@ export async function reduceFilter(config: FilterConfig, own: SignatureSet, othe
     // ---- text: exact, then near (MinHash) among the exact keepers
     const textOrder = orderBy(config.nearText.keep);
     await conn.run(`CREATE TABLE tc AS SELECT * FROM s WHERE text_hash IS NOT NULL`);
-    await conn.run(`CREATE TABLE t_exact AS SELECT unit, sample_id,
+    await conn.run(`CREATE TABLE t_exact AS SELECT unit, sample_id, rank,
       first(sample_id ORDER BY ${textOrder}) OVER (PARTITION BY text_hash, image_key) AS keeper FROM tc`);
     if (!config.exact.text) await conn.run(`UPDATE t_exact SET keeper = sample_id`);
     await table('tb_all', 'text_bands', `NULL::VARCHAR AS unit, NULL::VARCHAR AS sample_id, 0::USMALLINT AS band, 0::UINTEGER AS key, 0 AS rank`);
@@ -108,10 +109,10 @@ export async function reduceFilter(config: FilterConfig, own: SignatureSet, othe
         count(*) OVER (PARTITION BY c.comp) AS size
       FROM t_comp c JOIN tc ON tc.sample_id = c.node`);
     await conn.run(`CREATE TABLE text_drop AS
-      SELECT e.unit, e.sample_id, 'exact_dup:text' AS reason, e.keeper AS dup_of, json_object('text', 'normalised text and image set equal') AS details
+      SELECT e.unit, e.rank, e.sample_id, 'exact_dup:text' AS reason, e.keeper AS dup_of, json_object('text', 'normalised text and image set equal') AS details
         FROM t_exact e WHERE e.keeper <> e.sample_id
       UNION ALL
-      SELECT tc.unit, n.sample_id, 'near_dup:text', n.keeper,
+      SELECT tc.unit, tc.rank, n.sample_id, 'near_dup:text', n.keeper,
         json_object('similarity', (SELECT max(sim) FROM t_edges WHERE (a = n.sample_id AND b = n.keeper) OR (b = n.sample_id AND a = n.keeper)),
                     'threshold', ${config.nearText.threshold}, 'cluster_size', n.size)
         FROM t_near n JOIN tc USING (sample_id) WHERE n.keeper <> n.sample_id`);
@@ -150,7 +151,7 @@ export async function reduceFilter(config: FilterConfig, own: SignatureSet, othe
     const policies = { ...DEFAULT_IMAGE_POLICY, ...config.nearImage.policy };
     const policyCase = `CASE io.kind ${Object.entries(policies).map(([k, p]) => `WHEN ${sqlString(k)} THEN ${sqlString(p)}`).join(' ')} ELSE 'keep' END`;
     const imageOrder = orderBy(config.nearImage.keep).replaceAll(/(rank|unit|row|pixels|text_chars)/g, 'io.$1');
-    await conn.run(`CREATE TABLE i_occ AS SELECT io.unit, io.sample_id, io.media_id, io.kind, ${policyCase} AS policy, c.comp,
+    await conn.run(`CREATE TABLE i_occ AS SELECT io.unit, io.rank, io.sample_id, io.media_id, io.kind, ${policyCase} AS policy, c.comp,
         first(io.sample_id ORDER BY ${imageOrder}, io.position) OVER (PARTITION BY c.comp) AS keeper,
         first(io.media_id ORDER BY ${imageOrder}, io.position) OVER (PARTITION BY c.comp) AS keeper_media,
         count(*) OVER (PARTITION BY c.comp) AS size

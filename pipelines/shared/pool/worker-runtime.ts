@@ -9,7 +9,8 @@ export function serveTasks<T, R>(handler: (payload: T) => Promise<R> | R): void 
   if (!process.send) throw new Error('serveTasks must run in a process forked with an IPC channel (ProcessPool)');
   let tasksDone = 0;
   const send = (message: ChildMessage): void => {
-    if (process.connected) process.send?.(message);
+    // The channel can close between the check and the write (the pool closed while this worker was starting): exit quietly.
+    if (process.connected) process.send?.(message, undefined, {}, (err) => err && process.exit(0));
   };
   process.on('message', (raw: ParentMessage) => {
     if (raw.kind === 'stats') {
