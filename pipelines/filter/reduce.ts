@@ -42,6 +42,10 @@ function orderBy(keep: 'largest' | 'first' | 'longest_text'): string {
 
 const parquet = (files: string[]): string => (files.length ? `read_parquet(${sqlList(files)})` : '');
 
+// Keepers use first_value over an ordered window (with the sample id as the last tie-breaker): an
+// ORDER BY inside a windowed aggregate is not honoured by every DuckDB version, and a keeper that
+// changes between runs would make resumed runs differ from uninterrupted ones.
+
 /**
  * The global step of the filter, in DuckDB SQL on a file-backed database that spills to disk
  * (memory bounded by `filter.reduceMemory`): exact text duplicates → MinHash band join, verified by
@@ -85,7 +89,7 @@ export async function reduceFilter(config: FilterConfig, own: SignatureSet, othe
     const textOrder = orderBy(config.nearText.keep);
     await conn.run(`CREATE TABLE tc AS SELECT * FROM s WHERE text_hash IS NOT NULL`);
     await conn.run(`CREATE TABLE t_exact AS SELECT unit, sample_id, rank,
-      first(sample_id ORDER BY ${textOrder}) OVER (PARTITION BY text_hash, image_key) AS keeper FROM tc`);
+      first_value(sample_id) OVER (PARTITION BY text_hash, image_key ORDER BY ${textOrder}, sample_id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS keeper FROM tc`);
     if (!config.exact.text) await conn.run(`UPDATE t_exact SET keeper = sample_id`);
     await table('tb_all', 'text_bands', `NULL::VARCHAR AS unit, NULL::VARCHAR AS sample_id, 0::USMALLINT AS band, 0::UINTEGER AS key, 0 AS rank`);
     await conn.run(`CREATE TABLE tb AS SELECT * FROM tb_all WHERE sample_id IN (SELECT sample_id FROM t_exact WHERE keeper = sample_id)`);
@@ -105,7 +109,7 @@ export async function reduceFilter(config: FilterConfig, own: SignatureSet, othe
     }
     if (!config.nearText.enabled) await conn.run(`DELETE FROM t_edges`);
     await connectedComponents(conn, 't_edges', 't_comp');
-    await conn.run(`CREATE TABLE t_near AS SELECT c.node AS sample_id, first(tc.sample_id ORDER BY ${textOrder.replaceAll(/(rank|unit|row|pixels|text_chars)/g, 'tc.$1')}) OVER (PARTITION BY c.comp) AS keeper,
+    await conn.run(`CREATE TABLE t_near AS SELECT c.node AS sample_id, first_value(tc.sample_id) OVER (PARTITION BY c.comp ORDER BY ${textOrder.replaceAll(/(rank|unit|row|pixels|text_chars)/g, 'tc.$1')}, tc.sample_id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS keeper,
         count(*) OVER (PARTITION BY c.comp) AS size
       FROM t_comp c JOIN tc ON tc.sample_id = c.node`);
     await conn.run(`CREATE TABLE text_drop AS
@@ -129,13 +133,13 @@ export async function reduceFilter(config: FilterConfig, own: SignatureSet, othe
       [...Array(8).keys()].map((i) => `bit_count(xor(${x}.h${i}, ${y}.${pre}${i}))::INTEGER`).join(' + ');
     const flips = config.nearImage.flips ? '' : 'AND NOT b.mirrored';
     await conn.run(`CREATE TABLE i_cand AS SELECT DISTINCT least(a.media_id, b.media_id) AS a, greatest(a.media_id, b.media_id) AS b,
-        first(a.unit) AS unit_a, first(b.unit) AS unit_b
+        min(a.unit) AS unit_a, min(b.unit) AS unit_b
       FROM ib a JOIN ib b ON a.band = b.band AND a.key = b.key AND a.media_id <> b.media_id AND NOT a.mirrored ${flips}
       WHERE true ${incremental}
       GROUP BY ALL`);
     await conn.run(`CREATE TABLE i_edges AS SELECT c.a, c.b, c.unit_a, c.unit_b,
         least(${hamming('x', 'y', 'h')}, ${hamming('x', 'y', 'm')}) AS distance
-      FROM (SELECT a, b, first(unit_a) AS unit_a, first(unit_b) AS unit_b FROM i_cand GROUP BY a, b) c
+      FROM (SELECT a, b, min(unit_a) AS unit_a, min(unit_b) AS unit_b FROM i_cand GROUP BY a, b) c
       JOIN media x ON x.media_id = c.a JOIN media y ON y.media_id = c.b`);
     await conn.run(`DELETE FROM i_edges WHERE distance > ${config.nearImage.radius}`);
     if (previous && existsSync(join(previous, 'image_edges.parquet'))) {
@@ -152,8 +156,8 @@ export async function reduceFilter(config: FilterConfig, own: SignatureSet, othe
     const policyCase = `CASE io.kind ${Object.entries(policies).map(([k, p]) => `WHEN ${sqlString(k)} THEN ${sqlString(p)}`).join(' ')} ELSE 'keep' END`;
     const imageOrder = orderBy(config.nearImage.keep).replaceAll(/(rank|unit|row|pixels|text_chars)/g, 'io.$1');
     await conn.run(`CREATE TABLE i_occ AS SELECT io.unit, io.rank, io.sample_id, io.media_id, io.kind, ${policyCase} AS policy, c.comp,
-        first(io.sample_id ORDER BY ${imageOrder}, io.position) OVER (PARTITION BY c.comp) AS keeper,
-        first(io.media_id ORDER BY ${imageOrder}, io.position) OVER (PARTITION BY c.comp) AS keeper_media,
+        first_value(io.sample_id) OVER (PARTITION BY c.comp ORDER BY ${imageOrder}, io.position, io.sample_id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS keeper,
+        first_value(io.media_id) OVER (PARTITION BY c.comp ORDER BY ${imageOrder}, io.position, io.sample_id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS keeper_media,
         count(*) OVER (PARTITION BY c.comp) AS size
       FROM io JOIN i_comp c ON c.node = io.media_id`);
     if (!config.exact.media) await conn.run(`DELETE FROM i_occ WHERE media_id = keeper_media AND sample_id <> keeper`);
@@ -167,14 +171,14 @@ export async function reduceFilter(config: FilterConfig, own: SignatureSet, othe
              NULL::VARCHAR AS text_cluster, NULL::VARCHAR AS image_cluster
         FROM text_drop WHERE ${ownUnits}
       UNION ALL
-      SELECT unit, sample_id, 'drop', CASE WHEN first(media_id) = first(keeper_media) THEN 'exact_dup:image' ELSE 'near_dup:image' END,
-             first(keeper), json_object('media_id', first(media_id), 'kept_media_id', first(keeper_media), 'hamming', first(distance),
-                                        'radius', ${config.nearImage.radius}, 'cluster_size', first(size))::VARCHAR,
-             []::VARCHAR[], NULL, first(keeper)
+      SELECT unit, sample_id, 'drop', CASE WHEN min(media_id) = arg_min(keeper_media, media_id) THEN 'exact_dup:image' ELSE 'near_dup:image' END,
+             arg_min(keeper, media_id), json_object('media_id', min(media_id), 'kept_media_id', arg_min(keeper_media, media_id), 'hamming', arg_min(distance, media_id),
+                                        'radius', ${config.nearImage.radius}, 'cluster_size', arg_min(size, media_id))::VARCHAR,
+             []::VARCHAR[], NULL, arg_min(keeper, media_id)
         FROM i_dup WHERE policy = 'drop_sample' AND ${ownUnits} GROUP BY unit, sample_id
       UNION ALL
-      SELECT unit, sample_id, 'drop_images', 'near_dup:image_removed', first(keeper),
-             json_object('removed', count(*), 'kept_in', list(DISTINCT keeper))::VARCHAR, list(media_id ORDER BY media_id), NULL, NULL
+      SELECT unit, sample_id, 'drop_images', 'near_dup:image_removed', min(keeper),
+             json_object('removed', count(*), 'kept_in', list(DISTINCT keeper ORDER BY keeper))::VARCHAR, list(media_id ORDER BY media_id), NULL, NULL
         FROM i_dup d WHERE policy = 'drop_image' AND ${ownUnits}
           AND sample_id NOT IN (SELECT sample_id FROM i_dup WHERE policy = 'drop_sample') GROUP BY unit, sample_id
       UNION ALL

@@ -54,7 +54,11 @@ describe('filter: kill -9 during map, reduce and apply, then resume', () => {
     const resumed = await runCli(['run', 'filter', '--config', crashed.cfg]);
     expect(resumed.code, resumed.stderr).toBe(0);
     const got = await snapshot(crashed.ws);
-    if (process.env.DEBUG_FILTER) console.log(JSON.stringify(got.ledger.filter((r, i) => JSON.stringify(r) !== JSON.stringify(expected.ledger[i]))), JSON.stringify(expected.ledger.filter((r, i) => JSON.stringify(r) !== JSON.stringify(got.ledger[i]))), JSON.stringify(got.samples.filter((r, i) => JSON.stringify(r) !== JSON.stringify(expected.samples[i]))).slice(0, 600));
+    if (JSON.stringify(got) !== JSON.stringify(expected)) {
+      // On a mismatch, the rows that differ (the assertion below shows only the first lines of a long diff).
+      const differ = <T,>(x: T[], y: T[]) => x.filter((r, i) => JSON.stringify(r) !== JSON.stringify(y[i]));
+      console.log(fault, JSON.stringify({ ledger: differ(got.ledger, expected.ledger), expectedLedger: differ(expected.ledger, got.ledger), samples: differ(got.samples, expected.samples), expectedSamples: differ(expected.samples, got.samples) }));
+    }
     expect(got).toEqual(expected);
   }, 180_000);
 });
