@@ -167,15 +167,19 @@ function binomialUpperTail(k: number, n: number, p: number): number {
 }
 
 export interface RoundOutcome {
-  /** Rollouts that came back (may be fewer than asked: servers can return fewer choices). */
+  /** Decided rollouts that came back (may be fewer than asked: servers can return fewer choices). */
   rollouts: number;
   successes: number;
+  /** Rollouts drawn whose verification could not decide (timeouts): spent from the budget, not counted in k/n. */
+  undecided?: number;
 }
 
 export interface AdaptiveOutcome {
   k: number;
-  /** Rollouts used. */
+  /** Decided rollouts used. */
   n: number;
+  /** Rollouts drawn but left undecided by the verifier (not in k or n). */
+  undecided: number;
   passRate: number | null;
   tier: Tier;
   /** Rollouts obtained in each round. */
@@ -192,27 +196,34 @@ export async function rateAdaptively(
   policy: AdaptivePolicy,
   thresholds: TierThresholds = DEFAULT_TIER_THRESHOLDS,
 ): Promise<AdaptiveOutcome> {
+  validateAdaptivePolicy(policy);
   let k = 0;
   let n = 0;
+  let undecided = 0;
   const rounds: number[] = [];
   let stopReason: StopReason;
   for (;;) {
-    const decision = decideNextRound(k, n, policy, thresholds);
+    // Undecided rollouts were paid for: they come out of the budget, so the decided ones are judged against what is left.
+    const budget = policy.maxN - undecided;
+    const decision: Pick<RoundDecision, 'size' | 'stopReason'> =
+      budget >= 1 ? decideNextRound(k, n, { ...policy, maxN: budget, initialN: Math.min(policy.initialN, budget) }, thresholds) : { size: 0, stopReason: 'budget' };
     if (decision.size === 0) {
       stopReason = decision.stopReason ?? 'budget';
       break;
     }
     const outcome = await drawRound(decision.size, rounds.length);
-    if (!Number.isInteger(outcome.rollouts) || !Number.isInteger(outcome.successes) || outcome.successes < 0 || outcome.successes > outcome.rollouts) {
-      throw new RangeError(`round outcome needs integers 0 ≤ successes ≤ rollouts, got ${JSON.stringify(outcome)}`);
+    const lost = outcome.undecided ?? 0;
+    if (!Number.isInteger(outcome.rollouts) || !Number.isInteger(outcome.successes) || outcome.successes < 0 || outcome.successes > outcome.rollouts || !Number.isInteger(lost) || lost < 0) {
+      throw new RangeError(`round outcome needs integers 0 ≤ successes ≤ rollouts and undecided ≥ 0, got ${JSON.stringify(outcome)}`);
     }
-    rounds.push(outcome.rollouts);
+    rounds.push(outcome.rollouts + lost);
     k += outcome.successes;
     n += outcome.rollouts;
-    if (outcome.rollouts === 0) {
+    undecided += lost;
+    if (outcome.rollouts + lost === 0) {
       stopReason = 'stalled';
       break;
     }
   }
-  return { k, n, passRate: n === 0 ? null : k / n, tier: tierOfCounts(k, n, thresholds), rounds, stopReason };
+  return { k, n, undecided, passRate: n === 0 ? null : k / n, tier: tierOfCounts(k, n, thresholds), rounds, stopReason };
 }

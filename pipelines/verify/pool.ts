@@ -2,6 +2,10 @@
  * Hard time budgets: the deterministic path (CAS included) runs in worker threads; a task that
  * outlives its budget is aborted (Piscina terminates and replaces the worker) and scores 0 with
  * reason `timeout`. Judge calls stay on the main thread so their cache is shared.
+ *
+ * The budget counts from the moment a worker starts the task (the worker stamps it into shared
+ * memory), never the time spent queued or waiting for a worker to start and load the verifier: a
+ * cold or freshly replaced worker must not turn an exact match into a timeout.
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
@@ -55,14 +59,31 @@ export class VerifierPool {
   }
 
   private async deterministic(req: VerifyRequest, budgetMs: number): Promise<DeterministicOutcome> {
+    const startedAt = new Float64Array(new SharedArrayBuffer(8));
+    const controller = new AbortController();
+    const limitMs = budgetMs + this.hardGraceMs;
+    let timer: NodeJS.Timeout | undefined;
+    const watch = (): void => {
+      const started = startedAt[0]!;
+      // Not started yet (queued, or its worker is still loading): look again later; the clock has not begun.
+      if (started === 0) timer = setTimeout(watch, Math.max(10, Math.min(limitMs, 1_000)));
+      else {
+        const left = started + limitMs - (performance.timeOrigin + performance.now());
+        if (left <= 0) controller.abort();
+        else timer = setTimeout(watch, left);
+      }
+    };
+    timer = setTimeout(watch, limitMs);
     try {
-      return (await this.piscina.run({ req, budgetMs }, { signal: AbortSignal.timeout(budgetMs + this.hardGraceMs) })) as DeterministicOutcome;
+      return (await this.piscina.run({ req, budgetMs, startedAt }, { signal: controller.signal })) as DeterministicOutcome;
     } catch (err) {
       if (err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError')) {
         this.timeouts++;
         return { result: makeResult({ score: 0, extracted: null, reason: 'timeout', formatOk: false }) };
       }
       return { result: makeResult({ score: 0, extracted: null, reason: `error: ${String(err).slice(0, 200)}`, formatOk: false }) };
+    } finally {
+      clearTimeout(timer);
     }
   }
 
