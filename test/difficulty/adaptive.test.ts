@@ -197,7 +197,7 @@ describe('rateAdaptively', () => {
     const sizes: number[] = [];
     const outcome = await rateAdaptively(async (size) => (sizes.push(size), { rollouts: size, successes: 0 }), POLICY);
     expect(sizes).toEqual([4, 4, 4]);
-    expect(outcome).toEqual({ k: 0, n: 12, passRate: 0, tier: 'unsolved', rounds: [4, 4, 4], stopReason: 'confident' });
+    expect(outcome).toEqual({ k: 0, n: 12, undecided: 0, passRate: 0, tier: 'unsolved', rounds: [4, 4, 4], stopReason: 'confident' });
   });
 
   it('draws one round of maxN without adaptivity', async () => {
