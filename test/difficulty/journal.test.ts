@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCommand } from '../../pipelines/cli/run.js';
-import { sequencesOf, type JournalEntry } from '../../pipelines/difficulty/journal.js';
+import { RolloutJournal, sequencesOf, type JournalEntry } from '../../pipelines/difficulty/journal.js';
 import { RolloutSequence } from '../../pipelines/difficulty/rollout-sequence.js';
 import type { PipelineConfigInput } from '../../pipelines/shared/config/schema.js';
 import { FAKE_MODEL, itemTag, mulberry32, startFakePolicyServer, type FakeItem, type FakePolicyServer, type FakePolicyServerOptions } from '../support/openai-server.js';
@@ -175,6 +176,23 @@ describe('RolloutSequence and journal replay', () => {
       }
       const seq = sequencesOf(lines).get('e\u0000p') ?? [];
       expect(seq.map((r) => r.choice.text)).toEqual(expected);
+    }
+  });
+
+  it('has a response on disk the moment append returns, before any other callback can run', async () => {
+    const ws = await createWorkspace();
+    try {
+      const journal = new RolloutJournal(ws.path('_journal'));
+      for (const [i, id] of ['abc123', 'x/../y', 'ünïcode id', 'ab'].entries()) {
+        const e = { ...entry(0, 3, `req${i}`), sample_id: id };
+        void journal.append(e); // deliberately not awaited: a SIGKILL may come at the next tick
+        const lines = readFileSync(journal.pathOf(id), 'utf8').trim().split('\n');
+        expect(lines.map((l) => (JSON.parse(l) as JournalEntry).request_id)).toEqual([`req${i}`]);
+        expect(journal.pathOf(id).startsWith(ws.path('_journal'))).toBe(true);
+        expect((await journal.load(id)).get('e\u0000p')?.map((r) => r.choice.text)).toEqual([`req${i}:0`, `req${i}:1`, `req${i}:2`]);
+      }
+    } finally {
+      await ws.cleanup();
     }
   });
 
