@@ -18,7 +18,7 @@ import { buildMessages, DEFAULT_INSTRUCTIONS } from './prompt.js';
 import { RolloutClient, RolloutError, type SamplingParams } from './rollout-client.js';
 import { RolloutSequence } from './rollout-sequence.js';
 import { combinePassRates, tierOfCounts } from './tiers.js';
-import { verifyDecided } from './verdict.js';
+import { verifyAllDecided, type Verdict } from './verdict.js';
 
 /** Bump when the way rollouts are scored changes, so committed units are rescored (from the journal, not re-sampled). */
 const SCORING_VERSION = 1;
@@ -71,6 +71,13 @@ async function verifyRollout(req: VerifyRequest, config: DifficultyConfig): Prom
   const ctx = { judges: judgesOf(config), timeBudgetMs: config.verifyTimeBudgetMs };
   if (config.verifierThreads === 0) return verify(req, ctx);
   return (await warmVerifierPool(config)).verify(req, ctx);
+}
+
+/** A round's rollouts in one pool message, each undecided one retried on its own. */
+async function verifyRound(reqs: VerifyRequest[], config: DifficultyConfig): Promise<Verdict[]> {
+  const ctx = { judges: judgesOf(config), timeBudgetMs: config.verifyTimeBudgetMs };
+  const batch = async () => (config.verifierThreads === 0 ? Promise.all(reqs.map((r) => verify(r, ctx))) : (await warmVerifierPool(config)).verifyBatch(reqs, ctx));
+  return verifyAllDecided(batch, (i) => verifyRollout(reqs[i]!, config));
 }
 
 const journals = new Map<string, RolloutJournal>();
@@ -198,22 +205,16 @@ async function rateSample(sample: Sample, ctx: StageContext, sink: UnitSink, jou
       outcome = await rateAdaptively(async (size) => {
         const taken = await sequence.take(drawn, size);
         drawn += taken.length;
-        const verdicts = await Promise.all(
-          taken.map(({ choice }) =>
-            verifyDecided(() =>
-              verifyRollout(
-                {
-                  domain: task.verifier as VerifyRequest['domain'],
-                  response: choice.text,
-                  groundTruth: task.answer,
-                  question: task.question,
-                  choices: task.choices,
-                  format: config.responseFormat,
-                },
-                config,
-              ),
-            ),
-          ),
+        const verdicts = await verifyRound(
+          taken.map(({ choice }) => ({
+            domain: task.verifier as VerifyRequest['domain'],
+            response: choice.text,
+            groundTruth: task.answer,
+            question: task.question,
+            choices: task.choices,
+            format: config.responseFormat,
+          })),
+          config,
         );
         let successes = 0;
         let lost = 0;

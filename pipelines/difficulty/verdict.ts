@@ -12,6 +12,22 @@ export interface Verdict {
   attempts: number;
 }
 
+/** `verifyDecided` over a group: one batch first, then a retry of each undecided item on its own. */
+export async function verifyAllDecided(
+  batch: () => Promise<VerifyResult[]>,
+  one: (index: number) => Promise<VerifyResult>,
+  retries = 1,
+): Promise<Verdict[]> {
+  const first = await batch();
+  return Promise.all(
+    first.map(async (result, i) => {
+      if (!isUndecided(result) || retries < 1) return { result, undecided: isUndecided(result), attempts: 1 };
+      const again = await verifyDecided(() => one(i), retries - 1);
+      return { ...again, attempts: again.attempts + 1 };
+    }),
+  );
+}
+
 /**
  * Verifies with retries for undecided outcomes. A timeout is never scored as a wrong answer: a
  * retry gets a fresh budget (a loaded machine or a replaced worker can cost one), and a rollout that
