@@ -37,6 +37,33 @@ describe('verifier pool budget counts only the verification itself', () => {
   }, 120_000);
 });
 
+describe('verifying a group in one worker message', () => {
+  it('gives every item its own budget: only the slow one times out, the rest keep their scores', async () => {
+    const pool = createVerifierPool({ threads: 1, timeBudgetMs: 2_000, hardGraceMs: 0 });
+    try {
+      await pool.ready();
+      const text = Array.from({ length: 3000 }, (_, i) => String(i)).join(',').slice(0, 9_900);
+      const other = Array.from({ length: 3000 }, (_, i) => String(3000 - i)).join(';').slice(0, 9_900);
+      for (const slowAt of [0, 3, 7]) {
+        const reqs = Array.from({ length: 8 }, (_, i) =>
+          i === slowAt ? { domain: 'ocr' as const, response: glm(text), groundTruth: other } : { domain: 'math' as const, response: glm(String(i + 10)), groundTruth: i % 2 ? String(i + 10) : '0' },
+        );
+        // 30 ms: the edit distance of two 10k strings takes ~200 ms; the small comparisons well under 1 ms.
+        const results = await pool.verifyBatch(reqs, { timeBudgetMs: 30 });
+        expect(results).toHaveLength(8);
+        for (const [i, r] of results.entries()) {
+          if (i === slowAt) expect(r.reason).toBe('timeout');
+          else expect(r.correct, `item ${i}`).toBe(i % 2 === 1);
+        }
+      }
+      const plain = await pool.verifyBatch([1, 2, 3].map((x) => ({ domain: 'math' as const, response: glm(`\\frac{${x}}{2}`), groundTruth: String(x / 2) })));
+      expect(plain.map((r) => r.correct)).toEqual([true, true, true]);
+    } finally {
+      await pool.close();
+    }
+  }, 120_000);
+});
+
 describe('verifyDecided', () => {
   const result = (reason: string, correct = false): VerifyResult => ({ score: correct ? 1 : 0, correct, extracted: null, reason, formatOk: true }) as VerifyResult;
 
