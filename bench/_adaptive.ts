@@ -47,12 +47,26 @@ export function simulate(policy: AdaptivePolicy, rates: readonly number[], seed:
 export function benchAdaptive(): void {
   const rates = mathLikeRates(SAMPLES, 7);
   process.stdout.write(`adaptive vs fixed n, ${SAMPLES} simulated samples with known rates (35% always solved, 10% never, rest U-shaped), default tiers:\n`);
-  const rows: [string, AdaptivePolicy][] = [
-    ...[4, 8, 12, 16].map((n) => [`fixed n=${n}`, fixedPolicy(n)] as [string, AdaptivePolicy]),
-    ['adaptive 4+4…16 @0.9', { initialN: 4, roundN: 4, maxN: 16, confidence: 0.9 }],
+  const fixed = [4, 8, 12, 16, 20, 24, 32].map((n) => ({ n, ...simulate(fixedPolicy(n), rates, 11) }));
+  for (const f of fixed) process.stdout.write(`  ${`fixed n=${f.n}`.padEnd(30)} ${f.rolloutsPerSample.toFixed(2).padStart(6)} rollouts/sample  tier agreement ${(100 * f.agreement).toFixed(1)}%\n`);
+  const adaptive: AdaptivePolicy[] = [
+    { initialN: 4, roundN: 4, maxN: 16, confidence: 0.9 },
+    { initialN: 4, roundN: 2, maxN: 32, confidence: 0.8 },
   ];
-  for (const [name, policy] of rows) {
+  for (const policy of adaptive) {
     const r = simulate(policy, rates, 11);
-    process.stdout.write(`  ${name.padEnd(26)} ${r.rolloutsPerSample.toFixed(2).padStart(6)} rollouts/sample  tier agreement ${(100 * r.agreement).toFixed(1)}%\n`);
+    // The fixed n that reaches the same agreement, interpolated between the fixed runs.
+    const above = fixed.findIndex((f) => f.agreement >= r.agreement);
+    let equal = '> 32';
+    if (above === 0) equal = `≤ ${fixed[0]!.n}`;
+    else if (above > 0) {
+      const lo = fixed[above - 1]!;
+      const hi = fixed[above]!;
+      equal = (lo.n + ((hi.n - lo.n) * (r.agreement - lo.agreement)) / (hi.agreement - lo.agreement)).toFixed(1);
+    }
+    const name = `adaptive ${policy.initialN}+${policy.roundN}…${policy.maxN} @${policy.confidence}`;
+    process.stdout.write(
+      `  ${name.padEnd(30)} ${r.rolloutsPerSample.toFixed(2).padStart(6)} rollouts/sample  tier agreement ${(100 * r.agreement).toFixed(1)}%  (fixed n for the same agreement: ${equal})\n`,
+    );
   }
 }
