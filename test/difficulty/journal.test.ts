@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCommand } from '../../pipelines/cli/run.js';
-import { RolloutJournal, sequencesOf, type JournalEntry } from '../../pipelines/difficulty/journal.js';
+import { RolloutJournal, migrateUnitJournals, sequencesOf, type JournalEntry } from '../../pipelines/difficulty/journal.js';
 import { RolloutSequence } from '../../pipelines/difficulty/rollout-sequence.js';
 import type { PipelineConfigInput } from '../../pipelines/shared/config/schema.js';
 import { FAKE_MODEL, itemTag, mulberry32, startFakePolicyServer, type FakeItem, type FakePolicyServer, type FakePolicyServerOptions } from '../support/openai-server.js';
@@ -191,6 +191,28 @@ describe('RolloutSequence and journal replay', () => {
         expect(journal.pathOf(id).startsWith(ws.path('_journal'))).toBe(true);
         expect((await journal.load(id)).get('e\u0000p')?.map((r) => r.choice.text)).toEqual([`req${i}:0`, `req${i}:1`, `req${i}:2`]);
       }
+    } finally {
+      await ws.cleanup();
+    }
+  });
+
+  it('moves journals written per unit (keyed by round) into the per-sample layout, rounds in order', async () => {
+    const ws = await createWorkspace();
+    try {
+      const legacy = (sample: string, round: number, count: number, params = 'p') => {
+        const { offset: _o, ...rest } = { ...entry(0, count, `${sample}-r${round}`), sample_id: sample, params_hash: params };
+        return JSON.stringify({ ...rest, round });
+      };
+      // Rounds out of order, a short round, two params, two samples, and a line cut by a crash.
+      await ws.write('_journal/u0123abcd.jsonl', [legacy('s1', 1, 4), legacy('s1', 0, 3), legacy('s2', 0, 8), legacy('s1', 0, 2, 'q'), '{"cut'].join('\n') + '\n');
+      const journal = new RolloutJournal(ws.path('_journal'));
+      expect(migrateUnitJournals(journal)).toBe(1);
+      expect(existsSync(ws.path('_journal/u0123abcd.jsonl.migrated'))).toBe(true);
+      const s1 = await journal.load('s1');
+      expect(s1.get('e\u0000p')?.map((r) => r.choice.text)).toEqual(['s1-r0:0', 's1-r0:1', 's1-r0:2', 's1-r1:0', 's1-r1:1', 's1-r1:2', 's1-r1:3']);
+      expect(s1.get('e\u0000q')).toHaveLength(2);
+      expect((await journal.load('s2')).get('e\u0000p')).toHaveLength(8);
+      expect(migrateUnitJournals(journal)).toBe(0);
     } finally {
       await ws.cleanup();
     }
