@@ -66,9 +66,10 @@ export async function benchDifficulty(): Promise<void> {
   const server = await startPolicyServerProcess(SAMPLES);
   try {
     await writeFile(join(dir, 'qa.jsonl'), items.map((it) => JSON.stringify({ q: question(it.id), a: it.answer })).join('\n') + '\n');
-    const { rate: bare, cpuMs: bareCpu } = await bareClient(server.baseUrl, items.map((it) => it.id));
-    process.stdout.write(`bare HTTP client (fetch, c=${CONCURRENCY}, n=${N}) against the loopback policy: ${Math.round(bare)} requests/s, ${bareCpu.toFixed(2)} ms CPU per request\n`);
     for (const verifierThreads of [2, 0]) {
+      // Measured right before each stage run, so both see the same machine load.
+      const { rate: bare, cpuMs: bareCpu } = await bareClient(server.baseUrl, items.map((it) => it.id));
+      process.stdout.write(`bare HTTP client (fetch, c=${CONCURRENCY}, n=${N}) against the loopback policy: ${Math.round(bare)} requests/s, ${bareCpu.toFixed(2)} ms CPU per request\n`);
       const loaded = validateConfig(
         {
           shardsDir: join(dir, `shards-${verifierThreads}`),
