@@ -24,7 +24,9 @@ export interface JournalEntry {
   sample_id: string;
   endpoint: string;
   params_hash: string;
-  /** Position in the (sample, endpoint, params) sequence of this request's first choice. */
+  /** Hash of the question as sent (text, image ids, choices): a sample id whose question changed starts afresh. Absent in migrated entries. */
+  prompt_hash?: string;
+  /** Position in the (sample, endpoint, params, prompt) sequence of this request's first choice. */
   offset: number;
   request_id: string;
   choices: JournalledChoice[];
@@ -43,10 +45,16 @@ export interface SequenceKey {
   sample_id: string;
   endpoint: string;
   params_hash: string;
+  prompt_hash?: string;
 }
 
 export function sequenceKey(k: SequenceKey): string {
-  return `${k.endpoint}\u0000${k.params_hash}`;
+  return `${k.endpoint}\u0000${k.params_hash}\u0000${k.prompt_hash ?? ''}`;
+}
+
+/** The journalled sequence for a key; entries migrated from per-unit journals (no prompt hash) are trusted for the same params. */
+export function sequenceFor(sequences: Map<string, JournalledRollout[]>, key: SequenceKey): JournalledRollout[] {
+  return sequences.get(sequenceKey(key)) ?? sequences.get(sequenceKey({ ...key, prompt_hash: undefined })) ?? [];
 }
 
 /** File name for a sample id: the id itself when it is a safe name, else its hash. */

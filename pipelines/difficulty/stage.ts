@@ -13,7 +13,7 @@ import { readSamples } from '../shared/store/read-samples.js';
 import { verify, type JudgeEndpoint, type VerifyRequest, type VerifyResult } from '../verify/index.js';
 import { createVerifierPool, type VerifierPool } from '../verify/pool.js';
 import { fixedPolicy, rateAdaptively, type AdaptivePolicy } from './adaptive.js';
-import { RolloutJournal, migrateUnitJournals, sequenceKey, type JournalEntry } from './journal.js';
+import { RolloutJournal, migrateUnitJournals, sequenceFor, type JournalEntry } from './journal.js';
 import { buildMessages, DEFAULT_INSTRUCTIONS } from './prompt.js';
 import { RolloutClient, RolloutError, type SamplingParams } from './rollout-client.js';
 import { RolloutSequence } from './rollout-sequence.js';
@@ -174,10 +174,12 @@ async function rateSample(sample: Sample, ctx: StageContext, sink: UnitSink, jou
   const stops: Record<string, string> = {};
   let undecided = 0;
   const journalled = await journal.load(sample.id);
+  // The question as sent (media by content hash): journalled rollouts of an earlier version of it are not reused.
+  const promptHash = stableHash({ content: sample.content.map((p) => (p.type === 'text' ? p.text : p.media_id)), choices: task.choices ?? [] }).slice(0, 16);
   for (const endpoint of config.endpoints) {
     const client = clientFor(endpoint, config);
-    const key = { sample_id: sample.id, endpoint: endpoint.name, params_hash: paramsHash(config, endpoint) };
-    const sequence = new RolloutSequence(journalled.get(sequenceKey(key)) ?? [], async (offset, n) => {
+    const key = { sample_id: sample.id, endpoint: endpoint.name, params_hash: paramsHash(config, endpoint), prompt_hash: promptHash };
+    const sequence = new RolloutSequence(sequenceFor(journalled, key), async (offset, n) => {
       const params: SamplingParams = {
         n,
         temperature: config.temperature,

@@ -120,6 +120,18 @@ describe('the rollout journal is keyed by sample and sampling params', () => {
     expect(server.stats.lastRequestBody).toMatchObject({ n: 3, seed: 24 });
   });
 
+  it('a sample whose question changed under the same id is asked afresh; the others are not', async () => {
+    await start(12);
+    await writeRows(items);
+    await run(config());
+    const first = server.stats.requests;
+    const edited = new Set(items.slice(0, 3).map((it) => it.id));
+    await ws.write('qa.jsonl', items.map((it) => JSON.stringify({ id: it.id, question: `${itemTag(it.id)} What is the value${edited.has(it.id) ? ', exactly' : ''}?`, answer: it.answer })).join('\n') + '\n');
+    await run(config());
+    expect(server.stats.requests - first).toBe(3);
+    for (const id of edited) expect(server.stats.completionsByItem.get(id)).toBe(2);
+  });
+
   it('rescoring after a threshold change replays exactly the same rollouts, even when the server answered short', async () => {
     await start(40, { faults: { rates: { short: 0.5 } } });
     await writeRows(items);
@@ -174,7 +186,7 @@ describe('RolloutSequence and journal replay', () => {
           length += count;
         }
       }
-      const seq = sequencesOf(lines).get('e\u0000p') ?? [];
+      const seq = sequencesOf(lines).get('e\u0000p\u0000') ?? [];
       expect(seq.map((r) => r.choice.text)).toEqual(expected);
     }
   });
@@ -189,7 +201,7 @@ describe('RolloutSequence and journal replay', () => {
         const lines = readFileSync(journal.pathOf(id), 'utf8').trim().split('\n');
         expect(lines.map((l) => (JSON.parse(l) as JournalEntry).request_id)).toEqual([`req${i}`]);
         expect(journal.pathOf(id).startsWith(ws.path('_journal'))).toBe(true);
-        expect((await journal.load(id)).get('e\u0000p')?.map((r) => r.choice.text)).toEqual([`req${i}:0`, `req${i}:1`, `req${i}:2`]);
+        expect((await journal.load(id)).get('e\u0000p\u0000')?.map((r) => r.choice.text)).toEqual([`req${i}:0`, `req${i}:1`, `req${i}:2`]);
       }
     } finally {
       await ws.cleanup();
@@ -209,9 +221,9 @@ describe('RolloutSequence and journal replay', () => {
       expect(migrateUnitJournals(journal)).toBe(1);
       expect(existsSync(ws.path('_journal/u0123abcd.jsonl.migrated'))).toBe(true);
       const s1 = await journal.load('s1');
-      expect(s1.get('e\u0000p')?.map((r) => r.choice.text)).toEqual(['s1-r0:0', 's1-r0:1', 's1-r0:2', 's1-r1:0', 's1-r1:1', 's1-r1:2', 's1-r1:3']);
-      expect(s1.get('e\u0000q')).toHaveLength(2);
-      expect((await journal.load('s2')).get('e\u0000p')).toHaveLength(8);
+      expect(s1.get('e\u0000p\u0000')?.map((r) => r.choice.text)).toEqual(['s1-r0:0', 's1-r0:1', 's1-r0:2', 's1-r1:0', 's1-r1:1', 's1-r1:2', 's1-r1:3']);
+      expect(s1.get('e\u0000q\u0000')).toHaveLength(2);
+      expect((await journal.load('s2')).get('e\u0000p\u0000')).toHaveLength(8);
       expect(migrateUnitJournals(journal)).toBe(0);
     } finally {
       await ws.cleanup();
