@@ -226,5 +226,5 @@ describe('a killed difficulty run resumes from its journal', () => {
       await server.close();
       await ws.cleanup();
     }
-  }, 60_000);
+  }, 240_000); // three CLI processes: minutes on a loaded 2-core machine
 });

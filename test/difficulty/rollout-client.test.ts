@@ -191,7 +191,9 @@ describe('RolloutClient', () => {
     const controller = new AbortController();
     const inFlight = client.complete(ask('a'), PARAMS, controller.signal);
     const queued = client.complete(ask('a'), PARAMS, controller.signal);
-    setTimeout(() => controller.abort(new Error('cancelled')), 30);
+    // Abort once the first request has reached the server (hung there), however slow the machine is.
+    while (server.stats.requests < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    controller.abort(new Error('cancelled'));
     await expect(inFlight).rejects.toThrow('cancelled');
     await expect(queued).rejects.toThrow('cancelled');
     expect(client.inFlight).toBe(0);
