@@ -4,6 +4,9 @@ import { createVerifierPool } from '../../pipelines/verify/pool.js';
 import type { VerifyResult } from '../../pipelines/verify/types.js';
 
 const glm = (answer: string) => `<think>Working.</think><answer><|begin_of_box|>${answer}<|end_of_box|></answer>`;
+/** An OCR pair whose edit distance (two 10k-character strings) takes ~200 ms: far beyond a 5–30 ms budget. */
+const text = Array.from({ length: 3000 }, (_, i) => String(i)).join(',').slice(0, 9_900);
+const other = Array.from({ length: 3000 }, (_, i) => String(3000 - i)).join(';').slice(0, 9_900);
 
 describe('verifier pool budget counts only the verification itself', () => {
   it('scores exact matches on a cold pool, however long its workers take to start', async () => {
@@ -24,8 +27,6 @@ describe('verifier pool budget counts only the verification itself', () => {
     const pool = createVerifierPool({ threads: 1, timeBudgetMs: 1_000, hardGraceMs: 0 });
     try {
       await pool.ready();
-      const text = Array.from({ length: 3000 }, (_, i) => String(i)).join(',').slice(0, 9_900);
-      const other = Array.from({ length: 3000 }, (_, i) => String(3000 - i)).join(';').slice(0, 9_900);
       const slow = pool.verify({ domain: 'ocr', response: glm(text), groundTruth: other }, { timeBudgetMs: 5 });
       // Queued behind the slow one, then run on the freshly started replacement worker.
       const next = pool.verify({ domain: 'math', response: glm('\\frac{1}{2}'), groundTruth: '0.5' });
@@ -42,8 +43,6 @@ describe('verifying a group in one worker message', () => {
     const pool = createVerifierPool({ threads: 1, timeBudgetMs: 2_000, hardGraceMs: 0 });
     try {
       await pool.ready();
-      const text = Array.from({ length: 3000 }, (_, i) => String(i)).join(',').slice(0, 9_900);
-      const other = Array.from({ length: 3000 }, (_, i) => String(3000 - i)).join(';').slice(0, 9_900);
       for (const slowAt of [0, 3, 7]) {
         const reqs = Array.from({ length: 8 }, (_, i) =>
           i === slowAt ? { domain: 'ocr' as const, response: glm(text), groundTruth: other } : { domain: 'math' as const, response: glm(String(i + 10)), groundTruth: i % 2 ? String(i + 10) : '0' },
