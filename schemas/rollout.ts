@@ -12,7 +12,8 @@ export interface RolloutRow {
   completion_tokens: number | null;
   latency_ms: number;
   score: number;
-  correct: boolean;
+  /** null: the verifier could not decide (timed out twice); such rollouts are left out of k and n. */
+  correct: boolean | null;
   extracted: string | null;
   reason: string;
 }

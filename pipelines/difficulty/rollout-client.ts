@@ -252,6 +252,8 @@ export class RolloutClient {
       if (typeof parsed === 'string') {
         return fail(`the response is not an OpenAI chat completion (${parsed}); is baseUrl an OpenAI-compatible /v1 root?`, false, 200);
       }
+      // Asked for n ≥ 1 and got nothing: an overloaded or cut-off answer, not a result.
+      if (parsed.choices.length === 0) return fail('HTTP 200 with no choices', true, 200);
       return { ok: true, result: { ...parsed, latencyMs } };
     } finally {
       clearTimeout(timer);

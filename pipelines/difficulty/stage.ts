@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { RolloutRow } from '../../schemas/rollout.js';
 import { ROLLOUT_COLUMNS } from '../../schemas/rollout.js';
@@ -7,7 +6,6 @@ import type { DifficultyConfig, EndpointConfig } from '../shared/config/schema.j
 import { mapBounded } from '../shared/concurrency.js';
 import { stableHash } from '../shared/hash.js';
 import { log } from '../shared/log.js';
-import { unitKey } from '../shared/runner/run-stage.js';
 import type { StageContext, StageDefinition } from '../shared/runner/stage.js';
 import type { UnitSink } from '../shared/runner/unit-sink.js';
 import { unitsFromUpstream, type UpstreamUnit } from '../shared/runner/upstream.js';
@@ -15,10 +13,12 @@ import { readSamples } from '../shared/store/read-samples.js';
 import { verify, type JudgeEndpoint, type VerifyRequest, type VerifyResult } from '../verify/index.js';
 import { createVerifierPool, type VerifierPool } from '../verify/pool.js';
 import { fixedPolicy, rateAdaptively, type AdaptivePolicy } from './adaptive.js';
-import { RolloutJournal, journalKey, type JournalEntry } from './journal.js';
+import { RolloutJournal, migrateUnitJournals, sequenceFor, type JournalEntry } from './journal.js';
 import { buildMessages, DEFAULT_INSTRUCTIONS } from './prompt.js';
 import { RolloutClient, RolloutError, type SamplingParams } from './rollout-client.js';
+import { RolloutSequence } from './rollout-sequence.js';
 import { combinePassRates, tierOfCounts } from './tiers.js';
+import { verifyAllDecided, type Verdict } from './verdict.js';
 
 /** Bump when the way rollouts are scored changes, so committed units are rescored (from the journal, not re-sampled). */
 const SCORING_VERSION = 1;
@@ -30,7 +30,10 @@ function difficultyResultConfig(config: DifficultyConfig): unknown {
     judges: config.judges.map(({ name, model }) => ({ name, model })), scoring: SCORING_VERSION };
 }
 
-/** Hash of what makes two requests interchangeable, so journalled rollouts are reused only when they match. */
+/**
+ * Hash of what makes two rollouts interchangeable, so journalled rollouts are reused only when they
+ * match. Not n: a larger n tops the journalled sequence up, a smaller one takes a prefix of it.
+ */
 function paramsHash(config: DifficultyConfig, endpoint: EndpointConfig): string {
   return stableHash({
     model: endpoint.model,
@@ -51,14 +54,38 @@ function policyOf(config: DifficultyConfig): AdaptivePolicy {
   return config.adaptive ?? fixedPolicy(config.n);
 }
 
-let verifierPool: VerifierPool | null = null;
+let verifierPool: Promise<VerifierPool> | null = null;
+
+/** The worker pool, warmed up (verifier loaded in every worker) before its first verification. */
+function warmVerifierPool(config: DifficultyConfig): Promise<VerifierPool> {
+  verifierPool ??= (async () => {
+    const pool = createVerifierPool({ threads: config.verifierThreads, timeBudgetMs: config.verifyTimeBudgetMs });
+    await pool.ready();
+    return pool;
+  })();
+  return verifierPool;
+}
 
 /** Verifies on the worker-thread pool (hard budget) when `verifierThreads` > 0, else in-process. */
-function verifyRollout(req: VerifyRequest, config: DifficultyConfig): Promise<VerifyResult> {
+async function verifyRollout(req: VerifyRequest, config: DifficultyConfig): Promise<VerifyResult> {
   const ctx = { judges: judgesOf(config), timeBudgetMs: config.verifyTimeBudgetMs };
   if (config.verifierThreads === 0) return verify(req, ctx);
-  verifierPool ??= createVerifierPool({ threads: config.verifierThreads, timeBudgetMs: config.verifyTimeBudgetMs });
-  return verifierPool.verify(req, ctx);
+  return (await warmVerifierPool(config)).verify(req, ctx);
+}
+
+/** A round's rollouts in one pool message, each undecided one retried on its own. */
+async function verifyRound(reqs: VerifyRequest[], config: DifficultyConfig): Promise<Verdict[]> {
+  const ctx = { judges: judgesOf(config), timeBudgetMs: config.verifyTimeBudgetMs };
+  const batch = async () => (config.verifierThreads === 0 ? Promise.all(reqs.map((r) => verify(r, ctx))) : (await warmVerifierPool(config)).verifyBatch(reqs, ctx));
+  return verifyAllDecided(batch, (i) => verifyRollout(reqs[i]!, config));
+}
+
+const journals = new Map<string, RolloutJournal>();
+function journalFor(ctx: StageContext): RolloutJournal {
+  const dir = ctx.layout.journal('difficulty');
+  let journal = journals.get(dir);
+  if (!journal) journals.set(dir, (journal = new RolloutJournal(dir)));
+  return journal;
 }
 
 const clients = new Map<string, RolloutClient>();
@@ -107,11 +134,14 @@ export const difficultyStage: StageDefinition<UpstreamUnit> = {
         `Point it at a vLLM/SGLang server, e.g. { name: 'qwen', baseUrl: 'http://127.0.0.1:8000/v1', model: 'Qwen/Qwen2.5-VL-7B-Instruct' }.`;
       process.stderr.write(`note: ${message}\n`);
     }
+    const migrated = migrateUnitJournals(journalFor(ctx));
+    if (migrated > 0) log.info({ files: migrated }, 'moved per-unit rollout journals into the per-sample journal');
   },
 
   async afterRun() {
-    await verifierPool?.close();
+    const pool = verifierPool;
     verifierPool = null;
+    await (await pool)?.close();
   },
 
   async process(unit, ctx, sink) {
@@ -122,8 +152,8 @@ export const difficultyStage: StageDefinition<UpstreamUnit> = {
       for (const sample of samples) sink.keep(refOf(sample), toSampleRow(sample), 'unrated_no_endpoint');
       return;
     }
-    const journal = await RolloutJournal.open(join(ctx.layout.journal('difficulty'), `${unitKey(unit.id)}.jsonl`));
-    await mapBounded(samples, config.concurrency, (sample) => rateSample(sample, ctx, sink, journal));
+    const journal = journalFor(ctx);
+    await mapBounded(samples, config.concurrency, (sample) => journal.withSample(sample.id, () => rateSample(sample, ctx, sink, journal)));
   },
 };
 
@@ -145,52 +175,63 @@ async function rateSample(sample: Sample, ctx: StageContext, sink: UnitSink, jou
   const perModel: ModelDifficulty[] = [];
   const rollouts: RolloutRow[] = [];
   const stops: Record<string, string> = {};
+  let undecided = 0;
+  const journalled = await journal.load(sample.id);
+  // The question as sent (media by content hash): journalled rollouts of an earlier version of it are not reused.
+  const promptHash = stableHash({ content: sample.content.map((p) => (p.type === 'text' ? p.text : p.media_id)), choices: task.choices ?? [] }).slice(0, 16);
   for (const endpoint of config.endpoints) {
     const client = clientFor(endpoint, config);
-    const hash = paramsHash(config, endpoint);
+    const key = { sample_id: sample.id, endpoint: endpoint.name, params_hash: paramsHash(config, endpoint), prompt_hash: promptHash };
+    const sequence = new RolloutSequence(sequenceFor(journalled, key), async (offset, n) => {
+      const params: SamplingParams = {
+        n,
+        temperature: config.temperature,
+        topP: config.topP,
+        maxTokens: config.maxTokens,
+        // Each position has its own seed, so a top-up never repeats the rollouts it extends.
+        ...(config.seed !== undefined ? { seed: config.seed + offset } : {}),
+      };
+      const result = await client.complete(messages, params, ctx.signal);
+      const entry: JournalEntry = {
+        ...key,
+        offset,
+        request_id: randomUUID(),
+        choices: result.choices.map(({ index, text, finishReason }) => ({ index, text, finishReason })),
+        prompt_tokens: result.promptTokens,
+        completion_tokens: result.completionTokens,
+        latency_ms: result.latencyMs,
+      };
+      journal.append(entry); // before anything else happens to the response
+      return entry;
+    });
+    let drawn = 0;
     let outcome;
     try {
-      outcome = await rateAdaptively(async (size, round) => {
-        const key = { sample_id: sample.id, endpoint: endpoint.name, params_hash: hash, round };
-        let entry = journal.get(journalKey(key));
-        if (!entry) {
-          const params: SamplingParams = {
-            n: size,
-            temperature: config.temperature,
-            topP: config.topP,
-            maxTokens: config.maxTokens,
-            ...(config.seed !== undefined ? { seed: config.seed + round } : {}),
-          };
-          const result = await client.complete(messages, params, ctx.signal);
-          entry = {
-            ...key,
-            request_id: randomUUID(),
-            choices: result.choices.map(({ index, text, finishReason }) => ({ index, text, finishReason })),
-            prompt_tokens: result.promptTokens,
-            completion_tokens: result.completionTokens,
-            latency_ms: result.latencyMs,
-          } satisfies JournalEntry;
-          await journal.append(entry);
-        }
+      outcome = await rateAdaptively(async (size) => {
+        const taken = await sequence.take(drawn, size);
+        drawn += taken.length;
+        const verdicts = await verifyRound(
+          taken.map(({ choice }) => ({
+            domain: task.verifier as VerifyRequest['domain'],
+            response: choice.text,
+            groundTruth: task.answer,
+            question: task.question,
+            choices: task.choices,
+            format: config.responseFormat,
+          })),
+          config,
+        );
         let successes = 0;
-        for (const choice of entry.choices) {
-          const verdict = await verifyRollout(
-            {
-              domain: task.verifier as VerifyRequest['domain'],
-              response: choice.text,
-              groundTruth: task.answer,
-              question: task.question,
-              choices: task.choices,
-              format: config.responseFormat,
-            },
-            config,
-          );
-          if (verdict.correct) successes++;
+        let lost = 0;
+        for (const [i, { choice, entry }] of taken.entries()) {
+          const { result: verdict, undecided: isUndecided } = verdicts[i]!;
+          if (isUndecided) lost++;
+          else if (verdict.correct) successes++;
           rollouts.push({
             sample_id: sample.id,
             endpoint: endpoint.name,
             model: endpoint.model,
-            params_hash: hash,
+            params_hash: key.params_hash,
             request_id: entry.request_id,
             choice_index: choice.index,
             response: choice.text,
@@ -199,12 +240,12 @@ async function rateSample(sample: Sample, ctx: StageContext, sink: UnitSink, jou
             completion_tokens: entry.completion_tokens === null ? null : Math.round(entry.completion_tokens / Math.max(1, entry.choices.length)),
             latency_ms: entry.latency_ms,
             score: verdict.score,
-            correct: verdict.correct,
+            correct: isUndecided ? null : verdict.correct,
             extracted: verdict.extracted,
             reason: verdict.reason,
           });
         }
-        return { rollouts: entry.choices.length, successes };
+        return { rollouts: taken.length - lost, successes, undecided: lost };
       }, policyOf(config), config.tiers);
     } catch (err) {
       if (err instanceof RolloutError && !err.retryable) {
@@ -215,6 +256,7 @@ async function rateSample(sample: Sample, ctx: StageContext, sink: UnitSink, jou
     }
     perModel.push({ model: endpoint.model, k: outcome.k, n: outcome.n, pass_rate: outcome.passRate ?? 0 });
     stops[endpoint.name] = outcome.stopReason;
+    undecided += outcome.undecided;
   }
   const pooled = combinePassRates(perModel.map(({ model, k, n }) => ({ model, k, n })));
   const tier = tierOfCounts(pooled.k, pooled.n, config.tiers);
@@ -233,5 +275,9 @@ async function rateSample(sample: Sample, ctx: StageContext, sink: UnitSink, jou
     },
   };
   for (const r of rollouts) sink.emit('rollouts', r);
-  sink.keep(refOf(sample), toSampleRow(rated), `rated_${tier}`, { stops });
+  if (undecided > 0) {
+    // Visible in `pnpm pipeline status` as its own reason; the tier comes from the decided rollouts only.
+    log.warn({ sample: sample.id, undecided }, 'verification timed out twice for some rollouts: left out of k/n');
+    sink.keep(refOf(sample), toSampleRow(rated), 'rated_with_undecided_rollouts', { stops, tier, undecided });
+  } else sink.keep(refOf(sample), toSampleRow(rated), `rated_${tier}`, { stops });
 }

@@ -2,6 +2,10 @@
  * Hard time budgets: the deterministic path (CAS included) runs in worker threads; a task that
  * outlives its budget is aborted (Piscina terminates and replaces the worker) and scores 0 with
  * reason `timeout`. Judge calls stay on the main thread so their cache is shared.
+ *
+ * The budget counts from the moment a worker starts the task (the worker stamps it into shared
+ * memory), never the time spent queued or waiting for a worker to start and load the verifier: a
+ * cold or freshly replaced worker must not turn an exact match into a timeout.
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
@@ -54,9 +58,32 @@ export class VerifierPool {
     await Promise.all(Array.from({ length: this.threads }, () => this.piscina.run({ ping: true })));
   }
 
+  /**
+   * Runs a task whose worker stamps `startedAt[i]` (epoch ms) as it starts item i; aborts it when the
+   * item running now has outlived budget + grace. Until the first stamp the clock has not begun.
+   */
+  private runWatched<T>(task: object, startedAt: Float64Array, budgetMs: number): Promise<T> {
+    const controller = new AbortController();
+    const limitMs = budgetMs + this.hardGraceMs;
+    let timer: NodeJS.Timeout | undefined;
+    const watch = (): void => {
+      let started = 0;
+      for (let i = startedAt.length - 1; i >= 0 && started === 0; i--) started = startedAt[i]!;
+      if (started === 0) timer = setTimeout(watch, Math.max(10, Math.min(limitMs, 1_000)));
+      else {
+        const left = started + limitMs - (performance.timeOrigin + performance.now());
+        if (left <= 0) controller.abort();
+        else timer = setTimeout(watch, Math.max(1, left));
+      }
+    };
+    timer = setTimeout(watch, limitMs);
+    return (this.piscina.run(task, { signal: controller.signal }) as Promise<T>).finally(() => clearTimeout(timer));
+  }
+
   private async deterministic(req: VerifyRequest, budgetMs: number): Promise<DeterministicOutcome> {
+    const startedAt = new Float64Array(new SharedArrayBuffer(8));
     try {
-      return (await this.piscina.run({ req, budgetMs }, { signal: AbortSignal.timeout(budgetMs + this.hardGraceMs) })) as DeterministicOutcome;
+      return await this.runWatched<DeterministicOutcome>({ req, budgetMs, startedAt }, startedAt, budgetMs);
     } catch (err) {
       if (err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError')) {
         this.timeouts++;
@@ -73,8 +100,27 @@ export class VerifierPool {
     return finishWithJudges(req, outcome, ctx, budget - (performance.now() - start));
   }
 
+  /**
+   * Verifies a group in one worker message (a message costs far more than a typical verification),
+   * each item under its own budget. If an item outlives its budget the group is aborted and its
+   * items are verified one by one, so only the slow one scores `timeout`.
+   */
   async verifyBatch(reqs: VerifyRequest[], ctx: VerifyContextWithCache = {}): Promise<VerifyResult[]> {
-    return Promise.all(reqs.map((r) => this.verify(r, ctx)));
+    if (reqs.length <= 1) return Promise.all(reqs.map((r) => this.verify(r, ctx)));
+    const budget = ctx.timeBudgetMs ?? this.timeBudgetMs;
+    const startedAt = new Float64Array(new SharedArrayBuffer(8 * reqs.length));
+    let outcomes: DeterministicOutcome[];
+    try {
+      outcomes = await this.runWatched<DeterministicOutcome[]>({ reqs, budgetMs: budget, startedAt }, startedAt, budget);
+    } catch {
+      return Promise.all(reqs.map((r) => this.verify(r, ctx)));
+    }
+    return Promise.all(
+      outcomes.map((outcome, i) => {
+        const ended = i + 1 < outcomes.length ? startedAt[i + 1]! : performance.timeOrigin + performance.now();
+        return finishWithJudges(reqs[i]!, outcome, ctx, budget - (ended - startedAt[i]!));
+      }),
+    );
   }
 
   async close(): Promise<void> {

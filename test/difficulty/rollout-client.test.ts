@@ -79,7 +79,8 @@ describe('RolloutClient', () => {
   it('retries planted 429, 500, timeouts and dropped sockets, counting attempts', async () => {
     const server = await serve({ faults: { schedule: ['429', '500', 'hang', 'reset', 'ok'] } });
     const retries: number[] = [];
-    const client = clientFor(server, { timeoutMs: 150, onRetry: (r) => retries.push(r.error.status ?? -1) });
+    // The hang costs one full timeout; it is long enough that no real answer on a loaded machine ever hits it.
+    const client = clientFor(server, { timeoutMs: 2_000, onRetry: (r) => retries.push(r.error.status ?? -1) });
     const result = await client.complete(ask('a'), PARAMS);
     expect(result.attempts).toBe(5);
     expect(retries).toEqual([429, 500, -1, -1]);
@@ -106,7 +107,7 @@ describe('RolloutClient', () => {
   it('loses and duplicates no choice across many faulty requests', async () => {
     const items = Array.from({ length: 60 }, (_, i) => ({ id: `q${i}`, p: (i % 11) / 10, answer: String(i) }));
     const server = await serve({ items, latencyMs: 2, faults: { rates: { '429': 0.1, '500': 0.1, hang: 0.05, reset: 0.1 } } });
-    const client = clientFor(server, { concurrency: 8, maxRetries: 12, timeoutMs: 150 });
+    const client = clientFor(server, { concurrency: 8, maxRetries: 12, timeoutMs: 2_000 });
     const results = await Promise.all(items.map((item) => client.complete(ask(item.id), PARAMS)));
     const attempts = results.reduce((sum, r) => sum + r.attempts, 0);
     const faults = Object.values(server.stats.faults).reduce((a, b) => a + b, 0);
@@ -190,7 +191,9 @@ describe('RolloutClient', () => {
     const controller = new AbortController();
     const inFlight = client.complete(ask('a'), PARAMS, controller.signal);
     const queued = client.complete(ask('a'), PARAMS, controller.signal);
-    setTimeout(() => controller.abort(new Error('cancelled')), 30);
+    // Abort once the first request has reached the server (hung there), however slow the machine is.
+    while (server.stats.requests < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    controller.abort(new Error('cancelled'));
     await expect(inFlight).rejects.toThrow('cancelled');
     await expect(queued).rejects.toThrow('cancelled');
     expect(client.inFlight).toBe(0);
