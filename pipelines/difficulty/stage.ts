@@ -54,42 +54,38 @@ function policyOf(config: DifficultyConfig): AdaptivePolicy {
   return config.adaptive ?? fixedPolicy(config.n);
 }
 
-let verifierPool: Promise<VerifierPool> | null = null;
+/** What one difficulty worker holds across units: the verifier pool (started on first use), the journal, the HTTP clients. */
+export interface DifficultyResources {
+  pool: Promise<VerifierPool> | null;
+  journal: RolloutJournal;
+  clients: Map<string, RolloutClient>;
+}
 
 /** The worker pool, warmed up (verifier loaded in every worker) before its first verification. */
-function warmVerifierPool(config: DifficultyConfig): Promise<VerifierPool> {
-  verifierPool ??= (async () => {
+function warmVerifierPool(config: DifficultyConfig, res: DifficultyResources): Promise<VerifierPool> {
+  res.pool ??= (async () => {
     const pool = createVerifierPool({ threads: config.verifierThreads, timeBudgetMs: config.verifyTimeBudgetMs });
     await pool.ready();
     return pool;
   })();
-  return verifierPool;
+  return res.pool;
 }
 
 /** Verifies on the worker-thread pool (hard budget) when `verifierThreads` > 0, else in-process. */
-async function verifyRollout(req: VerifyRequest, config: DifficultyConfig): Promise<VerifyResult> {
+async function verifyRollout(req: VerifyRequest, config: DifficultyConfig, res: DifficultyResources): Promise<VerifyResult> {
   const ctx = { judges: judgesOf(config), timeBudgetMs: config.verifyTimeBudgetMs };
   if (config.verifierThreads === 0) return verify(req, ctx);
-  return (await warmVerifierPool(config)).verify(req, ctx);
+  return (await warmVerifierPool(config, res)).verify(req, ctx);
 }
 
 /** A round's rollouts in one pool message, each undecided one retried on its own. */
-async function verifyRound(reqs: VerifyRequest[], config: DifficultyConfig): Promise<Verdict[]> {
+async function verifyRound(reqs: VerifyRequest[], config: DifficultyConfig, res: DifficultyResources): Promise<Verdict[]> {
   const ctx = { judges: judgesOf(config), timeBudgetMs: config.verifyTimeBudgetMs };
-  const batch = async () => (config.verifierThreads === 0 ? Promise.all(reqs.map((r) => verify(r, ctx))) : (await warmVerifierPool(config)).verifyBatch(reqs, ctx));
-  return verifyAllDecided(batch, (i) => verifyRollout(reqs[i]!, config));
+  const batch = async () => (config.verifierThreads === 0 ? Promise.all(reqs.map((r) => verify(r, ctx))) : (await warmVerifierPool(config, res)).verifyBatch(reqs, ctx));
+  return verifyAllDecided(batch, (i) => verifyRollout(reqs[i]!, config, res));
 }
 
-const journals = new Map<string, RolloutJournal>();
-function journalFor(ctx: StageContext): RolloutJournal {
-  const dir = ctx.layout.journal('difficulty');
-  let journal = journals.get(dir);
-  if (!journal) journals.set(dir, (journal = new RolloutJournal(dir)));
-  return journal;
-}
-
-const clients = new Map<string, RolloutClient>();
-function clientFor(endpoint: EndpointConfig, config: DifficultyConfig): RolloutClient {
+function clientFor(endpoint: EndpointConfig, config: DifficultyConfig, clients: Map<string, RolloutClient>): RolloutClient {
   const key = stableHash({ endpoint, c: config.concurrency, t: config.timeoutMs, r: config.maxRetries });
   let client = clients.get(key);
   if (!client) {
@@ -114,7 +110,7 @@ function clientFor(endpoint: EndpointConfig, config: DifficultyConfig): RolloutC
  * request is journalled at once; rollouts are stored in `_rollouts/`, samples partitioned by
  * `domain=…/tier=…`.
  */
-export const difficultyStage: StageDefinition<UpstreamUnit> = {
+export const difficultyStage: StageDefinition<UpstreamUnit, DifficultyResources> = {
   name: 'difficulty',
   version: 1,
   input: 'filter',
@@ -134,17 +130,19 @@ export const difficultyStage: StageDefinition<UpstreamUnit> = {
         `Point it at a vLLM/SGLang server, e.g. { name: 'qwen', baseUrl: 'http://127.0.0.1:8000/v1', model: 'Qwen/Qwen2.5-VL-7B-Instruct' }.`;
       process.stderr.write(`note: ${message}\n`);
     }
-    const migrated = migrateUnitJournals(journalFor(ctx));
+    const migrated = migrateUnitJournals(new RolloutJournal(ctx.layout.journal('difficulty')));
     if (migrated > 0) log.info({ files: migrated }, 'moved per-unit rollout journals into the per-sample journal');
   },
 
-  async afterRun() {
-    const pool = verifierPool;
-    verifierPool = null;
+  setup: async (ctx) => ({ pool: null, journal: new RolloutJournal(ctx.layout.journal('difficulty')), clients: new Map() }),
+
+  async teardown(res) {
+    const pool = res.pool;
+    res.pool = null;
     await (await pool)?.close();
   },
 
-  async process(unit, ctx, sink) {
+  async process(unit, ctx, sink, res) {
     const samples = await readSamples(ctx.conn, unit.payload.files);
     sink.inputs(samples.length);
     const config = ctx.config.difficulty;
@@ -152,8 +150,8 @@ export const difficultyStage: StageDefinition<UpstreamUnit> = {
       for (const sample of samples) sink.keep(refOf(sample), toSampleRow(sample), 'unrated_no_endpoint');
       return;
     }
-    const journal = journalFor(ctx);
-    await mapBounded(samples, config.concurrency, (sample) => journal.withSample(sample.id, () => rateSample(sample, ctx, sink, journal)));
+    const journal = res.journal;
+    await mapBounded(samples, config.concurrency, (sample) => journal.withSample(sample.id, () => rateSample(sample, ctx, sink, res)));
   },
 };
 
@@ -161,7 +159,8 @@ function refOf(sample: Sample) {
   return { sample_id: sample.id, source_uri: sample.source.uri, locator: sample.source.locator };
 }
 
-async function rateSample(sample: Sample, ctx: StageContext, sink: UnitSink, journal: RolloutJournal): Promise<void> {
+async function rateSample(sample: Sample, ctx: StageContext, sink: UnitSink, res: DifficultyResources): Promise<void> {
+  const journal = res.journal;
   const config = ctx.config.difficulty;
   if (!sample.task) {
     sink.drop(refOf(sample), 'no_verifiable_task');
@@ -180,7 +179,7 @@ async function rateSample(sample: Sample, ctx: StageContext, sink: UnitSink, jou
   // The question as sent (media by content hash): journalled rollouts of an earlier version of it are not reused.
   const promptHash = stableHash({ content: sample.content.map((p) => (p.type === 'text' ? p.text : p.media_id)), choices: task.choices ?? [] }).slice(0, 16);
   for (const endpoint of config.endpoints) {
-    const client = clientFor(endpoint, config);
+    const client = clientFor(endpoint, config, res.clients);
     const key = { sample_id: sample.id, endpoint: endpoint.name, params_hash: paramsHash(config, endpoint), prompt_hash: promptHash };
     const sequence = new RolloutSequence(sequenceFor(journalled, key), async (offset, n) => {
       const params: SamplingParams = {
@@ -220,6 +219,7 @@ async function rateSample(sample: Sample, ctx: StageContext, sink: UnitSink, jou
             format: config.responseFormat,
           })),
           config,
+          res,
         );
         let successes = 0;
         let lost = 0;

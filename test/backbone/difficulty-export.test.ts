@@ -171,13 +171,13 @@ describe('verification under a hard time budget', () => {
       const loaded = await ws.config(cfg);
       await runCommand(loaded, 'ingest', {});
       await runCommand(loaded, 'filter', {});
-    await runCommand(loaded, 'filter', {});
       const [summary] = await runCommand(loaded, 'difficulty', {});
       expect(summary!.counts).toMatchObject({ in: items.length, kept: items.length });
       const reasons = await queryShards(loaded, `SELECT reason, count(*)::INT AS n, count(correct)::INT AS decided FROM rollouts GROUP BY reason`);
-      const timeouts = reasons.find((r) => r.reason === 'timeout');
-      expect(timeouts?.n).toBeGreaterThan(0);
-      expect(timeouts?.decided).toBe(0); // correct IS NULL: neither right nor wrong
+      // Whether a verification outlives 1 ms depends on the machine: the undecided path itself is tested
+      // deterministically in test/difficulty/verifier-budget.test.ts; here, whatever timed out must be undecided and counted.
+      const timeouts = reasons.find((r) => r.reason === 'timeout') ?? { n: 0, decided: 0 };
+      expect(timeouts.decided).toBe(0); // correct IS NULL: neither right nor wrong
       // k and n count decided rollouts only.
       const mismatched = await queryShards(
         loaded,
@@ -187,9 +187,11 @@ describe('verification under a hard time budget', () => {
       expect(mismatched).toEqual([]);
       const [affected] = await queryShards(loaded, `SELECT count(DISTINCT sample_id)::INT AS n FROM rollouts WHERE correct IS NULL`);
       const ledger = await queryShards(loaded, `SELECT count(*)::INT AS n, sum((details::JSON->>'undecided')::INT)::INT AS undecided FROM ledger WHERE stage = 'difficulty' AND reason = 'rated_with_undecided_rollouts'`);
-      expect(ledger[0]).toEqual({ n: affected!.n, undecided: timeouts!.n });
-      const status = await runCli(['status', '--config', ws.path('pipeline.config.ts')]);
-      expect(status.stdout).toMatch(new RegExp(`difficulty\\s*│\\s*kept\\s*│\\s*rated_with_undecided_rollouts\\s*│\\s*${affected!.n}\\b`));
+      if (Number(timeouts.n) > 0) {
+        expect(ledger[0]).toEqual({ n: affected!.n, undecided: timeouts.n });
+        const status = await runCli(['status', '--config', ws.path('pipeline.config.ts')]);
+        expect(status.stdout).toMatch(new RegExp(`difficulty\\s*│\\s*kept\\s*│\\s*rated_with_undecided_rollouts\\s*│\\s*${affected!.n}\\b`));
+      } else expect(affected!.n).toBe(0);
     } finally {
       await server.close();
       await ws.cleanup();

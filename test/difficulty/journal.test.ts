@@ -40,7 +40,7 @@ describe('the rollout journal is keyed by sample and sampling params', () => {
     };
   }
 
-  async function run(cfg: PipelineConfigInput, stages: ('ingest' | 'difficulty')[] = ['ingest', 'difficulty']) {
+  async function run(cfg: PipelineConfigInput, stages: ('ingest' | 'filter' | 'difficulty')[] = ['ingest', 'filter', 'difficulty']) {
     const loaded = await ws.config(cfg);
     for (const stage of stages) await runCommand(loaded, stage, {});
     return loaded;
