@@ -19,6 +19,7 @@ import { RolloutJournal, journalKey, type JournalEntry } from './journal.js';
 import { buildMessages, DEFAULT_INSTRUCTIONS } from './prompt.js';
 import { RolloutClient, RolloutError, type SamplingParams } from './rollout-client.js';
 import { combinePassRates, tierOfCounts } from './tiers.js';
+import { labelPriorOf, withLabelPrior } from '../rlcs/label-priors.js';
 
 /** Bump when the way rollouts are scored changes, so committed units are rescored (from the journal, not re-sampled). */
 const SCORING_VERSION = 1;
@@ -100,7 +101,7 @@ export const difficultyStage: StageDefinition<UpstreamUnit> = {
   async beforeRun(ctx, pending) {
     if (pending > 0 && ctx.config.difficulty.endpoints.length === 0) {
       const message =
-        `dataset ${ctx.dataset}: no policy endpoint configured (difficulty.endpoints), so samples keep tier "unrated". ` +
+        `dataset ${ctx.dataset}: no policy endpoint configured (difficulty.endpoints), so samples keep tier "unrated" unless a label rule (difficulty.labels) rates them. ` +
         `Point it at a vLLM/SGLang server, e.g. { name: 'qwen', baseUrl: 'http://127.0.0.1:8000/v1', model: 'Qwen/Qwen2.5-VL-7B-Instruct' }.`;
       process.stderr.write(`note: ${message}\n`);
     }
@@ -116,7 +117,11 @@ export const difficultyStage: StageDefinition<UpstreamUnit> = {
     sink.inputs(samples.length);
     const config = ctx.config.difficulty;
     if (config.endpoints.length === 0) {
-      for (const sample of samples) sink.keep(refOf(sample), toSampleRow(sample), 'unrated_no_endpoint');
+      for (const sample of samples) {
+        const prior = sample.task ? labelPriorOf(sample, config.labels, config.tiers) : null;
+        if (prior) sink.keep(refOf(sample), toSampleRow(withLabelPrior(sample, prior, config.tiers, new Date().toISOString())), 'rated_from_label');
+        else sink.keep(refOf(sample), toSampleRow(sample), 'unrated_no_endpoint');
+      }
       return;
     }
     const journal = await RolloutJournal.open(join(ctx.layout.journal('difficulty'), `${unitKey(unit.id)}.jsonl`));
@@ -229,6 +234,7 @@ async function rateSample(sample: Sample, ctx: StageContext, sink: UnitSink, jou
       history: [...sample.difficulty.history, { at: ratedAt, source: 'offline', k: pooled.k, n: pooled.n }],
     },
   };
+  const merged = withLabelPrior(rated, labelPriorOf(sample, config.labels, config.tiers), config.tiers, ratedAt);
   for (const r of rollouts) sink.emit('rollouts', r);
-  sink.keep(refOf(sample), toSampleRow(rated), `rated_${tier}`, { stops });
+  sink.keep(refOf(sample), toSampleRow(merged), `rated_${merged.difficulty.tier}`, { stops });
 }

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { TIERS } from '../../../schemas/tier.js';
 import { sourceSchema } from '../../ingest/source-config.js';
+import { labelRuleSchema } from '../../rlcs/label-priors.js';
+import { rlcsSchema } from '../../rlcs/config.js';
 
 export const endpointSchema = z
   .object({
@@ -53,6 +55,8 @@ export const difficultySchema = z
       })
       .strict()
       .optional(),
+    /** Difficulty priors from source labels (e.g. MATH `level`), pooled with model grading (pipelines/rlcs/label-priors.ts). */
+    labels: z.array(labelRuleSchema).default([]),
   })
   .strict();
 
@@ -84,6 +88,7 @@ export const datasetSchema = z
       .default({ unitRows: 2000, maxImagePixels: 100_000_000, concurrency: 8 }),
     difficulty: difficultySchema.default(() => difficultySchema.parse({})),
     export: exportSchema.default(() => exportSchema.parse({})),
+    rlcs: rlcsSchema.default(() => rlcsSchema.parse({})),
   })
   .strict();
 
