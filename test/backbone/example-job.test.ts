@@ -8,15 +8,15 @@ let ws: Workspace;
 afterAll(() => ws?.cleanup());
 
 describe('the bundled example job (pipeline.config.ts + examples/qa)', () => {
-  it('runs ingest → difficulty → export with no server and leaves every sample unrated but exported', async () => {
+  it('runs ingest → difficulty → export with no server: labelled sources (MATH, MathVision `level`) get real tiers, the rest stay unrated, all exported', async () => {
     ws = await createWorkspace();
     const loaded = { ...(await loadConfig(join(REPO_ROOT, 'pipeline.config.ts'))), shardsDir: ws.path('shards') };
     const summaries = await runCommand(loaded, 'all', {});
     expect(summaries.map((s) => s.stage)).toEqual(['ingest', 'difficulty', 'export']);
     for (const s of summaries) expect(s.counts.in).toBe(s.counts.kept + s.counts.dropped + s.counts.quarantined);
     expect(summaries[0]!.counts).toMatchObject({ in: 49, kept: 49 });
-    const tiers = await queryShards(loaded, `SELECT tier, count(*)::INT AS n FROM samples GROUP BY tier`);
-    expect(tiers).toEqual([{ tier: 'unrated', n: 49 }]);
+    const tiers = await queryShards(loaded, `SELECT tier, count(*)::INT AS n FROM samples GROUP BY tier ORDER BY tier`);
+    expect(tiers).toEqual([{ tier: 'easy', n: 12 }, { tier: 'hard', n: 3 }, { tier: 'medium', n: 5 }, { tier: 'unrated', n: 29 }]);
     const exported = await queryShards(loaded, `SELECT count(*)::INT AS n, count(*) FILTER (WHERE len(images) > 0)::INT AS with_images FROM export_verl`);
     expect(exported).toEqual([{ n: 49, with_images: 13 }]);
   });
