@@ -15,6 +15,8 @@ export const rlcsSchema = z
     weights: tierWeightsSchema.default({}),
     /** EMA weight of the newest observed pass rate of a sample (1 = only the latest step counts). */
     passRateEma: z.number().gt(0).max(1).default(0.5),
+    /** An online EMA pass rate within this of 1 (of 0) puts the sample in `solved` (`unsolved`). */
+    pointTolerance: z.number().min(0).lt(0.5).default(0.05),
     /** EMA weight of the newest expansion ratio (per training step). */
     expansionEma: z.number().gt(0).max(1).default(0.3),
     /** Cap on expansion_ratio = 1 / (1 − not_valid_sample_rate); a step where every group is not valid would be infinite. */
