@@ -67,6 +67,12 @@ export const exportSchema = z
     tiers: z.array(z.enum(TIERS)).optional(),
     /** The user prompt suffix appended to each question (verl usually adds the format instruction). */
     instruction: z.string().optional(),
+    /**
+     * The format gate written to verl's `extra_info.format` for the reward function; default:
+     * `difficulty.responseFormat`. Use `lenient` when the trainer decodes with skip_special_tokens
+     * and the model's box markers are special tokens (docs/rlcs.md).
+     */
+    rewardFormat: z.enum(['glm', 'glm_think', 'lenient', 'none']).optional(),
   })
   .strict();
 
