@@ -2,14 +2,17 @@
  * Online difficulty state, derived from the whole pass-rate history: per sample an exponential
  * moving average of the pass rates seen at each training step (seeded with the offline pass rate),
  * the tier of that average, and every tier move. Groups of one step split over several imports are
- * summed first. Rebuilt after each import by one ordered, streamed pass (memory per sample, not per
- * history row), so a changed EMA weight or threshold applies to everything at once.
+ * summed first. Derived by one ordered, streamed pass (memory per sample, not per history row);
+ * after an import only the samples it touched are recomputed, and a changed EMA weight, threshold
+ * or set of rated samples recomputes everything.
  */
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Tier } from '../../schemas/tier.js';
 import { tierOf, type TierThresholds } from '../difficulty/tiers.js';
+import { stableHash } from '../shared/hash.js';
 import { sqlList, sqlString } from '../shared/store/duckdb.js';
 import { writeStagedParquet } from '../shared/store/parquet-writer.js';
 import { StagedRows } from '../shared/store/staged-rows.js';
@@ -67,50 +70,52 @@ export function emaStep(prev: number | null, rate: number, alpha: number): numbe
   return prev === null ? rate : (1 - alpha) * prev + alpha * rate;
 }
 
+/**
+ * Rebuilds the state after an import. Only samples the import touched are recomputed from their
+ * history; the others are carried over from the previous state, unless the EMA options or the rated
+ * samples changed since (then everything is recomputed).
+ */
 export async function rebuildState(conn: DuckDBConnection, paths: RlcsPaths, config: RlcsConfig, thresholds: TierThresholds, importId?: string): Promise<StateSummary> {
   const history = paths.importFiles('history');
   const opts: OnlineOptions = { alpha: config.passRateEma, thresholds, pointTolerance: config.pointTolerance };
+  const universeHash = String((await conn.runAndReadAll(`SELECT coalesce(bit_xor(hash(id, tier, pass_rate)), 0)::VARCHAR FROM rlcs_universe`)).getRows()[0]![0]);
+  const meta = { options: stableHash(opts), universe: universeHash };
+  const previous = await readMeta(paths);
+  const statePath = join(paths.state, 'state.parquet');
+  const movesPath = join(paths.state, 'moves.parquet');
+  const thisImport = importId ? history.find((f) => f.includes(importId)) : undefined;
+  const unchanged = previous?.options === meta.options && previous.universe === meta.universe && existsSync(statePath) && existsSync(movesPath);
+  if (!importId && unchanged) return summarise(conn, paths);
+  const incremental = !!thisImport && previous?.options === meta.options && previous.universe === meta.universe && existsSync(statePath) && existsSync(movesPath);
+
   const tmp = join(paths.tmp, `state-${process.pid}-${Date.now()}`);
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
+  if (incremental) await conn.run(`CREATE OR REPLACE TEMP TABLE rlcs_touched AS SELECT DISTINCT sample_id FROM read_parquet(${sqlString(thisImport)})`);
   const states = new StagedRows(join(tmp, '.state.jsonl'));
   const moves = new StagedRows(join(tmp, '.moves.jsonl'));
-  if (history.length) {
-    const result = await conn.stream(
-      `SELECT h.sample_id, h.step, sum(h.k)::BIGINT AS k, sum(h.n)::BIGINT AS n, any_value(u.idx) AS idx, any_value(u.tier) AS tier, any_value(u.pass_rate) AS pass_rate
-       FROM read_parquet(${sqlList(history)}) h JOIN rlcs_universe u ON u.id = h.sample_id
-       GROUP BY h.sample_id, h.step ORDER BY h.sample_id, h.step`,
-    );
-    let cur: { sample_id: string; index: number; offline_tier: string; offline_pass_rate: number | null; steps: number; k_total: number; n_total: number; last_step: number; last_k: number; last_n: number; ema: number | null; tier: Tier } | null = null;
-    const flush = () => {
-      if (cur) states.add(cur);
-    };
-    for await (const rows of result.yieldRowsJs()) {
-      for (const [sampleId, step, k, n, idx, tier, passRate] of rows) {
-        const id = String(sampleId);
-        if (!cur || cur.sample_id !== id) {
-          flush();
-          const offlineRate = passRate === null ? null : Number(passRate);
-          cur = { sample_id: id, index: Number(idx), offline_tier: String(tier), offline_pass_rate: offlineRate, steps: 0, k_total: 0, n_total: 0, last_step: -1, last_k: 0, last_n: 0, ema: offlineRate, tier: tier as Tier };
-        }
-        const kk = Number(k);
-        const nn = Number(n);
-        cur.ema = emaStep(cur.ema, kk / nn, opts.alpha);
-        const next = onlineTier(cur.ema, opts);
-        if (next !== cur.tier) moves.add({ sample_id: id, step: Number(step), from_tier: cur.tier, to_tier: next, ema: cur.ema });
-        Object.assign(cur, { tier: next, steps: cur.steps + 1, k_total: cur.k_total + kk, n_total: cur.n_total + nn, last_step: Number(step), last_k: kk, last_n: nn });
-      }
+  if (history.length) await deriveRows(conn, history, incremental, opts, states, moves);
+  const fresh = incremental ? 'touched-' : '';
+  await writeStagedParquet(conn, states, { columns: STATE_COLUMNS, dir: tmp, stem: `${fresh}state` });
+  await writeStagedParquet(conn, moves, { columns: MOVES_COLUMNS, dir: tmp, stem: `${fresh}moves` });
+  if (incremental) {
+    for (const [name, old] of [['state', statePath], ['moves', movesPath]] as const) {
+      await conn.run(
+        `COPY (SELECT * FROM read_parquet(${sqlString(old)}) WHERE sample_id NOT IN (SELECT sample_id FROM rlcs_touched)
+               UNION ALL SELECT * FROM read_parquet(${sqlString(join(tmp, `touched-${name}.parquet`))}) ORDER BY sample_id${name === 'moves' ? ', step' : ''})
+         TO ${sqlString(join(tmp, `${name}.parquet`))} (FORMAT PARQUET, COMPRESSION ZSTD)`,
+      );
+      await rm(join(tmp, `touched-${name}.parquet`));
     }
-    flush();
+    await conn.run(`DROP TABLE rlcs_touched`);
   }
-  await writeStagedParquet(conn, states, { columns: STATE_COLUMNS, dir: tmp, stem: 'state' });
-  await writeStagedParquet(conn, moves, { columns: MOVES_COLUMNS, dir: tmp, stem: 'moves' });
   // the tier table the verl sampler reads: online tier where there is history, else the offline one
   await conn.run(
     `COPY (SELECT u.idx AS "index", u.id, coalesce(s.tier, u.tier) AS tier, s.ema
            FROM rlcs_universe u LEFT JOIN read_parquet(${sqlString(join(tmp, 'state.parquet'))}) s ON s.sample_id = u.id ORDER BY u.idx)
      TO ${sqlString(join(tmp, 'tiers.jsonl'))} (FORMAT JSON)`,
   );
+  await writeFile(join(tmp, 'meta.json'), JSON.stringify(meta));
   const old = `${paths.state}.old-${process.pid}`;
   await rm(old, { recursive: true, force: true });
   await rename(paths.state, old).catch((err: NodeJS.ErrnoException) => {
@@ -119,6 +124,42 @@ export async function rebuildState(conn: DuckDBConnection, paths: RlcsPaths, con
   await rename(tmp, paths.state);
   await rm(old, { recursive: true, force: true });
   return summarise(conn, paths, importId);
+}
+
+async function readMeta(paths: RlcsPaths): Promise<{ options: string; universe: string } | null> {
+  try {
+    return JSON.parse(await readFile(join(paths.state, 'meta.json'), 'utf8')) as { options: string; universe: string };
+  } catch {
+    return null;
+  }
+}
+
+/** One ordered pass over the (touched samples') history: the EMA per step, the tier after it, every move. */
+async function deriveRows(conn: DuckDBConnection, history: string[], onlyTouched: boolean, opts: OnlineOptions, states: StagedRows, moves: StagedRows): Promise<void> {
+  const result = await conn.stream(
+    `SELECT h.sample_id, h.step, sum(h.k)::BIGINT AS k, sum(h.n)::BIGINT AS n, any_value(u.idx) AS idx, any_value(u.tier) AS tier, any_value(u.pass_rate) AS pass_rate
+     FROM read_parquet(${sqlList(history)}) h JOIN rlcs_universe u ON u.id = h.sample_id
+     ${onlyTouched ? 'SEMI JOIN rlcs_touched t ON t.sample_id = h.sample_id' : ''}
+     GROUP BY h.sample_id, h.step ORDER BY h.sample_id, h.step`,
+  );
+  let cur: { sample_id: string; index: number; offline_tier: string; offline_pass_rate: number | null; steps: number; k_total: number; n_total: number; last_step: number; last_k: number; last_n: number; ema: number | null; tier: Tier } | null = null;
+  for await (const rows of result.yieldRowsJs()) {
+    for (const [sampleId, step, k, n, idx, tier, passRate] of rows) {
+      const id = String(sampleId);
+      if (!cur || cur.sample_id !== id) {
+        if (cur) states.add(cur);
+        const offlineRate = passRate === null ? null : Number(passRate);
+        cur = { sample_id: id, index: Number(idx), offline_tier: String(tier), offline_pass_rate: offlineRate, steps: 0, k_total: 0, n_total: 0, last_step: -1, last_k: 0, last_n: 0, ema: offlineRate, tier: tier as Tier };
+      }
+      const kk = Number(k);
+      const nn = Number(n);
+      cur.ema = emaStep(cur.ema, kk / nn, opts.alpha);
+      const next = onlineTier(cur.ema, opts);
+      if (next !== cur.tier) moves.add({ sample_id: id, step: Number(step), from_tier: cur.tier, to_tier: next, ema: cur.ema });
+      Object.assign(cur, { tier: next, steps: cur.steps + 1, k_total: cur.k_total + kk, n_total: cur.n_total + nn, last_step: Number(step), last_k: kk, last_n: nn });
+    }
+  }
+  if (cur) states.add(cur);
 }
 
 async function summarise(conn: DuckDBConnection, paths: RlcsPaths, importId?: string): Promise<StateSummary> {

@@ -223,3 +223,21 @@ describe('rlcs import', () => {
     expect(rows).toEqual([{ n: 0 }]);
   });
 });
+
+describe('online state', () => {
+  it('updated incrementally equals a full rebuild from the history', async () => {
+    const { rebuildState } = await import('../../pipelines/rlcs/state.js');
+    const { loadUniverse } = await import('../../pipelines/rlcs/store.js');
+    const { rm: remove } = await import('node:fs/promises');
+    const dump = async (name: string) => sql(`SELECT * FROM read_parquet('${join(paths.state, name)}') ORDER BY ALL`);
+    const before = { state: await dump('state.parquet'), moves: await dump('moves.parquet'), tiers: await readFile(join(paths.state, 'tiers.jsonl'), 'utf8') };
+    expect(before.state.length).toBeGreaterThan(0);
+    expect(before.moves.length).toBeGreaterThan(0);
+    await remove(join(paths.state, 'meta.json'));
+    await loadUniverse(conn, paths.layout);
+    await rebuildState(conn, paths, CONFIG, DEFAULT_TIER_THRESHOLDS);
+    expect(await dump('state.parquet')).toEqual(before.state);
+    expect(await dump('moves.parquet')).toEqual(before.moves);
+    expect(await readFile(join(paths.state, 'tiers.jsonl'), 'utf8')).toEqual(before.tiers);
+  });
+});

@@ -83,7 +83,7 @@ describe('rlcs sample', () => {
     // 100 per tier; weights 1,1,1 and 0.2: unsolved is drawn well below the others
     expect(a.tier_mix.unsolved!).toBeLessThan(a.tier_mix.medium! / 2);
 
-    const rows = await sql(`SELECT step, drawn, expansion_ratio, tier_mix FROM read_parquet('${join(paths.iterations, '*.parquet')}') ORDER BY step`);
+    const rows = await sql(`SELECT step::INT AS step, drawn, expansion_ratio, tier_mix FROM read_parquet('${join(paths.iterations, '*.parquet')}') ORDER BY step`);
     expect(rows.map((r) => r.step)).toEqual([3, 4]);
   });
 
@@ -101,7 +101,7 @@ describe('rlcs sample', () => {
     expect(out.expansion.lastRate).toBeCloseTo(20 / 30, 12);
     expect(out.expansion.ratio).toBeCloseTo(3, 12);
     expect(out.drawn).toBe(30);
-    const history = await runCli(['sql', '--config', configFile, '--json', 'SELECT step, drawn FROM rlcs_iterations WHERE step = 2']);
+    const history = await runCli(['sql', '--config', configFile, '--json', 'SELECT step::INT AS step, drawn FROM rlcs_iterations WHERE step = 2']);
     expect(JSON.parse(history.stdout.trim())).toEqual({ step: 2, drawn: 30 });
     const moves = await runCli(['sql', '--config', configFile, '--json', "SELECT count(*)::INT AS n FROM rlcs_moves WHERE step = 1"]);
     expect(JSON.parse(moves.stdout.trim()).n).toBeGreaterThan(0);
