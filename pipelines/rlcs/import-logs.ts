@@ -223,7 +223,7 @@ async function importLocked(conn: DuckDBConnection, paths: RlcsPaths, files: str
      SELECT o.file, o.step, o.k, o.n, coalesce(a.id, b.id) AS sample_id
      FROM ${obsSource} o
      LEFT JOIN rlcs_universe a ON a.id = o.id
-     LEFT JOIN (SELECT idx, min(id) AS id FROM rlcs_universe GROUP BY idx) b ON a.id IS NULL AND b.idx = o."index"`,
+     LEFT JOIN (SELECT idx, min(id) AS id FROM rlcs_universe GROUP BY idx) b ON b.idx = o."index"`,
   );
   const counts = await conn.runAndReadAll(
     `SELECT file, count(*) FILTER (WHERE sample_id IS NOT NULL)::BIGINT, count(*) FILTER (WHERE sample_id IS NULL)::BIGINT FROM rlcs_obs GROUP BY file`,
