@@ -171,6 +171,8 @@ export async function importLogs(
 
 async function importLocked(conn: DuckDBConnection, paths: RlcsPaths, files: string[], config: RlcsConfig, thresholds: TierThresholds): Promise<ImportReport> {
   const universe = await loadUniverse(conn, paths.layout);
+  // lines are consumed once: importing before any sample is rated would mark every line unknown for good
+  if (universe === 0) throw new UserError(`dataset ${paths.layout.dataset}: no rated samples with a task to match logs against; run \`pnpm pipeline run difficulty\` first`);
   const prior = await priorReads(conn, paths);
   // sortable: the sequence number orders imports (the lock makes it safe), the rest is for people
   const importId = `${String(paths.importFiles('files').length + 1).padStart(8, '0')}-${new Date().toISOString().replace(/[-:.]/g, '')}-${randomBytes(3).toString('hex')}`;

@@ -137,7 +137,8 @@ async function readMeta(paths: RlcsPaths): Promise<{ options: string; universe: 
 /** One ordered pass over the (touched samples') history: the EMA per step, the tier after it, every move. */
 async function deriveRows(conn: DuckDBConnection, history: string[], onlyTouched: boolean, opts: OnlineOptions, states: StagedRows, moves: StagedRows): Promise<void> {
   const result = await conn.stream(
-    `SELECT h.sample_id, h.step, sum(h.k)::BIGINT AS k, sum(h.n)::BIGINT AS n, any_value(u.idx) AS idx, any_value(u.tier) AS tier, any_value(u.pass_rate) AS pass_rate
+    // plain JS numbers out (no bigint conversions): steps and counts fit in DOUBLE exactly, as do 52-bit indices
+    `SELECT h.sample_id, h.step::DOUBLE, sum(h.k)::DOUBLE AS k, sum(h.n)::DOUBLE AS n, any_value(u.idx)::DOUBLE AS idx, any_value(u.tier) AS tier, any_value(u.pass_rate) AS pass_rate
      FROM read_parquet(${sqlList(history)}) h JOIN rlcs_universe u ON u.id = h.sample_id
      ${onlyTouched ? 'SEMI JOIN rlcs_touched t ON t.sample_id = h.sample_id' : ''}
      GROUP BY h.sample_id, h.step ORDER BY h.sample_id, h.step`,
@@ -149,14 +150,20 @@ async function deriveRows(conn: DuckDBConnection, history: string[], onlyTouched
       if (!cur || cur.sample_id !== id) {
         if (cur) states.add(cur);
         const offlineRate = passRate === null ? null : Number(passRate);
-        cur = { sample_id: id, index: Number(idx), offline_tier: String(tier), offline_pass_rate: offlineRate, steps: 0, k_total: 0, n_total: 0, last_step: -1, last_k: 0, last_n: 0, ema: offlineRate, tier: tier as Tier };
+        cur = { sample_id: id, index: idx as number, offline_tier: String(tier), offline_pass_rate: offlineRate, steps: 0, k_total: 0, n_total: 0, last_step: -1, last_k: 0, last_n: 0, ema: offlineRate, tier: tier as Tier };
       }
-      const kk = Number(k);
-      const nn = Number(n);
+      const kk = k as number;
+      const nn = n as number;
       cur.ema = emaStep(cur.ema, kk / nn, opts.alpha);
       const next = onlineTier(cur.ema, opts);
-      if (next !== cur.tier) moves.add({ sample_id: id, step: Number(step), from_tier: cur.tier, to_tier: next, ema: cur.ema });
-      Object.assign(cur, { tier: next, steps: cur.steps + 1, k_total: cur.k_total + kk, n_total: cur.n_total + nn, last_step: Number(step), last_k: kk, last_n: nn });
+      if (next !== cur.tier) moves.add({ sample_id: id, step, from_tier: cur.tier, to_tier: next, ema: cur.ema });
+      cur.tier = next;
+      cur.steps++;
+      cur.k_total += kk;
+      cur.n_total += nn;
+      cur.last_step = step as number;
+      cur.last_k = kk;
+      cur.last_n = nn;
     }
   }
   if (cur) states.add(cur);
