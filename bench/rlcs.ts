@@ -2,7 +2,7 @@
  * RLCS: (1) the simulation of test/rlcs/simulate.ts at a larger size — share of informative
  * (mixed-outcome) groups under the curriculum sampler vs uniform sampling, and how closely imported
  * logs track the true rates; (2) `rlcs import` of verl-shaped rollout dumps of 100k and 1M lines
- * (lines/s, peak RSS growth, which must not grow with the log), then a rerun after 10k appended
+ * (lines/s, peak growth of RSS and of the JS heap; the heap must not grow with the log), then a rerun after 10k appended
  * lines (bytes and lines read); the same lines parsed by a bare Python json.loads loop as a peer.
  */
 import { spawnSync } from 'node:child_process';
@@ -31,16 +31,22 @@ async function writeDump(path: string, samples: FixtureSample[], lines: number, 
   await once(out, 'finish');
 }
 
-async function measured<T>(fn: () => Promise<T>): Promise<{ value: T; seconds: number; peakRssGrowthMb: number }> {
-  global.gc?.();
+/** Peak growth of RSS (includes DuckDB's buffer pool, which grows up to its memory limit and spills past it) and of the JS heap. */
+async function measured<T>(fn: () => Promise<T>): Promise<{ value: T; seconds: number; peakRssGrowthMb: number; peakHeapGrowthMb: number }> {
   const base = process.memoryUsage().rss;
+  const baseHeap = process.memoryUsage().heapUsed;
   let peak = base;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+  let peakHeap = baseHeap;
+  const timer = setInterval(() => {
+    const m = process.memoryUsage();
+    peak = Math.max(peak, m.rss);
+    peakHeap = Math.max(peakHeap, m.heapUsed);
+  }, 20);
   const started = performance.now();
   try {
     const value = await fn();
     peak = Math.max(peak, process.memoryUsage().rss);
-    return { value, seconds: (performance.now() - started) / 1000, peakRssGrowthMb: (peak - base) / 2 ** 20 };
+    return { value, seconds: (performance.now() - started) / 1000, peakRssGrowthMb: (peak - base) / 2 ** 20, peakHeapGrowthMb: (peakHeap - baseHeap) / 2 ** 20 };
   } finally {
     clearInterval(timer);
   }
@@ -71,7 +77,7 @@ export async function benchRlcs(): Promise<void> {
         const mb = first.value.files[0]!.end_offset / 2 ** 20;
         process.stdout.write(
           `import ${lines.toLocaleString('en')} lines (${mb.toFixed(0)} MiB, ${first.value.totals.observations} groups): ${first.seconds.toFixed(1)} s, ` +
-            `${Math.round(lines / first.seconds).toLocaleString('en')} lines/s, peak RSS growth ${first.peakRssGrowthMb.toFixed(0)} MiB\n`,
+            `${Math.round(lines / first.seconds).toLocaleString('en')} lines/s, peak growth: RSS ${first.peakRssGrowthMb.toFixed(0)} MiB, JS heap ${first.peakHeapGrowthMb.toFixed(0)} MiB\n`,
         );
         await writeDump(file, samples, 10_000, 10_000, 7);
         const rerun = await measured(() => importLogs(conn, paths, [file], config, DEFAULT_TIER_THRESHOLDS));
