@@ -139,8 +139,8 @@ export function parseLogLine(line: string, ctx: LineContext): ParsedLine {
   return { ok: true, obs: { id, index, step, ...outcome } };
 }
 
-/** `…/12.jsonl` → 12 (verl names rollout dumps by global step). */
+/** `…/12.jsonl` or `…/step_12.jsonl` → 12 (verl names rollout dumps by global step); any other name → null. */
 export function stepFromFileName(path: string): number | null {
-  const m = /(?:^|[/\\_-])(?:step[_-]?)?(\d+)\.jsonl?$/i.exec(path);
+  const m = /(?:^|[/\\])(?:step[_-]?)?(\d+)\.jsonl?$/i.exec(path);
   return m ? Number(m[1]) : null;
 }

@@ -214,6 +214,9 @@ describe('rlcs import', () => {
     expect(ctx.fileStep).toBe(12);
     expect(stepFromFileName('/x/step_7.jsonl')).toBe(7);
     expect(stepFromFileName('/x/log.jsonl')).toBeNull();
+    // a date or a run number in a name is not a step
+    for (const name of ['/x/rollouts-2026-12-04.jsonl', '/x/run_3.jsonl', '/x/a12.jsonl', '/x/12.json.bak']) expect(stepFromFileName(name), name).toBeNull();
+    expect(stepFromFileName('C:\\logs\\7.json')).toBe(7);
     expect(parseLogLine('{"index": 3, "acc": true}', ctx)).toEqual({ ok: true, obs: { id: null, index: 3, step: 12, k: 1, n: 1 } });
     expect(parseLogLine('{"index": 3}', { fileStep: null, correctThreshold: 0.5 })).toEqual({ ok: false, reason: 'no_step' });
   });
