@@ -163,6 +163,8 @@ export async function importLogs(
 ): Promise<ImportReport> {
   const release = await acquireLock(paths.lock, `rlcs import/sample for ${paths.layout.dataset}`);
   try {
+    // what a killed import or sample left half-written; under the lock nothing else is writing there
+    await rm(paths.tmp, { recursive: true, force: true });
     return await importLocked(conn, paths, await expandLogPaths(logPaths), config, thresholds);
   } finally {
     await release();

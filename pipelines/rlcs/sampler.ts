@@ -88,6 +88,7 @@ export async function sampleIteration(conn: DuckDBConnection, paths: RlcsPaths, 
   if (!Number.isInteger(opts.batchSize) || opts.batchSize <= 0) throw new UserError(`--batch-size must be a positive integer, got ${opts.batchSize}`);
   const release = await acquireLock(paths.lock, `rlcs import/sample for ${paths.layout.dataset}`);
   try {
+    await rm(paths.tmp, { recursive: true, force: true }); // leftovers of a killed run; the lock keeps others out
     return await sampleLocked(conn, paths, config, opts);
   } finally {
     await release();

@@ -199,6 +199,18 @@ describe('rlcs import', () => {
     }
   });
 
+  it('ignores and clears what a killed import left half-written', async () => {
+    await writeLogs('killed', 21, [6]);
+    const file = ws.path('killed', '6.jsonl');
+    // a crash after staging: an uncommitted import folder with history in the temp area
+    await ws.write(join('shards', 'd', 'rlcs', '_tmp', '99999999-crashed', 'history.parquet'), 'not parquet');
+    const report = await run([file]);
+    expect(report.totals.lines).toBeGreaterThan(0);
+    expect(paths.importFiles('history').some((f) => f.includes('crashed'))).toBe(false);
+    const { existsSync } = await import('node:fs');
+    expect(existsSync(join(paths.tmp, '99999999-crashed'))).toBe(false);
+  });
+
   it('rereads a rewritten file from the start and says so', async () => {
     await writeLogs('rewrite', 7, [4]);
     const file = ws.path('rewrite', '4.jsonl');
