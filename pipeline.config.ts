@@ -2,7 +2,9 @@ import { defineConfig } from './pipelines/shared/config/define.js';
 
 /**
  * The example job: the bundled QA rows (examples/qa) through ingest → filter → difficulty → export.
- * With no `difficulty.endpoints`, samples keep tier `unrated`; see README "Pointing difficulty at vLLM".
+ * With no `difficulty.endpoints`, tiers come from the sources' own difficulty labels (MATH and
+ * MathVision `level`, see docs/rlcs.md); samples without a label keep tier `unrated`. With endpoints,
+ * model pass rates are pooled with the labels. See README "Pointing difficulty at vLLM".
  */
 export default defineConfig({
   shardsDir: 'shards',
@@ -30,6 +32,10 @@ export default defineConfig({
         topP: 1.0,
         maxTokens: 8192,
         responseFormat: 'glm',
+        // Difficulty priors from labels: each counts as `weight` rollouts when pooled with model grading.
+        labels: [
+          { field: 'level', sources: ['math500', 'mathvision'], map: { '1': 'easy', '2': 'easy', '3': 'medium', '4': 'hard', '5': 'hard' } },
+        ],
       },
       export: { formats: ['verl', 'easyr1'] },
     },

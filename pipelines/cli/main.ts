@@ -79,6 +79,32 @@ program
     await serveReward(opts);
   });
 
+const rlcs = program.command('rlcs').description('online RL with Curriculum Sampling: import trainer logs, sample the next iteration (docs/rlcs.md)');
+rlcs
+  .command('import')
+  .description('read trainer rollout logs (verl rollout_data_dir, pass@k group logs, {id|index, step, score} JSONL) into the pass-rate history; only new lines are read')
+  .argument('<logs...>', 'log files or folders (searched for *.jsonl)')
+  .addOption(configOption())
+  .addOption(datasetOption())
+  .option('--json', 'print the report as JSON')
+  .action(async (logs: string[], opts: { config: string; dataset?: string; json?: boolean }) => {
+    const { rlcsImportCommand } = await import('./rlcs.js');
+    await rlcsImportCommand(await loadConfig(opts.config), logs, opts);
+  });
+rlcs
+  .command('sample')
+  .description('write the manifest of step N: tier-weighted draw of ceil(B × expansion_ratio) samples, seeded')
+  .requiredOption('--step <n>', 'training step the manifest is for', (v) => (v === '0' ? 0 : positiveInt(v)))
+  .requiredOption('--batch-size <b>', 'prompts per step before expansion', positiveInt)
+  .option('--seed <s>', 'seed (default: rlcs.seed from the config)', (v) => { if (!/^-?\d+$/.test(v)) throw new InvalidArgumentError('expected an integer'); return Number(v); })
+  .addOption(configOption())
+  .addOption(datasetOption())
+  .option('--json', 'print the result as JSON')
+  .action(async (opts: { config: string; dataset?: string; step: number; batchSize: number; seed?: number; json?: boolean }) => {
+    const { rlcsSampleCommand } = await import('./rlcs.js');
+    await rlcsSampleCommand(await loadConfig(opts.config), opts);
+  });
+
 try {
   await program.parseAsync(process.argv.filter((a, i) => !(i === 2 && a === '--')));
 } catch (err) {

@@ -19,6 +19,7 @@ import { RolloutClient, RolloutError, type SamplingParams } from './rollout-clie
 import { RolloutSequence } from './rollout-sequence.js';
 import { combinePassRates, tierOfCounts } from './tiers.js';
 import { verifyAllDecided, type Verdict } from './verdict.js';
+import { labelPriorOf, withLabelPrior } from '../rlcs/label-priors.js';
 
 /** Bump when the way rollouts are scored changes, so committed units are rescored (from the journal, not re-sampled). */
 const SCORING_VERSION = 1;
@@ -126,7 +127,7 @@ export const difficultyStage: StageDefinition<UpstreamUnit, DifficultyResources>
   async beforeRun(ctx, pending) {
     if (pending > 0 && ctx.config.difficulty.endpoints.length === 0) {
       const message =
-        `dataset ${ctx.dataset}: no policy endpoint configured (difficulty.endpoints), so samples keep tier "unrated". ` +
+        `dataset ${ctx.dataset}: no policy endpoint configured (difficulty.endpoints), so samples keep tier "unrated" unless a label rule (difficulty.labels) rates them. ` +
         `Point it at a vLLM/SGLang server, e.g. { name: 'qwen', baseUrl: 'http://127.0.0.1:8000/v1', model: 'Qwen/Qwen2.5-VL-7B-Instruct' }.`;
       process.stderr.write(`note: ${message}\n`);
     }
@@ -147,7 +148,11 @@ export const difficultyStage: StageDefinition<UpstreamUnit, DifficultyResources>
     sink.inputs(samples.length);
     const config = ctx.config.difficulty;
     if (config.endpoints.length === 0) {
-      for (const sample of samples) sink.keep(refOf(sample), toSampleRow(sample), 'unrated_no_endpoint');
+      for (const sample of samples) {
+        const prior = sample.task ? labelPriorOf(sample, config.labels, config.tiers) : null;
+        if (prior) sink.keep(refOf(sample), toSampleRow(withLabelPrior(sample, prior, config.tiers, new Date().toISOString())), 'rated_from_label');
+        else sink.keep(refOf(sample), toSampleRow(sample), 'unrated_no_endpoint');
+      }
       return;
     }
     const journal = res.journal;
@@ -274,10 +279,12 @@ async function rateSample(sample: Sample, ctx: StageContext, sink: UnitSink, res
       history: [...sample.difficulty.history, { at: ratedAt, source: 'offline', k: pooled.k, n: pooled.n }],
     },
   };
+  const merged = withLabelPrior(rated, labelPriorOf(sample, config.labels, config.tiers), config.tiers, ratedAt);
   for (const r of rollouts) sink.emit('rollouts', r);
+  const finalTier = merged.difficulty.tier;
   if (undecided > 0) {
     // Visible in `pnpm pipeline status` as its own reason; the tier comes from the decided rollouts only.
     log.warn({ sample: sample.id, undecided }, 'verification timed out twice for some rollouts: left out of k/n');
-    sink.keep(refOf(sample), toSampleRow(rated), 'rated_with_undecided_rollouts', { stops, tier, undecided });
-  } else sink.keep(refOf(sample), toSampleRow(rated), `rated_${tier}`, { stops });
+    sink.keep(refOf(sample), toSampleRow(merged), 'rated_with_undecided_rollouts', { stops, tier: finalTier, undecided });
+  } else sink.keep(refOf(sample), toSampleRow(merged), `rated_${finalTier}`, { stops });
 }

@@ -15,7 +15,9 @@ export const VERL_COLUMNS = {
   reward_model: 'STRUCT(style VARCHAR, ground_truth VARCHAR)',
   extra_info:
     'STRUCT("index" BIGINT, id VARCHAR, tier VARCHAR, pass_rate DOUBLE, k INTEGER, n INTEGER, ' +
-    'per_model STRUCT(model VARCHAR, k INTEGER, n INTEGER, pass_rate DOUBLE)[], answer_type VARCHAR, choices VARCHAR[], verifier VARCHAR)',
+    'per_model STRUCT(model VARCHAR, k INTEGER, n INTEGER, pass_rate DOUBLE)[], answer_type VARCHAR, choices VARCHAR[], verifier VARCHAR, ' +
+    // what a reward function needs (integrations/verl compute_score): the verifier domain, the question, the format gate
+    'domain VARCHAR, question VARCHAR, format VARCHAR)',
 } as const;
 
 /** EasyR1's flat schema (`problem`, `answer`, `images`), plus provenance and tier columns. */
@@ -57,7 +59,8 @@ export function promptText(sample: Sample, instruction: string | undefined): str
   return text;
 }
 
-export function verlRow(sample: Sample, images: ExportImage[], instruction: string | undefined): object {
+/** `format`: the reward format gate the responses are held to (glm, glm_think, lenient, none). */
+export function verlRow(sample: Sample, images: ExportImage[], instruction: string | undefined, format: string): object {
   const task = sample.task!;
   return {
     data_source: `${sample.dataset}/${sample.source.name}`,
@@ -76,6 +79,9 @@ export function verlRow(sample: Sample, images: ExportImage[], instruction: stri
       answer_type: task.answer_type,
       choices: task.choices,
       verifier: task.verifier,
+      domain: task.verifier,
+      question: task.question,
+      format,
     },
   };
 }

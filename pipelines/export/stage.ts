@@ -33,7 +33,7 @@ export const exportStage: StageDefinition<UpstreamUnit> = {
         continue;
       }
       const images = await imagesOf(sample, ctx.blobs.get.bind(ctx.blobs));
-      if (formats.includes('verl')) sink.emit('verl', verlRow(sample, images, instruction));
+      if (formats.includes('verl')) sink.emit('verl', verlRow(sample, images, instruction, ctx.config.export.rewardFormat ?? ctx.config.difficulty.responseFormat));
       if (formats.includes('easyr1')) sink.emit('easyr1', easyr1Row(sample, images, instruction));
       sink.markKept(ref, 'exported');
     }

@@ -89,8 +89,9 @@ export function answerLabels(answer: string, choices: Choices): string[] | null 
 }
 
 function contentMatches(a: string, b: string): boolean {
-  const x = canonicalText(a).toLowerCase().replace(/[.。]$/, '');
-  const y = canonicalText(b).toLowerCase().replace(/[.。]$/, '');
+  // the answer lost its outer `$…$` in stripChoiceDecorations; an option text like `$78.20` must lose it too
+  const x = canonicalText(a.trim().replace(/^\$+|\$+$/g, '')).toLowerCase().replace(/[.。]$/, '');
+  const y = canonicalText(b.trim().replace(/^\$+|\$+$/g, '')).toLowerCase().replace(/[.。]$/, '');
   return x.length > 0 && x === y;
 }
 

@@ -8,7 +8,7 @@ let ws: Workspace;
 afterAll(() => ws?.cleanup());
 
 describe('the bundled example job (pipeline.config.ts + examples/qa)', () => {
-  it('runs ingest → filter → difficulty → export with no server: duplicates and held-out eval items removed, the rest exported', async () => {
+  it('runs ingest → filter → difficulty → export with no server: duplicates and held-out eval items removed, labelled sources (MATH, MathVision `level`) get real tiers, the rest stay unrated, all exported', async () => {
     ws = await createWorkspace();
     const loaded = { ...(await loadConfig(join(REPO_ROOT, 'pipeline.config.ts'))), shardsDir: ws.path('shards') };
     const summaries = await runCommand(loaded, 'all', {});
@@ -18,8 +18,9 @@ describe('the bundled example job (pipeline.config.ts + examples/qa)', () => {
     expect(summaries[1]!.counts).toMatchObject({ in: 61, kept: 52, dropped: 9 });
     const reasons = await queryShards(loaded, `SELECT reason, count(*)::INT AS n FROM ledger WHERE stage = 'filter' AND decision = 'dropped' GROUP BY reason ORDER BY reason`);
     expect(reasons).toEqual([{ reason: 'decontaminated:math500_heldout', n: 3 }, { reason: 'exact_dup:text', n: 6 }]);
-    const tiers = await queryShards(loaded, `SELECT tier, count(*)::INT AS n FROM samples GROUP BY tier`);
-    expect(tiers).toEqual([{ tier: 'unrated', n: 52 }]);
+    const tiers = await queryShards(loaded, `SELECT tier, count(*)::INT AS n FROM samples GROUP BY tier ORDER BY tier`);
+    // MATH-500 (7 after the 3 held-out items) and MathVision (10) carry `level` labels; GSM8K, AQuA, SVAMP and Geometry3K do not.
+    expect(tiers).toEqual([{ tier: 'easy', n: 11 }, { tier: 'hard', n: 2 }, { tier: 'medium', n: 4 }, { tier: 'unrated', n: 35 }]);
     const exported = await queryShards(loaded, `SELECT count(*)::INT AS n, count(*) FILTER (WHERE len(images) > 0)::INT AS with_images FROM export_verl`);
     expect(exported).toEqual([{ n: 52, with_images: 13 }]);
   });

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { TIERS } from '../../../schemas/tier.js';
 import { sourceSchema } from '../../ingest/source-config.js';
 import { filterSchema } from '../../filter/config.js';
+import { labelRuleSchema } from '../../rlcs/label-priors.js';
+import { rlcsSchema } from '../../rlcs/config.js';
 
 export const endpointSchema = z
   .object({
@@ -54,6 +56,8 @@ export const difficultySchema = z
       })
       .strict()
       .optional(),
+    /** Difficulty priors from source labels (e.g. MATH `level`), pooled with model grading (pipelines/rlcs/label-priors.ts). */
+    labels: z.array(labelRuleSchema).default([]),
   })
   .strict();
 
@@ -64,6 +68,12 @@ export const exportSchema = z
     tiers: z.array(z.enum(TIERS)).optional(),
     /** The user prompt suffix appended to each question (verl usually adds the format instruction). */
     instruction: z.string().optional(),
+    /**
+     * The format gate written to verl's `extra_info.format` for the reward function; default:
+     * `difficulty.responseFormat`. Use `lenient` when the trainer decodes with skip_special_tokens
+     * and the model's box markers are special tokens (docs/rlcs.md).
+     */
+    rewardFormat: z.enum(['glm', 'glm_think', 'lenient', 'none']).optional(),
   })
   .strict();
 
@@ -86,6 +96,7 @@ export const datasetSchema = z
     filter: filterSchema.default(() => filterSchema.parse({})),
     difficulty: difficultySchema.default(() => difficultySchema.parse({})),
     export: exportSchema.default(() => exportSchema.parse({})),
+    rlcs: rlcsSchema.default(() => rlcsSchema.parse({})),
   })
   .strict();
 

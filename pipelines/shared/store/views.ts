@@ -6,6 +6,7 @@ import { SAMPLE_COLUMNS } from '../../../schemas/sample.js';
 import { manifestFiles, readManifest } from '../runner/manifest.js';
 import { sqlList } from './duckdb.js';
 import { DatasetLayout, type StageName } from './layout.js';
+import { createRlcsViews } from '../../rlcs/views.js';
 
 interface ViewSpec {
   name: string;
@@ -60,5 +61,6 @@ export async function createShardViews(
   const ledgerFiles = (await Promise.all(stages.map((s) => filesOf(s, 'ledger')))).flat();
   await define('ledger', ledgerFiles, LEDGER_COLUMNS);
   for (const format of ['verl', 'easyr1']) await define(`export_${format}`, await filesOf('export', format), null);
+  created.push(...(await createRlcsViews(conn, shardsDir, datasets)));
   return created;
 }
