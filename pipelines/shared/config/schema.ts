@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { TIERS } from '../../../schemas/tier.js';
 import { sourceSchema } from '../../ingest/source-config.js';
+import { pretrainingSchema } from '../../export/pretraining/config.js';
+import { PRETRAINING_FORMATS } from '../../export/pretraining/formats.js';
 
 export const endpointSchema = z
   .object({
@@ -58,11 +60,14 @@ export const difficultySchema = z
 
 export const exportSchema = z
   .object({
-    formats: z.array(z.enum(['verl', 'easyr1'])).default(['verl', 'easyr1']),
+    /** RL formats (verl, easyr1) read the difficulty stage; pre-training formats read `pretraining.from`. */
+    formats: z.array(z.enum(['verl', 'easyr1', ...PRETRAINING_FORMATS])).default(['verl', 'easyr1']),
     /** Tiers to export; default: every tier. */
     tiers: z.array(z.enum(TIERS)).optional(),
     /** The user prompt suffix appended to each question (verl usually adds the format instruction). */
     instruction: z.string().optional(),
+    /** Pre-training formats (webdataset, interleaved, sft): see docs/export-pretraining.md. */
+    pretraining: pretrainingSchema.default(() => pretrainingSchema.parse({})),
   })
   .strict();
 
