@@ -1,5 +1,6 @@
 import { mkdir, open, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { faultPoint } from '../../shared/runner/fault.js';
 
 const BLOCK = 512;
 const MAX_MEMBER_BYTES = 8 ** 11 - 1; // ustar's 11 octal digits
@@ -136,6 +137,7 @@ export class TarShardWriter {
     await writeFile(indexTmp, JSON.stringify({ shard: file, bytes: this.offset, samples: this.index }));
     await rename(indexTmp, join(this.dir, index));
     await rename(this.tmp, join(this.dir, file));
+    faultPoint('export-shard-renamed');
     this.written.push({ file, index, samples: this.index.length, bytes: this.offset });
   }
 }
