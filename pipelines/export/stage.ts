@@ -3,11 +3,12 @@ import { stableHash } from '../shared/hash.js';
 import type { StageContext, StageDefinition, WorkUnit } from '../shared/runner/stage.js';
 import type { UnitSink } from '../shared/runner/unit-sink.js';
 import { unitsFromUpstream, type UpstreamUnit } from '../shared/runner/upstream.js';
-import { readSamples } from '../shared/store/read-samples.js';
+import { readSamples, type RowRange } from '../shared/store/read-samples.js';
 import { EASYR1_COLUMNS, easyr1Row, IMAGE_STAGING, VERL_COLUMNS, verlRow, type ExportImage } from './formats.js';
 import { finalizePretraining } from './pretraining/finalize.js';
 import { isPretrainingFormat, type PretrainingFormat } from './pretraining/formats.js';
 import { FILES_OUTPUT, INTERLEAVED_OUTPUT, MEMBERS_OUTPUT } from './pretraining/outputs.js';
+import { pretrainingUnits } from './pretraining/plan.js';
 import { exportPretrainingUnit } from './pretraining/process.js';
 
 /** Units of the pre-training formats read another upstream; their ids carry this prefix. */
@@ -15,6 +16,7 @@ const PRETRAINING_UNIT = 'pretraining:';
 
 interface ExportUnit extends UpstreamUnit {
   role: 'rl' | 'pretraining';
+  range?: RowRange;
 }
 
 function split(ctx: StageContext): { rl: string[]; pretraining: PretrainingFormat[] } {
@@ -47,9 +49,8 @@ export const exportStage: StageDefinition<ExportUnit> = {
       for (const u of await unitsFromUpstream(ctx, 'difficulty', stableHash({ ...rlConfig, formats: rl }))) units.push({ ...u, payload: { ...u.payload, role: 'rl' } });
     }
     if (pretraining.length) {
-      for (const u of await unitsFromUpstream(ctx, ptConfig.from, stableHash({ formats: pretraining, pretraining: ptConfig }))) {
-        units.push({ ...u, id: `${PRETRAINING_UNIT}${u.id}`, label: `pretraining ${u.label}`, payload: { ...u.payload, role: 'pretraining' } });
-      }
+      const hash = stableHash({ formats: pretraining, pretraining: ptConfig });
+      for (const u of await pretrainingUnits(ctx, ptConfig.from, hash, ptConfig.unitBytes, PRETRAINING_UNIT)) units.push({ ...u, payload: { ...u.payload, role: 'pretraining' } });
     }
     return units;
   },

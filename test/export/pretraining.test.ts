@@ -259,3 +259,25 @@ describe('pre-training export read back with the formats’ own conventions', ()
     expect(shardindex.shardlist.reduce((n, s) => n + s.nsamples, 0)).toBe(kept().length);
   });
 });
+
+describe('pre-training units sliced by image bytes', () => {
+  let ws: Workspace;
+  afterAll(() => ws?.cleanup());
+
+  it.each([1, 20_000, 90_000])('unitBytes %i: every sample decided once, exported once, however the upstream units are cut', async (unitBytes) => {
+    ws = await createWorkspace();
+    const loaded = await ws.config(config({ unitBytes, webdataset: { shardBytes: 1_000_000 } }));
+    const generated = await writeUpstreamCorpus(new DatasetLayout(loaded.shardsDir, 'd'), await connect(), { seed: 40 + unitBytes, samples: 90, unitSize: 35 });
+    const [summary] = await runCommand(loaded, 'export', {});
+    expect(summary!.counts.in).toBe(generated.length);
+    if (unitBytes === 1) expect(summary!.planned).toBe(generated.length);
+    else expect(summary!.planned).toBeGreaterThan(3);
+    const ledger = (await queryShards(loaded, `SELECT sample_id, reason FROM ledger WHERE stage = 'export'`)) as Array<{ sample_id: string; reason: string }>;
+    expect(ledger.map((r) => r.sample_id).sort()).toEqual(generated.map((g) => g.sample.id).sort());
+    const exportDir = ws.path('shards', 'd', 'export');
+    const read = JSON.parse(execFileSync('python3', [join(import.meta.dirname, 'read_webdataset.py'), join(exportDir, 'webdataset'), ws.path('read')], { maxBuffer: 256 << 20 }).toString()) as { samples: Array<{ meta: { id: string } }> };
+    const exported = ledger.filter((r) => r.reason === 'exported').map((r) => r.sample_id).sort();
+    expect(read.samples.map((s) => s.meta.id).sort()).toEqual(exported);
+    await ws.cleanup();
+  }, 120_000);
+});

@@ -48,6 +48,12 @@ export const pretrainingSchema = z
     from: z.enum(['ingest', 'difficulty']).default('ingest'),
     /** Kinds exported at all; other kinds are dropped with reason `kind_not_exported:<kind>`. */
     kinds: z.array(kind).default(['caption', 'interleaved', 'ocr', 'grounding', 'gui', 'video']),
+    /**
+     * Image bytes per work unit: upstream units are cut into slices of about this size. It bounds a
+     * unit's memory (the interleaved Parquet of a unit is written in one go) and the tar shards (a
+     * shard never spans units), so shards are at most min(shardBytes, unitBytes) plus one sample.
+     */
+    unitBytes: z.number().int().positive().default(256_000_000),
     quality: qualitySchema.default(() => qualitySchema.parse({})),
     webdataset: z
       .object({

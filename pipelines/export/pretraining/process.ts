@@ -4,7 +4,7 @@ import { unitKey } from '../../shared/runner/run-stage.js';
 import type { StageContext, WorkUnit } from '../../shared/runner/stage.js';
 import type { UnitSink } from '../../shared/runner/unit-sink.js';
 import type { UpstreamUnit } from '../../shared/runner/upstream.js';
-import { readSamples } from '../../shared/store/read-samples.js';
+import { readSamples, type RowRange } from '../../shared/store/read-samples.js';
 import { interleavedRow } from './interleaved.js';
 import { loadImages, MediaError, type SampleImage } from './media.js';
 import type { FileRow, MemberRow } from './outputs.js';
@@ -28,7 +28,7 @@ function groupDir(format: keyof typeof FILE_FORMAT_DIRS, kind: string, bucket: s
  * listed in the unit's `files` output, which the runner commits with the unit: files no committed
  * unit lists are garbage (see finalize.ts), so a killed run leaves nothing a reader would trust.
  */
-export async function exportPretrainingUnit(unit: WorkUnit<UpstreamUnit>, ctx: StageContext, sink: UnitSink, formats: readonly PretrainingFormat[]): Promise<void> {
+export async function exportPretrainingUnit(unit: WorkUnit<UpstreamUnit & { range?: RowRange }>, ctx: StageContext, sink: UnitSink, formats: readonly PretrainingFormat[]): Promise<void> {
   const config = ctx.config.export.pretraining;
   const stageDir = ctx.layout.stageDir('export');
   const stem = `${unitKey(unit.id)}-${sha256Hex(`${unit.fingerprint}:${unit.configHash}`).slice(0, 8)}`;
@@ -37,7 +37,7 @@ export async function exportPretrainingUnit(unit: WorkUnit<UpstreamUnit>, ctx: S
   const sftImages = new Set<string>();
   const keys = new Set<string>();
 
-  const samples = await readSamples(ctx.conn, unit.payload.files);
+  const samples = await readSamples(ctx.conn, unit.payload.files, unit.payload.range);
   sink.inputs(samples.length);
   try {
     for (const sample of samples) {
