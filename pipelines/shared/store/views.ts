@@ -24,7 +24,7 @@ const VIEWS: ViewSpec[] = [
 /**
  * Creates views over the committed shards of the given datasets: `samples` (the latest stage that
  * has data), `ingest_samples`, `difficulty_samples`, `ledger` (every stage), `rollouts`, and
- * `export_verl` / `export_easyr1` when exported. Only files a manifest names are read, so a
+ * `export_verl` / `export_easyr1` / `export_interleaved` when exported. Only files a manifest names are read, so a
  * half-written unit of a killed run is never visible.
  */
 export async function createShardViews(conn: DuckDBConnection, shardsDir: string, datasets: string[]): Promise<string[]> {
@@ -52,6 +52,6 @@ export async function createShardViews(conn: DuckDBConnection, shardsDir: string
   await define('samples', difficultyFiles.length ? difficultyFiles : await filesOf('ingest', 'data'), SAMPLE_COLUMNS);
   const ledgerFiles = (await Promise.all(STAGES.map((s) => filesOf(s, 'ledger')))).flat();
   await define('ledger', ledgerFiles, LEDGER_COLUMNS);
-  for (const format of ['verl', 'easyr1']) await define(`export_${format}`, await filesOf('export', format), null);
+  for (const format of ['verl', 'easyr1', 'interleaved']) await define(`export_${format}`, await filesOf('export', format), null);
   return created;
 }
