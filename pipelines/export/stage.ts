@@ -60,9 +60,9 @@ export const exportStage: StageDefinition<ExportUnit> = {
     return exportRlUnit(unit, ctx, sink);
   },
 
+  // Also without pre-training formats: files and manifests of an earlier configuration are removed.
   async afterRun(ctx) {
-    const { pretraining } = split(ctx);
-    if (pretraining.length) await finalizePretraining(ctx, pretraining);
+    await finalizePretraining(ctx, split(ctx).pretraining);
   },
 };
 

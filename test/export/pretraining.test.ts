@@ -281,3 +281,28 @@ describe('pre-training units sliced by image bytes', () => {
     await ws.cleanup();
   }, 120_000);
 });
+
+describe('changing the formats', () => {
+  it('removes the files, manifests and mixture of formats no longer configured', async () => {
+    const ws = await createWorkspace();
+    try {
+      const loaded = await ws.config(config());
+      await writeUpstreamCorpus(new DatasetLayout(loaded.shardsDir, 'd'), await connect(), { seed: 8, samples: 40, unitSize: 20 });
+      await runCommand(loaded, 'export', {});
+      const exportDir = ws.path('shards', 'd', 'export');
+      expect(existsSync(join(exportDir, 'webdataset', 'shardindex.json'))).toBe(true);
+      const only = await ws.config({ ...config(), datasets: { d: { ...config().datasets.d!, export: { ...config().datasets.d!.export, formats: ['interleaved'] } } } });
+      await runCommand(only, 'export', {});
+      expect(existsSync(join(exportDir, 'webdataset'))).toBe(true);
+      expect((await readdir(join(exportDir, 'webdataset'), { recursive: true })).filter((f) => !f.startsWith('kind=') || f.includes('.'))).toEqual([]);
+      expect(existsSync(join(exportDir, 'sft', 'manifest.json'))).toBe(false);
+      expect((await readdir(join(exportDir, 'sft'), { recursive: true })).filter((f) => f.includes('.'))).toEqual([]);
+      expect((await readdir(join(exportDir, 'mixture'))).sort()).toEqual(['interleaved', 'manifest.json']);
+      const rl = await ws.config({ ...config(), datasets: { d: { ...config().datasets.d!, export: { formats: ['verl'] } } } });
+      await runCommand(rl, 'export', {});
+      expect(existsSync(join(exportDir, 'mixture'))).toBe(false);
+    } finally {
+      await ws.cleanup();
+    }
+  }, 120_000);
+});

@@ -37,8 +37,9 @@ export async function finalizePretraining(ctx: StageContext, formats: readonly P
   const live = new Set(rows.map((r) => r.path));
   for (const dir of Object.values(FILE_FORMAT_DIRS)) await collectGarbage(stageDir, dir, live);
 
-  if (formats.includes('webdataset')) await writeWebDatasetManifests(stageDir, rows.filter((r) => r.format === 'webdataset' && r.role === 'shard'));
-  if (formats.includes('sft')) {
+  await writeWebDatasetManifests(stageDir, rows.filter((r) => r.format === 'webdataset' && r.role === 'shard'), formats.includes('webdataset'));
+  if (!formats.includes('sft')) await rm(join(stageDir, FILE_FORMAT_DIRS.sft, 'manifest.json'), { force: true });
+  else {
     const records = rows.filter((r) => r.format === 'sft' && r.role === 'records');
     await writeJsonAtomic(join(stageDir, FILE_FORMAT_DIRS.sft, 'manifest.json'), {
       format: 'llava',
@@ -46,25 +47,41 @@ export async function finalizePretraining(ctx: StageContext, formats: readonly P
       files: records.map((r) => ({ path: relative(FILE_FORMAT_DIRS.sft, r.path), kind: r.kind, quality: r.quality, samples: Number(r.samples) })),
     });
   }
+  const mixtureDir = join(stageDir, 'mixture');
+  if (!formats.length) {
+    await rm(mixtureDir, { recursive: true, force: true });
+    return;
+  }
   const mixtures: MixtureSummary[] = [];
-  for (const format of formats) mixtures.push(await writeMixture(ctx.conn, memberParts, format, ctx.config.export.pretraining.mixture, join(stageDir, 'mixture')));
-  await writeJsonAtomic(join(stageDir, 'mixture', 'manifest.json'), { mixtures });
+  for (const format of formats) mixtures.push(await writeMixture(ctx.conn, memberParts, format, ctx.config.export.pretraining.mixture, mixtureDir));
+  for (const entry of await readdir(mixtureDir)) if (entry !== 'manifest.json' && !(formats as readonly string[]).includes(entry)) await rm(join(mixtureDir, entry), { recursive: true, force: true });
+  await writeJsonAtomic(join(mixtureDir, 'manifest.json'), { mixtures });
 }
 
 async function collectGarbage(stageDir: string, dir: string, live: Set<string>): Promise<void> {
   const root = join(stageDir, dir);
   if (!existsSync(root)) return;
+  const folders: string[] = [];
   for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
+    if (entry.isDirectory()) folders.push(join(entry.parentPath, entry.name));
     if (!entry.isFile() || GENERATED.has(entry.name)) continue;
     const rel = relative(stageDir, join(entry.parentPath, entry.name));
     if (live.has(rel)) continue;
     if (!entry.name.endsWith('.tmp')) log.warn({ file: rel }, 'removing an export file no committed unit owns');
     await rm(join(stageDir, rel), { force: true });
   }
+  // Deepest first; a folder that still holds a file (or a sizes.json rewritten below) stays.
+  for (const folder of folders.sort((a, b) => b.length - a.length)) {
+    const left = await readdir(folder);
+    if (left.length === 0 || (left.length === 1 && left[0] === 'sizes.json')) await rm(folder, { recursive: true, force: true });
+  }
 }
 
-async function writeWebDatasetManifests(stageDir: string, shards: FileRow[]): Promise<void> {
+async function writeWebDatasetManifests(stageDir: string, shards: FileRow[], configured: boolean): Promise<void> {
   const root = join(stageDir, FILE_FORMAT_DIRS.webdataset);
+  if (!configured) {
+    if (existsSync(root)) for (const name of ['shardindex.json', 'manifest.json']) await rm(join(root, name), { force: true });
+  }
   const byDir = new Map<string, Record<string, number>>();
   for (const s of shards) {
     const dir = dirname(s.path);
@@ -79,6 +96,7 @@ async function writeWebDatasetManifests(stageDir: string, shards: FileRow[]): Pr
     }
   }
   for (const [dir, sizes] of byDir) await writeJsonAtomic(join(stageDir, dir, 'sizes.json'), sizes);
+  if (!configured) return;
   const list = shards.map((s) => ({ url: relative(FILE_FORMAT_DIRS.webdataset, s.path), nsamples: Number(s.samples), bytes: Number(s.bytes), kind: s.kind, quality: s.quality }));
   await writeJsonAtomic(join(root, 'shardindex.json'), { __kind__: 'wids-shard-index-v1', wids_version: 1, name: 'stratum', shardlist: list.map(({ url, nsamples }) => ({ url, nsamples })) });
   await writeJsonAtomic(join(root, 'manifest.json'), {
