@@ -14,7 +14,6 @@ import { conversationOf, JsonArrayFile, writeSftImage } from './sft.js';
 import { TarShardWriter } from './tar-shards.js';
 import { sampleKey, webdatasetMembers, type Placement } from './webdataset.js';
 
-
 /** Folders (under the export stage folder) holding files the runner does not write itself. */
 export const FILE_FORMAT_DIRS = { webdataset: 'webdataset', sft: 'sft' } as const;
 
@@ -23,7 +22,7 @@ function groupDir(format: keyof typeof FILE_FORMAT_DIRS, kind: string, bucket: s
 }
 
 /**
- * Exports one upstream unit to the pre-training formats. Tar shards and SFT JSON files get names
+ * Exports one unit (a slice of an upstream unit, see plan.ts) to the pre-training formats. Tar shards and SFT JSON files get names
  * unique to the unit and its inputs (`<unit key>-<input hash>`), are written atomically, and are
  * listed in the unit's `files` output, which the runner commits with the unit: files no committed
  * unit lists are garbage (see finalize.ts), so a killed run leaves nothing a reader would trust.
