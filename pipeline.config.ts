@@ -39,5 +39,23 @@ export default defineConfig({
       },
       export: { formats: ['verl', 'easyr1'] },
     },
+    // Pre-training data (examples/pretraining): captions, interleaved pages and grounding boxes →
+    // WebDataset shards, interleaved Parquet and LLaVA SFT conversations (docs/export-pretraining.md).
+    pretraining: {
+      sources: [
+        { name: 'photos', type: 'caption', layout: 'folder', path: 'examples/pretraining/captions', license: 'CC0-1.0' },
+        { name: 'skimage-gallery', type: 'interleaved', format: 'items', path: 'examples/pretraining/interleaved/skimage_gallery.jsonl', license: 'BSD-3-Clause' },
+        { name: 'photo-boxes', type: 'grounding', format: 'coco', path: 'examples/pretraining/grounding/annotations/instances_example.json', imageRoot: 'examples/pretraining/captions', license: 'CC0-1.0' },
+      ],
+      export: {
+        formats: ['webdataset', 'interleaved', 'sft'],
+        pretraining: {
+          // Until the filter stage scores samples, all land in `unscored`; thresholds apply to signals.quality.
+          quality: { score: 'quality_score', buckets: [{ name: 'high', min: 0.8 }, { name: 'medium', min: 0.5 }, { name: 'low', min: 0 }], missing: 'unscored' },
+          webdataset: { shardBytes: 1_000_000_000 },
+          mixture: { seed: 0, kindWeights: { caption: 1, interleaved: 2, grounding: 1 }, epochs: 1 },
+        },
+      },
+    },
   },
 });

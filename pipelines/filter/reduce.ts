@@ -159,7 +159,9 @@ export async function reduceFilter(config: FilterConfig, own: SignatureSet, othe
         first_value(io.sample_id) OVER (PARTITION BY c.comp ORDER BY ${imageOrder}, io.position, io.sample_id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS keeper,
         first_value(io.media_id) OVER (PARTITION BY c.comp ORDER BY ${imageOrder}, io.position, io.sample_id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS keeper_media,
         count(*) OVER (PARTITION BY c.comp) AS size
-      FROM io JOIN i_comp c ON c.node = io.media_id`);
+      FROM io JOIN i_comp c ON c.node = io.media_id
+      -- Kinds whose policy is 'keep' (a task on a picture) neither lose their image nor take it from others.
+      WHERE ${policyCase} <> 'keep'`);
     if (!config.exact.media) await conn.run(`DELETE FROM i_occ WHERE media_id = keeper_media AND sample_id <> keeper`);
     await conn.run(`CREATE TABLE i_dup AS SELECT o.*, least(${hamming('x', 'y', 'h')}, ${hamming('x', 'y', 'm')}) AS distance
       FROM i_occ o JOIN media x ON x.media_id = o.media_id JOIN media y ON y.media_id = o.keeper_media

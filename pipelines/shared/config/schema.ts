@@ -4,6 +4,8 @@ import { sourceSchema } from '../../ingest/source-config.js';
 import { filterSchema } from '../../filter/config.js';
 import { labelRuleSchema } from '../../rlcs/label-priors.js';
 import { rlcsSchema } from '../../rlcs/config.js';
+import { pretrainingSchema } from '../../export/pretraining/config.js';
+import { PRETRAINING_FORMATS } from '../../export/pretraining/formats.js';
 
 export const endpointSchema = z
   .object({
@@ -63,7 +65,8 @@ export const difficultySchema = z
 
 export const exportSchema = z
   .object({
-    formats: z.array(z.enum(['verl', 'easyr1'])).default(['verl', 'easyr1']),
+    /** RL formats (verl, easyr1) read the difficulty stage; pre-training formats read `pretraining.from`. */
+    formats: z.array(z.enum(['verl', 'easyr1', ...PRETRAINING_FORMATS])).default(['verl', 'easyr1']),
     /** Tiers to export; default: every tier. */
     tiers: z.array(z.enum(TIERS)).optional(),
     /** The user prompt suffix appended to each question (verl usually adds the format instruction). */
@@ -74,6 +77,8 @@ export const exportSchema = z
      * and the model's box markers are special tokens (docs/rlcs.md).
      */
     rewardFormat: z.enum(['glm', 'glm_think', 'lenient', 'none']).optional(),
+    /** Pre-training formats (webdataset, interleaved, sft): see docs/export-pretraining.md. */
+    pretraining: pretrainingSchema.default(() => pretrainingSchema.parse({})),
   })
   .strict();
 

@@ -26,7 +26,7 @@ const VIEWS: ViewSpec[] = [
 /**
  * Creates views over the committed shards of the given datasets: `samples` (the latest stage that
  * has data), `ingest_samples`, `filter_samples`, `difficulty_samples`, `ledger` (every stage), `rollouts`, and
- * `export_verl` / `export_easyr1` when exported. Only files a manifest names are read, so a
+ * `export_verl` / `export_easyr1` / `export_interleaved` when exported. Only files a manifest names are read, so a
  * half-written unit of a killed run is never visible.
  */
 export async function createShardViews(
@@ -60,7 +60,7 @@ export async function createShardViews(
   await define('samples', latest, SAMPLE_COLUMNS);
   const ledgerFiles = (await Promise.all(stages.map((s) => filesOf(s, 'ledger')))).flat();
   await define('ledger', ledgerFiles, LEDGER_COLUMNS);
-  for (const format of ['verl', 'easyr1']) await define(`export_${format}`, await filesOf('export', format), null);
+  for (const format of ['verl', 'easyr1', 'interleaved']) await define(`export_${format}`, await filesOf('export', format), null);
   created.push(...(await createRlcsViews(conn, shardsDir, datasets)));
   return created;
 }
