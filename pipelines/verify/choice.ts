@@ -104,3 +104,32 @@ export function compareChoice(pred: string, gold: string, choices: Choices, mult
   const same = g.length === p.length && g.every((x, i) => x === [...p].sort()[i]);
   return same ? equal(`option ${p.join(',')}`) : different(`option ${p.join(',')} ≠ ${g.join(',')}`);
 }
+
+const ANSWER_WORDS = String.raw`(?:[Aa](?:nswer|NSWER)|[Rr][ée]ponse|[Rr]espuesta|[Rr]esposta|[Rr]isposta|[Aa]ntwort|[Оо]твет|答案|答)`;
+const LETTER_END = String.raw`(?:\*\*)?\)?(?=[.,:;!?。，：；！？\s]|[\u3400-\u9fff]|$)`;
+const LETTER_START = String.raw`(?:^|(?<=[\s(*]))(?:\*\*)?\(?`;
+
+/**
+ * The option letter a free-text answer names, or null: "final answer is C", "answer: D",
+ * "the answer is for sure D, it can't be A or B", a line that starts with the letter ("B. because…",
+ * "B。不是 A"), else the last standalone letter. Anchored forms win over bare letters.
+ */
+export function extractChoiceLetter(text: string, labels: readonly string[] = ['A', 'B', 'C', 'D']): string | null {
+  if (labels.length === 0) return null;
+  const t = text.length > 20_000 ? text.slice(-20_000) : text;
+  const keys = `(${labels.map((l) => l.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})`;
+  const letter = `${LETTER_START}${keys}${LETTER_END}`;
+  const tiers: { re: RegExp; last: boolean }[] = [
+    { re: new RegExp(String.raw`[Ff]inal [Aa]nswer is:?\s*\(?${keys}\)?\.?\s?I hope`, 'g'), last: true },
+    { re: new RegExp(String.raw`[Ff]inal [Aa]nswer.{0,100}?\s+is:?\s*${letter}`, 'g'), last: true },
+    { re: new RegExp(String.raw`${ANSWER_WORDS}\s*[:：].{0,50}?${letter}`, 'g'), last: true },
+    { re: new RegExp(String.raw`${ANSWER_WORDS}.{0,50}?${letter}`, 'g'), last: true },
+    { re: new RegExp(String.raw`^\s*(?:\*\*)?\(?${keys}${LETTER_END}`, 'gm'), last: false },
+    { re: new RegExp(letter, 'g'), last: true },
+  ];
+  for (const { re, last } of tiers) {
+    const found = [...t.matchAll(re)].filter((m) => labels.includes(m[1]!));
+    if (found.length > 0) return (last ? found[found.length - 1]! : found[0]!)[1]!;
+  }
+  return null;
+}
