@@ -16,6 +16,7 @@ export interface PeerRun {
 
 /** PYTHONPATH holding math_verify and latex2sympy2_extended, or null when the peer is absent. */
 export function mathVerifyPath(): string | null {
+  if (process.env.STRATUM_BENCH_NO_PEER === '1') return null;
   const env = process.env.STRATUM_MATH_VERIFY_PYTHONPATH;
   if (env) return env;
   const root = join(homedir(), '.cache', 'stratum', 'math-verify');

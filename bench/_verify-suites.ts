@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { extractChoiceLetter } from '../pipelines/verify/choice.js';
+import { findLatexBoxed } from '../pipelines/verify/format.js';
 import { extractFreeTextAnswer } from '../pipelines/verify/free-text-answer.js';
 import { compareMath, mathText, toMathJson } from '../pipelines/verify/math.js';
 import { parseNumber } from '../pipelines/verify/numbers.js';
@@ -93,6 +94,11 @@ export function ourVerdict(c: SuiteCase): boolean {
   const floatRounding = rounding(c);
   if (targets.length === 0 && /sympy_expr_eq/.test(cfg.helper ?? '')) {
     return compareMath(sympySourceToText(pred), sympySourceToText(c.gold ?? ''), { relTol, floatRounding }).kind === 'equal';
+  }
+  if (targets.length === 0 && /is_equiv|math_equal/.test(cfg.helper ?? '')) {
+    // Graders of already-extracted answers (hendrycks is_equiv, Qwen math_equal): a \boxed{} is unwrapped, nothing else extracted.
+    const unbox = (s: string) => findLatexBoxed(s).pop() ?? s;
+    return compareMath(unbox(pred), unbox(c.gold ?? ''), { relTol: 1e-4 }).kind === 'equal';
   }
   const latex = targets.length === 0 || targets.some((x) => x.startsWith('Latex'));
   const expr = targets.length === 0 || targets.some((x) => x.startsWith('Expr'));

@@ -347,3 +347,50 @@ export function firstVariableSample(point: number): number {
 export function warmUpCas(): void {
   parseLatex('\\frac{1}{2}+x');
 }
+
+let bigEngine: ComputeEngine | null = null;
+
+/**
+ * Compares two constant expressions with 50-digit decimals when doubles cannot (10^{-400} vs 0,
+ * 2^{1001} vs 2^{1002}, signs of huge powers). Factorials and nested towers beyond 10^12 in an
+ * exponent are left undecided: the engine is synchronous and cannot be interrupted.
+ */
+export function bigNumericCompare(a: MathJson, b: MathJson, relTol: number): 'equal' | 'different' | 'unknown' {
+  for (const j of [a, b]) {
+    if (containsHead(j, 'Factorial') || containsHead(j, 'Binomial') || containsHead(j, 'Factorial2')) return 'unknown';
+    if (!exponentsBounded(j)) return 'unknown';
+  }
+  try {
+    if (!bigEngine) {
+      bigEngine = new ComputeEngine();
+      bigEngine.precision = 50;
+    }
+    const x = bigEngine.box(a as never).N();
+    const y = bigEngine.box(b as never).N();
+    const big = (e: typeof x) => e.bignumRe ?? (typeof e.re === 'number' && Number.isFinite(e.re) ? bigEngine!.bignum(e.re) : undefined);
+    const xr = big(x);
+    const yr = big(y);
+    if (!xr || !yr || !xr.isFinite() || !yr.isFinite()) return 'unknown';
+    const xi = x.im ?? 0;
+    const yi = y.im ?? 0;
+    if (xi !== 0 || yi !== 0) return 'unknown';
+    const diff = xr.sub(yr).abs();
+    const scale = xr.abs().gt(yr.abs()) ? xr.abs() : yr.abs();
+    if (diff.isZero()) return 'equal';
+    return diff.lte(scale.mul(relTol)) ? 'equal' : 'different';
+  } catch {
+    return 'unknown';
+  }
+}
+
+function exponentsBounded(json: MathJson, depth = 0): boolean {
+  if (!Array.isArray(json) || depth > 200) return true;
+  if (json[0] === 'Power' && json.length === 3) {
+    const e = evalReal(json[2]!);
+    if (!Number.isFinite(e) || Math.abs(e) > 1e12 || containsHead(json[2]!, 'Power')) {
+      if (!(Number.isFinite(e) && Math.abs(e) <= 1e12)) return false;
+    }
+  }
+  for (let i = 1; i < json.length; i++) if (!exponentsBounded(json[i]!, depth + 1)) return false;
+  return true;
+}

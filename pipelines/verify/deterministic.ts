@@ -183,6 +183,7 @@ function decide(domain: VerifyDomain, answer: string, gold: string, req: VerifyR
       return compareMath(answer, gold, {
         relTol: opts.relTol ?? 1e-6,
         floatRounding: opts.floatRounding,
+        exactWhenExact: opts.exactWhenExact ?? true,
         intervalMatchesRelation: opts.intervalMatchesRelation,
         ordered: opts.ordered,
         question,

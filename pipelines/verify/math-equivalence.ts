@@ -4,7 +4,9 @@
  */
 import {
   args,
+  bigNumericCompare,
   compareSymbolic,
+  maxExponent,
   firstVariableSample,
   evalReal,
   freeSymbols,
@@ -27,6 +29,8 @@ export interface EquivalenceOptions {
   /** Accept equations whose difference sides differ by a monomial factor (F=ma ⇔ a=F/m). */
   monomialEquations: boolean;
   deadline?: Deadline;
+  /** Relative tolerance of the 50-digit comparison used past the range of doubles. */
+  bigRelTol?: number;
 }
 
 const RELATIONS = new Set(['Less', 'LessEqual', 'Greater', 'GreaterEqual', 'NotEqual']);
@@ -176,12 +180,15 @@ function compareScalars(gold: MathJson, pred: MathJson, opts: EquivalenceOptions
     const g = numericValue(gold);
     const p = numericValue(pred);
     if (Number.isNaN(g) || Number.isNaN(p)) return 'unknown';
-    if (!Number.isFinite(g) && !Number.isFinite(p)) {
-      // Both overflow (10^{10^{10}} vs 10^{10^{11}}): only identical input is known to be equal.
-      if (Number.isFinite(g - p) || Math.sign(g) !== Math.sign(p)) return Math.sign(g) === Math.sign(p) ? 'equal' : 'different';
+    // Doubles cannot decide past their range: 10^{-400} is not 0, 2^{1001} is not 2^{1002}.
+    const outOfRange = (v: number, j: MathJson) => !Number.isFinite(v) || (Math.abs(v) < 1e-290 && maxExponent(j) > 300) || maxExponent(j) > 300;
+    if (Number.isFinite(g) !== Number.isFinite(p) && maxExponent(gold) <= 300 && maxExponent(pred) <= 300) return 'different';
+    if (outOfRange(g, gold) || outOfRange(p, pred)) {
+      const big = bigNumericCompare(pred, gold, opts.bigRelTol ?? 1e-9);
+      if (big !== 'unknown') return big;
+      if (!Number.isFinite(g) && !Number.isFinite(p) && Math.sign(g) !== Math.sign(p)) return 'different';
       return JSON.stringify(gold) === JSON.stringify(pred) ? 'equal' : 'unknown';
     }
-    if (!Number.isFinite(g) || !Number.isFinite(p)) return 'different';
     return opts.close(p, g) ? 'equal' : 'different';
   }
   return compareSymbolic(pred, gold, opts.close, vars);

@@ -8,7 +8,7 @@ import { compareChoice, resolveChoices } from './choice.js';
 import { hedgeReason, methodOnlyReason } from './hedging.js';
 import { cleanLatex, plainToLatex } from './latex.js';
 import { compareMathJson, type EquivalenceOptions } from './math-equivalence.js';
-import { parseChineseNumber, parseEnglishNumber, parseNumber, relClose, roundedEqual } from './numbers.js';
+import { integerLiteral, parseChineseNumber, parseEnglishNumber, parseNumber, relClose, roundedEqual } from './numbers.js';
 import { canonicalText, hasCjk, splitTopLevel } from './text.js';
 import type { Deadline } from './timeout.js';
 import { different, equal, unknown, type Verdict } from './types.js';
@@ -25,12 +25,38 @@ export interface MathCompareOptions {
   deadline?: Deadline;
   /** Drop unit words/\text{} groups before comparing (math: yes unless the question asks for units). */
   stripUnits?: boolean;
+  /**
+   * Exact comparison when the ground truth is exact (integers, fractions, closed forms): the tolerance
+   * applies only when the gold itself is a decimal. Off for domains whose golds are readings (chart).
+   */
+  exactWhenExact?: boolean;
 }
 
-export function closeness(opts: { relTol: number; floatRounding?: number }): (a: number, b: number) => boolean {
-  return opts.floatRounding !== undefined
-    ? (a, b) => roundedEqual(a, b, opts.floatRounding!)
-    : (a, b) => relClose(a, b, opts.relTol);
+/** A decimal literal (a measured or rounded value); repeating decimals written with "..." are exact. */
+const DECIMAL_LITERAL = /(?<![\d.])\d*\.\d+(?![\d.]|\s*(?:\.\.\.|…|\\[lc]?dots))/;
+
+export function hasDecimalLiteral(text: string): boolean {
+  return DECIMAL_LITERAL.test(text);
+}
+
+/** Relative closeness that also holds between tiny values (float noise around 0 at sample points). */
+function exactClose(tol: number): (a: number, b: number) => boolean {
+  return (a, b) => a === b || (Number.isFinite(a) && Number.isFinite(b) && Math.abs(a - b) <= tol * Math.max(Math.abs(a), Math.abs(b), 1e-3));
+}
+
+/**
+ * How two numbers are compared: Math-Verify rounding when asked; the relative tolerance when the gold
+ * is a decimal (or exactness is off); else exactly — up to double rounding of closed forms (1e-9),
+ * and a decimal prediction must equal the exact gold to 12 digits (1.7320508 is not √3).
+ */
+export function closeness(
+  opts: { relTol: number; floatRounding?: number; exactWhenExact?: boolean },
+  gold?: string,
+  pred?: string,
+): (a: number, b: number) => boolean {
+  if (opts.floatRounding !== undefined) return (a, b) => roundedEqual(a, b, opts.floatRounding!);
+  if (!opts.exactWhenExact || gold === undefined || hasDecimalLiteral(gold)) return (a, b) => relClose(a, b, opts.relTol);
+  return exactClose(pred !== undefined && hasDecimalLiteral(pred) ? 1e-12 : 1e-9);
 }
 
 const BOOLEAN_TRUE = new Set(['true', 't', 'yes', 'y', '1', 'correct', 'right', '对', '是', '正确', '√', '✓']);
@@ -178,10 +204,17 @@ export function compareMath(predRaw: string, goldRaw: string, opts: MathCompareO
     if (pb !== null) return pb === gb ? equal('same truth value') : different('opposite truth value');
   }
 
-  const close = closeness(opts);
+  const close = closeness(opts, g, p);
   const gn = numberOf(g);
   const pn = numberOf(p);
-  if (gn && pn) return compareNumbers(pn, gn, close) ? equal('numeric match') : different('numeric mismatch');
+  if (gn && pn) {
+    const gi = integerLiteral(g);
+    const pi = integerLiteral(p);
+    if (gi !== null && pi !== null && opts.exactWhenExact && opts.floatRounding === undefined && gn.percent === pn.percent) {
+      return gi === pi ? equal('same integer') : different('different integer');
+    }
+    return compareNumbers(pn, gn, close) ? equal('numeric match') : different('numeric mismatch');
+  }
   if (gn && !pn && !hasCjk(p)) {
     const latex = plainToLatex(p);
     if (!/\d/.test(latex) && !/\\[a-zA-Z]+|(?<![a-zA-Z])[ei](?![a-zA-Z])/.test(latex)) return different('no number in the answer');
@@ -208,8 +241,10 @@ export function compareMath(predRaw: string, goldRaw: string, opts: MathCompareO
       ? different('malformed expression')
       : unknown('answer does not parse');
   }
+  const exact = opts.exactWhenExact && opts.floatRounding === undefined && !hasDecimalLiteral(g);
   const eq: EquivalenceOptions = {
     close,
+    bigRelTol: exact ? (hasDecimalLiteral(p) ? 1e-12 : 1e-40) : opts.relTol,
     intervalMatchesRelation: opts.intervalMatchesRelation ?? true,
     monomialEquations: opts.monomialEquations ?? false,
     deadline: opts.deadline,

@@ -172,3 +172,12 @@ export function roundedEqual(a: number, b: number, digits: number): boolean {
   const f = 10 ** digits;
   return Math.round(a * f) === Math.round(b * f) || Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(b));
 }
+
+/** An integer literal (thousands separators allowed, an optional trailing %) as a bigint, exact beyond 2^53. */
+export function integerLiteral(raw: string): bigint | null {
+  const s = raw.trim().replace(/\s*(?:\\?%|％)$/, '');
+  const m = /^([+-]?)(\d{1,400}|[1-9]\d{0,2}(?:[,\u00a0\u2009\u202f ]\d{3})+)$/.exec(s);
+  if (!m) return null;
+  const v = BigInt(m[2]!.replace(/[^\d]/g, ''));
+  return m[1] === '-' ? -v : v;
+}

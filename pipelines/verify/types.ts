@@ -38,6 +38,11 @@ export interface VerifyOptions {
   relTol?: number;
   /** Math-Verify style comparison: round floats to this many decimals instead of relTol. */
   floatRounding?: number;
+  /**
+   * Math: compare exactly when the ground truth is exact (integer, fraction, closed form); relTol
+   * then applies only to decimal golds (default true; false = relTol everywhere, GLM's rule).
+   */
+  exactWhenExact?: boolean;
   /** Whether an interval gold may match an inequality prediction (the reverse always may). */
   intervalMatchesRelation?: boolean;
   /** OCR: compare case-insensitively. */
