@@ -294,7 +294,7 @@ export function maxExponent(json: MathJson, depth = 0): number {
   if (json[0] === 'Power' && json.length === 3) {
     const e = evalReal(json[2]!);
     if (Number.isFinite(e)) m = Math.abs(e);
-    else if (freeSymbols(json[2]!).size === 0) m = Number.POSITIVE_INFINITY;
+    else if (!Number.isNaN(e) && freeSymbols(json[2]!).size === 0) m = Number.POSITIVE_INFINITY;
   }
   for (let i = 1; i < json.length; i++) m = Math.max(m, maxExponent(json[i]!, depth + 1));
   return m;
