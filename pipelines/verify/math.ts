@@ -6,10 +6,11 @@
 import { freeSymbols, parseLatex, type MathJson } from './cas.js';
 import { compareChoice, resolveChoices } from './choice.js';
 import { hedgeReason, methodOnlyReason } from './hedging.js';
-import { cleanLatex, plainToLatex } from './latex.js';
+import { cleanLatex, plainToLatex, stripMathDelimiters } from './latex.js';
 import { compareMathJson, type EquivalenceOptions } from './math-equivalence.js';
 import { integerLiteral, parseChineseNumber, parseEnglishNumber, parseNumber, relClose, roundedEqual } from './numbers.js';
-import { canonicalText, hasCjk, splitTopLevel } from './text.js';
+import { solutionItems, stripLabel } from './solution-list.js';
+import { canonicalText, hasCjk } from './text.js';
 import type { Deadline } from './timeout.js';
 import { different, equal, unknown, type Verdict } from './types.js';
 import { compareQuantityTexts, mayHaveUnit } from './units.js';
@@ -141,13 +142,7 @@ function compareNumbers(
   return close(plain.value, pct.value / 100) || close(plain.value, pct.value) || close(pct.value / 100, plain.value);
 }
 
-const LIST_SEPARATORS = [',', ';', '，', '；', '、', ' and ', ' 和 ', '和'];
-
-function splitList(s: string): string[] {
-  const inner = s.trim();
-  const parts = splitTopLevel(inner, LIST_SEPARATORS).map((x) => x.trim()).filter((x) => x.length > 0);
-  return parts;
-}
+const RELATION = /[<>≤≥≠]|\\(?:le|ge|lt|gt|ne|leq|geq|neq|lor|land)(?![a-z])/;
 
 /** Parses to MathJSON via the CAS, or null. */
 export function toMathJson(text: string): MathJson | null {
@@ -180,7 +175,9 @@ export function compareMath(predRaw: string, goldRaw: string, opts: MathCompareO
     if (method) return different(method);
     const choices = resolveChoices(opts.question, opts.choices);
     if (choices) {
-      const v = compareChoice(pred, gold, choices);
+      const inner = { ...opts, question: undefined, choices: undefined };
+      const sameValue = (a: string, b: string) => /[\d\\^]/.test(a) && /[\d\\^]/.test(b) && compareMath(stripMathDelimiters(a), stripMathDelimiters(b), inner, 1).kind === 'equal';
+      const v = compareChoice(pred, gold, choices, false, sameValue);
       if (v.kind !== 'unknown') return v;
     }
   }
@@ -225,12 +222,24 @@ export function compareMath(predRaw: string, goldRaw: string, opts: MathCompareO
     return unknown('text answer');
   }
 
-  if (depth === 0) {
-    const gl = splitList(g);
-    const pl = splitList(p);
-    if ((gl.length > 1 || pl.length > 1) && !/^[[({]/.test(g.trim()) && !/^[[({]/.test(p.trim())) {
-      return compareLists(pl, gl, opts);
+  if (depth === 0 && !RELATION.test(g) && !RELATION.test(p)) {
+    // Solution lists in any order: "2, -3", "x = 2 or x = -3", "\pm 3", "\{3, -3\}", lists of tuples.
+    const gs = solutionItems(g);
+    const ps = solutionItems(p);
+    // A plain list next to one tuple or interval ("1, 3" vs "(1, 3)") is left to the CAS.
+    if ((gs.isList || ps.isList) && !(gs.bracketed && !ps.isSet) && !(ps.bracketed && !gs.isSet)) {
+      const gEq = gs.items.some((x) => x.includes('='));
+      const pEq = ps.items.some((x) => x.includes('='));
+      const gi = pEq ? gs.items : gs.items.map(stripLabel);
+      const pi = gEq ? ps.items : ps.items.map(stripLabel);
+      return compareLists(pi, gi, { ...opts, ordered: (opts.ordered ?? false) && !gs.isSet && !ps.isSet });
     }
+  }
+  // A labelled answer ("(p, q) = (3, 2)", "AB = 4") against a bare value compares the value.
+  if (depth <= 1 && g.includes('=') !== p.includes('=')) {
+    const gl = g.includes('=') ? stripLabel(g) : g;
+    const pl = p.includes('=') ? stripLabel(p) : p;
+    if (gl !== g || pl !== p) return compareMath(pl, gl, opts, depth + 1);
   }
 
   const gj = toMathJson(g);
