@@ -9,7 +9,7 @@ import { hedgeReason, methodOnlyReason } from './hedging.js';
 import { cleanLatex, plainToLatex, stripMathDelimiters } from './latex.js';
 import { compareMathJson, type EquivalenceOptions } from './math-equivalence.js';
 import { integerLiteral, parseChineseNumber, parseEnglishNumber, parseNumber, relClose, roundedEqual } from './numbers.js';
-import { solutionItems, stripLabel } from './solution-list.js';
+import { labelBase, solutionItems, stripLabel } from './solution-list.js';
 import { canonicalText, hasCjk } from './text.js';
 import type { Deadline } from './timeout.js';
 import { different, equal, unknown, type Verdict } from './types.js';
@@ -230,8 +230,11 @@ export function compareMath(predRaw: string, goldRaw: string, opts: MathCompareO
     if ((gs.isList || ps.isList) && !(gs.bracketed && !ps.isSet) && !(ps.bracketed && !gs.isSet)) {
       const gEq = gs.items.some((x) => x.includes('='));
       const pEq = ps.items.some((x) => x.includes('='));
-      const gi = pEq ? gs.items : gs.items.map(stripLabel);
-      const pi = gEq ? ps.items : ps.items.map(stripLabel);
+      // "x_1 = 2, x_2 = 3" vs "x = 2 or x = 3": the same unknown on every item is a label, not content.
+      const bases = new Set([...gs.items, ...ps.items].map(labelBase));
+      const oneUnknown = bases.size === 1 && !bases.has(null);
+      const gi = pEq && !oneUnknown ? gs.items : gs.items.map(stripLabel);
+      const pi = gEq && !oneUnknown ? ps.items : ps.items.map(stripLabel);
       return compareLists(pi, gi, { ...opts, ordered: (opts.ordered ?? false) && !gs.isSet && !ps.isSet });
     }
   }

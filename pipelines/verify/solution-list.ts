@@ -78,3 +78,10 @@ function normaliseTuple(item: string): string {
   if (/^\(.*\)$/.test(item) && item.includes(';') && !item.includes(',')) return item.replace(/;/g, ',');
   return item;
 }
+
+/** The unknown an item "x_1 = 3" assigns (subscripts dropped: "x"), or null when it is not a labelled constant. */
+export function labelBase(item: string): string | null {
+  if (stripLabel(item) === item) return null;
+  const lhs = item.slice(0, item.indexOf('=')).trim();
+  return lhs.replace(/_\{?[\w]+\}?$/, '').trim();
+}
