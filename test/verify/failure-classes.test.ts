@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { extractChoiceLetter } from '../../pipelines/verify/choice.js';
+import { extractAnswer } from '../../pipelines/verify/format.js';
 import { compareMath } from '../../pipelines/verify/math.js';
 import { verify } from '../../pipelines/verify/index.js';
 
@@ -245,6 +246,38 @@ describe('multiple choice by letter, by value, or by the option written in LaTeX
       expect(extractChoiceLetter(t), t).toBe(l);
     }
     expect(extractChoiceLetter('No valid answer here')).toBeNull();
+  });
+});
+
+describe('extraction from free text (lenient format)', () => {
+  const values = (r: () => number) => pick(r, [String(int(r, -500, 500)), `\\frac{${int(r, 1, 9)}}{${int(r, 11, 19)}}`, `${int(r, 1, 9)}\\sqrt{${int(r, 2, 7)}}`, `x = ${int(r, 1, 99)}`]);
+  const prose = ['I hope it is correct.', 'Let me know if you need anything else.', 'This matches the check above.', 'Hope this helps!', ''];
+  it('a final-answer line followed by prose gives the value, also when the value is on the next line', () => {
+    const r = rng(15);
+    for (let k = 0; k < N; k++) {
+      const v = values(r);
+      const lead = pick(r, ['The final answer is', 'Final answer:', 'So the answer is', 'Therefore, the final answer is:']);
+      const wrapped = pick(r, [`$${v}$`, `\\(${v}\\)`, `$$${v}$$`]);
+      const sep = pick(r, [' ', '\n']);
+      const text = `Some reasoning with 17 and 23.\n${lead}${sep}${wrapped}. ${pick(r, prose)}`;
+      const e = extractAnswer(text, 'lenient');
+      expect(e.ok ? e.answer : null, text).toBe(v);
+    }
+  });
+
+  it('several boxes: the last is the answer, unless the last ones are joined as one list', () => {
+    const r = rng(16);
+    for (let k = 0; k < N; k++) {
+      const a = String(int(r, 1, 99));
+      const b = String(int(r, 100, 199));
+      const c = String(int(r, 200, 299));
+      const scattered = `First guess \\boxed{${a}}, but checking again the value changes. So \\boxed{${b}}.`;
+      const e1 = extractAnswer(scattered, 'lenient');
+      expect(e1.ok ? e1.answer : null).toBe(b);
+      const joined = `The solutions are \\boxed{${a}}${pick(r, [', ', ' and ', ', and ', ' or '])}\\boxed{${b}}, \\boxed{${c}}`;
+      const e2 = extractAnswer(joined, 'lenient');
+      expect(e2.ok ? e2.answer : null, joined).toBe(`${a}, ${b}, ${c}`);
+    }
   });
 });
 
