@@ -86,13 +86,25 @@ export function clearParseCache(): void {
   parseCache.clear();
 }
 
-function parseLatexUncached(latex: string): ParseOutcome {
+/** The engine's full canonical parse, bypassing the light path and the cache (tests compare the two). */
+export function parseLatexCanonical(latex: string): ParseOutcome {
+  return parseLatexUncached(latex, false);
+}
+
+function parseLatexUncached(latex: string, light = true): ParseOutcome {
   const guard = guardLatex(latex);
   if (guard) return { ok: false, json: null, reason: guard };
   if (latex.trim().length === 0) return { ok: false, json: null, reason: 'empty' };
   try {
     const ce = getEngine();
     parsesSinceReset++;
+    if (light && FAST_LATEX.test(latex)) {
+      // Plain arithmetic: the engine's raw parse plus our own light canonical form costs about a
+      // fifth of its canonicalisation (boxing, type inference), the hot spot of cold verification.
+      const raw = ce.parse(latex, { form: 'raw' });
+      const light = raw.isValid ? lightCanonical(raw.json as MathJson, 0) : null;
+      if (light !== null) return { ok: true, json: light, reason: 'ok' };
+    }
     const expr = ce.parse(latex, { speculative: true });
     const json = expr.json as MathJson;
     if (!expr.isValid || containsHead(json, 'Error')) return { ok: false, json, reason: 'parse-error' };
@@ -100,6 +112,44 @@ function parseLatexUncached(latex: string): ParseOutcome {
   } catch (err) {
     return { ok: false, json: null, reason: `parse-exception: ${String(err).slice(0, 80)}` };
   }
+}
+
+/**
+ * LaTeX the light path may take: digits, operators, parentheses, single-letter variables (not e or
+ * i, which the engine reads as constants), \frac, \sqrt, \pi, \cdot, \times, \left/\right.
+ * Anything else (sets, intervals, relations, functions, text) goes through full canonicalisation.
+ */
+const FAST_LATEX = /^(?:[\d\s.+\-*/^(){}a-df-hj-zA-Z]|\\(?:[dt]?frac|sqrt|pi|cdot|times|left|right)(?![a-zA-Z]))*$/;
+const LIGHT_HEADS = new Set(['Add', 'Subtract', 'Multiply', 'Divide', 'Power', 'Sqrt', 'Root', 'Negate']);
+
+/** The engine's raw parse of plain arithmetic in the shapes its canonical form uses, or null to fall back. */
+function lightCanonical(j: MathJson, depth: number): MathJson | null {
+  if (depth > 60) return null;
+  if (typeof j === 'number') return j;
+  if (typeof j === 'string') return j === 'Pi' || (/^[a-zA-Z]$/.test(j) && j !== 'e' && j !== 'i') ? j : null;
+  if (!Array.isArray(j)) return 'num' in j ? j : null;
+  const [h, ...a] = j;
+  if (h === 'Delimiter') {
+    // "(x + 1)": grouping only; "(1, 2)" (a Sequence inside) is a tuple and falls back.
+    if (a.length === 0 || (a.length === 2 && a[1] !== "'()'") || a.length > 2 || head(a[0]!) === 'Sequence') return null;
+    return lightCanonical(a[0]!, depth + 1);
+  }
+  if (h === 'InvisibleOperator') {
+    // "2x", "x(x+1)"; a letter before parentheses may be a function application ("f(x)"): fall back.
+    // "1\frac{1}{2}" is a mixed number to the engine: fall back too.
+    for (let k = 0; k + 1 < a.length; k++) {
+      if (typeof a[k] === 'string' && head(a[k + 1]!) === 'Delimiter') return null;
+      if (typeof a[k] !== 'string' && !Array.isArray(a[k]) && head(a[k + 1]!) === 'Divide') return null;
+    }
+    if (a.every((x) => typeof x === 'number' || (x !== null && typeof x === 'object' && !Array.isArray(x)))) return null;
+    const ops = a.map((x) => lightCanonical(x, depth + 1));
+    return ops.some((x) => x === null) ? null : ['Multiply', ...(ops as MathJson[])];
+  }
+  if (typeof h !== 'string' || !LIGHT_HEADS.has(h)) return null;
+  const ops = a.map((x) => lightCanonical(x, depth + 1));
+  if (ops.some((x) => x === null)) return null;
+  if (h === 'Negate' && typeof ops[0] === 'number') return -ops[0];
+  return [h, ...(ops as MathJson[])];
 }
 
 export function head(json: MathJson): string | null {

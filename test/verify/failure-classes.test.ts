@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { extractChoiceLetter } from '../../pipelines/verify/choice.js';
 import { extractAnswer } from '../../pipelines/verify/format.js';
+import { clearParseCache, evalReal, parseLatex, parseLatexCanonical } from '../../pipelines/verify/cas.js';
 import { compareMath } from '../../pipelines/verify/math.js';
 import { verify } from '../../pipelines/verify/index.js';
 
@@ -297,5 +298,41 @@ describe('the verify() entry point keeps the rules', () => {
   it('exactness can be switched off (GLM rule: relative tolerance everywhere)', async () => {
     const res = await verify({ domain: 'math', response: '1.7320508', groundTruth: '\\sqrt{3}', format: 'none', options: { exactWhenExact: false } });
     expect(res.score).toBe(1);
+  });
+});
+
+describe('the light parse path', () => {
+  it('reads plain arithmetic to the same values as the engine\'s canonical parse', () => {
+    const r = rng(17);
+    const atom = (): string => pick(r, [String(int(r, 0, 30)), (r() * 10).toFixed(2), 'x', 'y', '\\pi', `\\sqrt{${int(r, 2, 20)}}`]);
+    const gen = (d: number): string => {
+      if (d <= 0) return atom();
+      switch (int(r, 0, 6)) {
+        case 0: return `${gen(d - 1)} + ${gen(d - 1)}`;
+        case 1: return `${gen(d - 1)} - ${gen(d - 1)}`;
+        case 2: return `\\frac{${gen(d - 1)}}{${gen(d - 1)}}`;
+        case 3: return `(${gen(d - 1)})^{${int(r, 2, 3)}}`;
+        case 4: return `${int(r, 2, 9)}${pick(r, ['x', 'y', '\\pi', `(${gen(d - 1)})`])}`;
+        case 5: return `${gen(d - 1)} \\cdot ${gen(d - 1)}`;
+        default: return `-${gen(d - 1)}`;
+      }
+    };
+    let compared = 0;
+    for (let k = 0; k < 150; k++) {
+      const latex = gen(int(r, 1, 3));
+      clearParseCache();
+      const light = parseLatex(latex);
+      const full = parseLatexCanonical(latex);
+      expect(light.ok, latex).toBe(full.ok);
+      if (!light.ok || !full.ok) continue;
+      for (const env of [{ x: 0.7, y: 1.9 }, { x: 2.3, y: 0.4 }]) {
+        const a = evalReal(light.json!, env);
+        const b = evalReal(full.json!, env);
+        if (!Number.isFinite(a) && !Number.isFinite(b)) continue;
+        expect(Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b)), `${latex}: ${a} vs ${b}`).toBe(true);
+        compared++;
+      }
+    }
+    expect(compared).toBeGreaterThan(200);
   });
 });
