@@ -444,3 +444,77 @@ function exponentsBounded(json: MathJson, depth = 0): boolean {
   for (let i = 1; i < json.length; i++) if (!exponentsBounded(json[i]!, depth + 1)) return false;
   return true;
 }
+
+export type ComplexValue = readonly [re: number, im: number];
+
+const cx = {
+  add: (a: ComplexValue, b: ComplexValue): ComplexValue => [a[0] + b[0], a[1] + b[1]],
+  mul: (a: ComplexValue, b: ComplexValue): ComplexValue => [a[0] * b[0] - a[1] * b[1], a[0] * b[1] + a[1] * b[0]],
+  div: (a: ComplexValue, b: ComplexValue): ComplexValue => {
+    const d = b[0] * b[0] + b[1] * b[1];
+    return [(a[0] * b[0] + a[1] * b[1]) / d, (a[1] * b[0] - a[0] * b[1]) / d];
+  },
+  exp: (a: ComplexValue): ComplexValue => {
+    const m = Math.exp(a[0]);
+    return [m * Math.cos(a[1]), m * Math.sin(a[1])];
+  },
+  log: (a: ComplexValue): ComplexValue => [Math.log(Math.hypot(a[0], a[1])), Math.atan2(a[1], a[0])],
+};
+
+function powComplex(b: ComplexValue, e: ComplexValue): ComplexValue {
+  if (e[1] === 0 && Number.isInteger(e[0]) && Math.abs(e[0]) <= 64) {
+    let r: ComplexValue = [1, 0];
+    for (let k = 0; k < Math.abs(e[0]); k++) r = cx.mul(r, b);
+    return e[0] < 0 ? cx.div([1, 0], r) : r;
+  }
+  if (b[0] === 0 && b[1] === 0) return [0, 0];
+  return cx.exp(cx.mul(e, cx.log(b)));
+}
+
+/**
+ * Complex evaluation of a constant expression (principal branches): a + bi, polar and exponential
+ * forms, quotients and unexpanded products. Null when something is not known here.
+ */
+export function evalComplex(json: MathJson, depth = 0): ComplexValue | null {
+  if (depth > 200) return null;
+  if (typeof json === 'number') return [json, 0];
+  if (typeof json === 'string') {
+    if (json === 'ImaginaryUnit') return [0, 1];
+    const v = evalReal(json);
+    return Number.isNaN(v) ? null : [v, 0];
+  }
+  if (!Array.isArray(json)) return 'num' in json ? [Number(json.num), 0] : null;
+  const h = json[0];
+  const a = json.slice(1).map((x) => evalComplex(x, depth + 1));
+  if (a.some((x) => x === null)) return null;
+  const v = a as ComplexValue[];
+  switch (h) {
+    case 'Complex': return v.length === 2 ? [v[0]![0] - v[1]![1], v[0]![1] + v[1]![0]] : null;
+    case 'Add': return v.reduce(cx.add, [0, 0]);
+    case 'Subtract': return v.length === 1 ? [-v[0]![0], -v[0]![1]] : cx.add(v[0]!, [-(v.slice(1).reduce(cx.add, [0, 0])[0]), -(v.slice(1).reduce(cx.add, [0, 0])[1])]);
+    case 'Negate': return [-v[0]![0], -v[0]![1]];
+    case 'Multiply':
+    case 'InvisibleOperator': return v.reduce(cx.mul, [1, 0]);
+    case 'Divide':
+    case 'Rational': return v.length === 2 ? cx.div(v[0]!, v[1]!) : null;
+    case 'Power': return powComplex(v[0]!, v[1]!);
+    case 'Sqrt': return powComplex(v[0]!, [0.5, 0]);
+    case 'Root': return powComplex(v[0]!, cx.div([1, 0], v[1]!));
+    case 'Exp': return cx.exp(v[0]!);
+    case 'Ln': return cx.log(v[0]!);
+    case 'Abs': return [Math.hypot(v[0]![0], v[0]![1]), 0];
+    case 'Arg': return [Math.atan2(v[0]![1], v[0]![0]), 0];
+    case 'Real': return [v[0]![0], 0];
+    case 'Imaginary': return [v[0]![1], 0];
+    case 'Conjugate': return [v[0]![0], -v[0]![1]];
+    case 'Delimiter':
+    case 'Parentheses':
+    case 'Hold': return v.length >= 1 ? v[0]! : null;
+  }
+  // Real functions of real arguments (cos π/3 inside a polar form).
+  if (v.every((x) => x[1] === 0)) {
+    const r = evalReal([h as string, ...v.map((x) => x[0])] as MathJson);
+    return Number.isNaN(r) ? null : [r, 0];
+  }
+  return null;
+}

@@ -5,6 +5,7 @@
 import {
   args,
   bigNumericCompare,
+  evalComplex,
   compareSymbolic,
   maxExponent,
   firstVariableSample,
@@ -179,7 +180,7 @@ function compareScalars(gold: MathJson, pred: MathJson, opts: EquivalenceOptions
   if (vars.length === 0) {
     const g = numericValue(gold);
     const p = numericValue(pred);
-    if (Number.isNaN(g) || Number.isNaN(p)) return 'unknown';
+    if (Number.isNaN(g) || Number.isNaN(p)) return compareComplex(gold, pred, opts);
     // Doubles cannot decide past their range: 10^{-400} is not 0, 2^{1001} is not 2^{1002}.
     const outOfRange = (v: number, j: MathJson) => !Number.isFinite(v) || (Math.abs(v) < 1e-290 && maxExponent(j) > 300) || maxExponent(j) > 300;
     if (Number.isFinite(g) !== Number.isFinite(p) && maxExponent(gold) <= 300 && maxExponent(pred) <= 300) return 'different';
@@ -192,6 +193,17 @@ function compareScalars(gold: MathJson, pred: MathJson, opts: EquivalenceOptions
     return opts.close(p, g) ? 'equal' : 'different';
   }
   return compareSymbolic(pred, gold, opts.close, vars);
+}
+
+/** Complex constants (a + bi, polar, exponential, quotients, products): real and imaginary parts compared. */
+function compareComplex(gold: MathJson, pred: MathJson, opts: EquivalenceOptions): Outcome {
+  const g = evalComplex(gold);
+  const p = evalComplex(pred);
+  if (!g || !p || ![...g, ...p].every(Number.isFinite)) return 'unknown';
+  const scale = Math.max(Math.hypot(g[0], g[1]), 1e-300);
+  // Each part is compared relative to the modulus (a part that is 0 up to float noise is 0).
+  const part = (x: number, y: number) => opts.close(x, y) || Math.abs(x - y) <= 1e-12 * scale;
+  return part(p[0], g[0]) && part(p[1], g[1]) ? 'equal' : 'different';
 }
 
 function compareMatrices(g: MathJson[][], p: MathJson[][], opts: EquivalenceOptions): Outcome {

@@ -167,6 +167,37 @@ describe('± and solution lists', () => {
   });
 });
 
+describe('complex numbers in other forms', () => {
+  const cplx = (re: number, im: number) => (im === 0 ? String(re) : `${re === 0 ? '' : re}${im < 0 ? '-' : re === 0 ? '' : '+'}${Math.abs(im) === 1 ? '' : Math.abs(im)}i`);
+  it('products, quotients, powers: equal to the expanded form, not to its conjugate', () => {
+    const r = rng(18);
+    for (let k = 0; k < N; k++) {
+      const [a, b, c, d] = [int(r, -6, 6), int(r, 1, 6), int(r, -6, 6), int(r, 1, 6)];
+      const prod = [a * c - b * d, a * d + b * c] as const;
+      both(`(${cplx(a, b)})(${cplx(c, d)})`, cplx(prod[0], prod[1]), 'equal');
+      if (prod[1] !== 0) both(`(${cplx(a, b)})(${cplx(c, d)})`, cplx(prod[0], -prod[1]), 'different');
+      both(`\\frac{${cplx(prod[0], prod[1])}}{${cplx(c, d)}}`, cplx(a, b), 'equal');
+      both(`\\frac{${cplx(prod[0], prod[1])}}{${cplx(c, d)}}`, cplx(b, a), a === b ? 'equal' : 'different');
+    }
+  });
+
+  it('polar and exponential forms equal the rectangular form of the same number', () => {
+    const r = rng(19);
+    const angles = [[1, 6, Math.sqrt(3) / 2, 1 / 2], [1, 4, Math.SQRT1_2, Math.SQRT1_2], [1, 3, 1 / 2, Math.sqrt(3) / 2], [1, 2, 0, 1], [2, 3, -1 / 2, Math.sqrt(3) / 2]] as const;
+    const exact: Record<string, string> = { '1/6': '\\frac{\\sqrt{3}}{2}|\\frac{1}{2}', '1/4': '\\frac{\\sqrt{2}}{2}|\\frac{\\sqrt{2}}{2}', '1/3': '\\frac{1}{2}|\\frac{\\sqrt{3}}{2}', '1/2': '0|1', '2/3': '-\\frac{1}{2}|\\frac{\\sqrt{3}}{2}' };
+    for (let k = 0; k < N; k++) {
+      const m = int(r, 1, 9);
+      const [p, q] = pick(r, angles);
+      const [re, im] = exact[`${p}/${q}`]!.split('|') as [string, string];
+      const theta = `\\frac{${p === 1 ? '' : p}\\pi}{${q}}`;
+      const rect = re === '0' ? `${m}i` : `${m}\\left(${re}+${im}i\\right)`;
+      both(pick(r, [`${m}e^{i${theta}}`, `${m}\\left(\\cos${theta}+i\\sin${theta}\\right)`]), rect, 'equal');
+      both(`${m}e^{i${theta}}`, `${m}e^{-i${theta}}`, 'different');
+      both(`${m}e^{i${theta}}`, `${m + 1}\\left(\\cos${theta}+i\\sin${theta}\\right)`, 'different');
+    }
+  });
+});
+
 describe('sets, tuples and labelled answers', () => {
   it('sets are unordered, tuples ordered, and a pair is not a set', () => {
     const r = rng(9);
