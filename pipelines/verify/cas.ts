@@ -307,21 +307,13 @@ export function matrixRows(json: MathJson): MathJson[][] | null {
   return null;
 }
 
-/** Closed-form numeric value: own evaluator first, then the engine (complex results → NaN). */
+/** Closed-form numeric value with doubles: real evaluation, else complex evaluation with a zero imaginary part (e^{iπ}); NaN otherwise. */
 export function numericValue(json: MathJson): number {
   const v = evalReal(json);
   if (!Number.isNaN(v)) return v;
-  // The engine is only asked about complex arithmetic (e^{iπ}); elsewhere NaN means "undefined here".
   if (freeSymbols(json).size > 0 || !(containsHead(json, 'Complex') || JSON.stringify(json).includes('ImaginaryUnit'))) return Number.NaN;
-  try {
-    const ce = getEngine();
-    const n = ce.box(json as never).N();
-    const re = n.re;
-    const im = n.im;
-    if (typeof re === 'number' && (im === 0 || im === undefined || Math.abs(im) < 1e-12 * Math.max(1, Math.abs(re)))) return re;
-  } catch {
-    // fall through
-  }
+  const c = evalComplex(json);
+  if (c && Number.isFinite(c[0]) && Math.abs(c[1]) < 1e-12 * Math.max(1, Math.abs(c[0]))) return c[0];
   return Number.NaN;
 }
 
