@@ -352,10 +352,14 @@ export function compareSymbolic(
   if (vars.length > 12) return 'unknown';
   if (maxExponent(a) > 300 || maxExponent(b) > 300) return 'unknown';
   let valid = 0;
-  for (let k = 0; k < SAMPLE_COUNT; k++) {
+  // Non-analytic pieces (|x|, floor, sign, max/min) agree with an analytic look-alike on a whole
+  // half-line: also sample negative and large points, or |x + 10| would pass for x + 10.
+  const wide = NON_ANALYTIC.some((h) => containsHead(a, h) || containsHead(b, h));
+  const points = wide ? 3 * SAMPLE_COUNT : SAMPLE_COUNT;
+  for (let k = 0; k < points; k++) {
     const env: Env = {};
     vars.forEach((v, i) => {
-      env[v] = sampleValue(k, i);
+      env[v] = k < SAMPLE_COUNT ? sampleValue(k, i) : wideSampleValue(k, i);
     });
     const va = evalReal(a, env);
     const vb = evalReal(b, env);
@@ -367,6 +371,15 @@ export function compareSymbolic(
     if (!close(va, vb)) return 'different';
   }
   return valid >= 2 ? 'equal' : 'unknown';
+}
+
+const NON_ANALYTIC = ['Abs', 'Floor', 'Ceil', 'Round', 'Sign', 'Max', 'Min', 'Mod'];
+
+/** Sample points spread over ±[0.3, 60], both signs (for expressions with non-analytic pieces). */
+function wideSampleValue(point: number, variable: number): number {
+  const u = sampleValue(point, variable) / 3.1;
+  const sign = (point + variable) % 2 === 0 ? -1 : 1;
+  return sign * (0.3 + 60 * u * u);
 }
 
 /** Values of an expression at the sample points (for ratio tests). */

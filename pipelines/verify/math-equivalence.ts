@@ -70,7 +70,9 @@ export function simplifyAnswerShape(j: MathJson): MathJson {
 function isSimpleSymbol(j: MathJson): boolean {
   if (isSymbol(j)) return true;
   const h = head(j);
-  return h === 'Subscript' && isSymbol(args(j)[0]!);
+  if (h === 'Subscript' && isSymbol(args(j)[0]!)) return true;
+  // "f(x) = …", "g(s, t) = …": a named function of plain variables labels its expression.
+  return h !== null && /^[a-zA-Z]$/.test(h) && args(j).length > 0 && args(j).every((a) => isSymbol(a));
 }
 
 function isCollection(j: MathJson): boolean {

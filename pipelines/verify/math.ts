@@ -9,7 +9,7 @@ import { hedgeReason, methodOnlyReason } from './hedging.js';
 import { cleanLatex, plainToLatex, stripMathDelimiters } from './latex.js';
 import { compareMathJson, type EquivalenceOptions } from './math-equivalence.js';
 import { integerLiteral, parseChineseNumber, parseEnglishNumber, parseNumber, relClose, roundedEqual } from './numbers.js';
-import { labelBase, solutionItems, stripLabel } from './solution-list.js';
+import { labelBase, solutionItems, stripFunctionLabel, stripLabel } from './solution-list.js';
 import { canonicalText, hasCjk } from './text.js';
 import type { Deadline } from './timeout.js';
 import { different, equal, unknown, type Verdict } from './types.js';
@@ -237,6 +237,11 @@ export function compareMath(predRaw: string, goldRaw: string, opts: MathCompareO
       const pi = gEq && !oneUnknown ? ps.items : ps.items.map(stripLabel);
       return compareLists(pi, gi, { ...opts, ordered: (opts.ordered ?? false) && !gs.isSet && !ps.isSet });
     }
+  }
+  if (depth === 0 && g.includes('=') !== p.includes('=')) {
+    const gf = stripFunctionLabel(g);
+    const pf = stripFunctionLabel(p);
+    if (gf !== g || pf !== p) return compareMath(pf, gf, opts, depth + 1);
   }
   // A labelled answer ("(p, q) = (3, 2)", "AB = 4") against a bare value compares the value.
   if (depth <= 1 && g.includes('=') !== p.includes('=')) {

@@ -85,3 +85,11 @@ export function labelBase(item: string): string | null {
   const lhs = item.slice(0, item.indexOf('=')).trim();
   return lhs.replace(/_\{?[\w]+\}?$/, '').trim();
 }
+
+const FUNCTION_LABEL = /^\s*[a-zA-Z](?:_\{?\w+\}?)?\s*(?:\\left)?\(\s*[a-zA-Z](?:\s*,\s*[a-zA-Z])*\s*(?:\\right)?\)\s*=(?!=)/;
+
+/** "f(x) = x^2 + 1" → "x^2 + 1" (the engine reads p(x) as a product p·x, so the label goes as text). */
+export function stripFunctionLabel(s: string): string {
+  const m = FUNCTION_LABEL.exec(s);
+  return m && !s.slice(m[0].length).includes('=') ? s.slice(m[0].length).trim() : s;
+}

@@ -198,6 +198,34 @@ describe('complex numbers in other forms', () => {
   });
 });
 
+describe('function names on the left, absolute values', () => {
+  it('"f(x) =" on the left labels the expression', () => {
+    const r = rng(20);
+    for (let k = 0; k < N; k++) {
+      const [a, b, c] = [int(r, 1, 9), int(r, -9, 9), int(r, 1, 9)];
+      const f = pick(r, ['f', 'g', 'h', 'p']);
+      const v = pick(r, ['x', 't', 'n']);
+      const body = `${a}${v}^2 + ${b}${v} + ${c}`;
+      both(`${f}(${v}) = ${body}`, `${c} + ${b}${v} + ${a}${v}^2`, 'equal');
+      both(`${f}(${v}) = ${body}`, `${c + 1} + ${b}${v} + ${a}${v}^2`, 'different');
+    }
+  });
+
+  it('absolute values are not taken for their argument where that is positive on the sampled range', () => {
+    const r = rng(21);
+    for (let k = 0; k < N; k++) {
+      const c = int(r, -40, 40) || 3;
+      const m = int(r, 2, 9);
+      const sign = c < 0 ? '-' : '+';
+      const inner = `x ${sign} ${Math.abs(c)}`;
+      both(`|${inner}|`, inner, 'different');
+      both(`|${inner}|`, `\\sqrt{(${inner})^2}`, 'equal');
+      both(`|${m}x|`, `${m}|x|`, 'equal');
+      both(`|${m}x|`, `${m}x`, 'different');
+    }
+  });
+});
+
 describe('sets, tuples and labelled answers', () => {
   it('sets are unordered, tuples ordered, and a pair is not a set', () => {
     const r = rng(9);
