@@ -187,6 +187,11 @@ export function compareMath(predRaw: string, goldRaw: string, opts: MathCompareO
     if (q && q.kind !== 'unknown') return q.kind === 'equal' ? equal(q.how) : different(q.how);
   }
 
+  if (depth === 0) {
+    const angle = degreesAgainstRadians(pred, gold);
+    if (angle) return compareMath(angle[0], angle[1], opts, depth + 1);
+  }
+
   const stripUnits = opts.stripUnits ?? true;
   const p = mathText(pred, stripUnits);
   const g = mathText(gold, stripUnits);
@@ -273,6 +278,27 @@ export function compareMath(predRaw: string, goldRaw: string, opts: MathCompareO
     return different(freeSymbols(gj).size === 0 && freeSymbols(pj).size > 0 ? 'symbolic answer to a numeric question' : 'not equivalent (CAS)');
   }
   return unknown('CAS could not decide');
+}
+
+const DEGREE_MARK = /\^\s*\{?\s*\\circ\s*\}?|°|\\degree(?![a-z])|\s*\\text\{\s*degrees?\s*\}|\s+degrees?\b/g;
+const RADIAN_SIDE = /\\pi(?![a-z])|π|\brad(?:ians?)?\b/;
+
+/**
+ * An angle in degrees against one in radians (60° vs π/3): the degree side is rewritten as
+ * value·π/180. Only when the other side is visibly in radians (π or "rad"); a bare number next to
+ * degrees keeps reading as degrees (72° ≡ 72).
+ */
+function degreesAgainstRadians(pred: string, gold: string): [string, string] | null {
+  const pd = DEGREE_MARK.test(pred);
+  DEGREE_MARK.lastIndex = 0;
+  const gd = DEGREE_MARK.test(gold);
+  DEGREE_MARK.lastIndex = 0;
+  if (pd === gd) return null;
+  const [deg, rad] = pd ? [pred, gold] : [gold, pred];
+  if (!RADIAN_SIDE.test(rad) || RADIAN_SIDE.test(deg)) return null;
+  const asRadians = `\\left(${deg.replace(DEGREE_MARK, '')}\\right)\\cdot\\frac{\\pi}{180}`;
+  const radians = rad.replace(/\s*(?:\\text\{\s*)?\brad(?:ians?)?\b\}?/g, '');
+  return pd ? [asRadians, radians] : [radians, asRadians];
 }
 
 const MAX_LIST_ITEMS = 200;

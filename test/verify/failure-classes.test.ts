@@ -226,6 +226,39 @@ describe('function names on the left, absolute values', () => {
   });
 });
 
+describe('unit conversions the domain implies', () => {
+  it('degrees against radians', () => {
+    const r = rng(22);
+    for (let k = 0; k < N; k++) {
+      const [p, q] = pick(r, [[1, 6], [1, 4], [1, 3], [1, 2], [2, 3], [3, 4], [5, 6], [1, 1], [3, 2], [7, 4]] as const);
+      const deg = (180 * p) / q;
+      const rad = p === 1 && q === 1 ? '\\pi' : `\\frac{${p === 1 ? '' : p}\\pi}{${q}}`;
+      const d = pick(r, [`${deg}^\\circ`, `${deg}°`, `${deg}^{\\circ}`, `${deg} degrees`]);
+      both(d, rad, 'equal');
+      both(d, `\\frac{${p + q}\\pi}{${q}}`, 'different');
+    }
+  });
+
+  it('area and volume units scale by the power of the length unit', () => {
+    const r = rng(23);
+    const units = [['m', 1], ['cm', 0.01], ['mm', 0.001], ['km', 1000]] as const;
+    for (let k = 0; k < N; k++) {
+      const [u1, s1] = pick(r, units);
+      const [u2, s2] = pick(r, units);
+      if (u1 === u2) continue;
+      const pow = pick(r, [2, 3]);
+      const v = int(r, 1, 9);
+      const converted = v * (s1 / s2) ** pow;
+      if (!(converted >= 1e-6 && converted <= 1e12)) continue;
+      const text = (x: number) => (Number.isInteger(x) ? String(x) : x.toPrecision(6));
+      const a = `${v} \\text{ ${u1}}^${pow}`;
+      const b = `${text(converted)} ${u2}^${pow}`;
+      both(a, b, 'equal');
+      both(a, `${text(converted * 10)} ${u2}^${pow}`, 'different');
+    }
+  });
+});
+
 describe('sets, tuples and labelled answers', () => {
   it('sets are unordered, tuples ordered, and a pair is not a set', () => {
     const r = rng(9);
