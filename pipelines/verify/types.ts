@@ -74,13 +74,16 @@ export interface VerifyRequest {
   options?: VerifyOptions;
 }
 
+/** Reason prefix of results no rule and no judge decided (score 0, `needsJudge: true`). */
+export const UNDECIDED_PREFIX = 'undecided:';
+
 export interface VerifyResult {
   score: number;
   correct: boolean;
   extracted: string | null;
   reason: string;
   formatOk: boolean;
-  /** True when the deterministic path could not decide and no judge answered. */
+  /** True when the deterministic path could not decide and no judge answered; the reason then starts with `undecided:`. */
   needsJudge?: boolean;
 }
 

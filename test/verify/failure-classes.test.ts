@@ -8,7 +8,7 @@ import { extractChoiceLetter } from '../../pipelines/verify/choice.js';
 import { extractAnswer } from '../../pipelines/verify/format.js';
 import { clearParseCache, evalReal, parseLatex, parseLatexCanonical } from '../../pipelines/verify/cas.js';
 import { compareMath } from '../../pipelines/verify/math.js';
-import { verify } from '../../pipelines/verify/index.js';
+import { isUndecided, verify } from '../../pipelines/verify/index.js';
 
 /** Small deterministic PRNG (mulberry32) so failures reproduce. */
 function rng(seed: number): () => number {
@@ -426,5 +426,23 @@ describe('the light parse path', () => {
       }
     }
     expect(compared).toBeGreaterThan(200);
+  });
+});
+
+describe('undecided is not wrong', () => {
+  it('answers no rule can decide say so and are countable; decided ones never are', async () => {
+    const r = rng(24);
+    const words = ['photosynthesis', 'the mitochondria', 'a red bicycle', 'Paris in spring', 'the northern lights', 'an oak tree', 'the treaty of Rome'];
+    for (let k = 0; k < 20; k++) {
+      const [a, b] = shuffle(r, words) as [string, string];
+      const domain = pick(r, ['math', 'vqa', 'general'] as const);
+      const undecided = await verify({ domain, response: `It is ${a}`, groundTruth: b, format: 'none' });
+      expect(undecided.score).toBe(0);
+      expect(isUndecided(undecided), undecided.reason).toBe(true);
+      expect(undecided.reason.startsWith('undecided:')).toBe(true);
+      const n = int(r, 1, 999);
+      const decided = await verify({ domain: 'math', response: String(n + int(r, 0, 1)), groundTruth: String(n), format: 'none' });
+      expect(isUndecided(decided), decided.reason).toBe(false);
+    }
   });
 });
