@@ -115,28 +115,37 @@ function parseLatexUncached(latex: string, light = true): ParseOutcome {
 }
 
 /**
- * LaTeX the light path may take: digits, operators, parentheses, single-letter variables (not e or
- * i, which the engine reads as constants), \frac, \sqrt, \pi, \cdot, \times, \left/\right.
- * Anything else (sets, intervals, relations, functions, text) goes through full canonicalisation.
+ * LaTeX the light path may take: digits, operators, brackets, commas, relations, single letters
+ * (e and i become the constants, as the engine reads them), \frac, \sqrt, \pi, \infty, \cdot,
+ * \times, \left/\right, set braces, \cup, \in and the relation commands. Anything else (functions,
+ * text, matrices) goes through the engine's full canonicalisation.
  */
-const FAST_LATEX = /^(?:[\d\s.+\-*/^(){}a-df-hj-zA-Z]|\\(?:[dt]?frac|sqrt|pi|cdot|times|left|right)(?![a-zA-Z]))*$/;
-const LIGHT_HEADS = new Set(['Add', 'Subtract', 'Multiply', 'Divide', 'Power', 'Sqrt', 'Root', 'Negate']);
+const FAST_LATEX = /^(?:[\d\s.+\-*/^(){}[\],=<>a-zA-Z]|\\(?:[dt]?frac|sqrt|pi|infty|cdot|times|left|right|cup|in|le|ge|leq|geq|ne|neq|lt|gt)(?![a-zA-Z])|\\[{}])*$/;
+const LIGHT_HEADS = new Set(['Add', 'Subtract', 'Multiply', 'Divide', 'Power', 'Sqrt', 'Root', 'Negate', 'List', 'Set', 'Interval', 'Open', 'Union', 'Element']);
+const LIGHT_RELATIONS = new Set(['Equal', 'NotEqual', 'Less', 'LessEqual', 'Greater', 'GreaterEqual']);
+const LIGHT_SYMBOLS: Record<string, string> = { e: 'ExponentialE', i: 'ImaginaryUnit', Pi: 'Pi', PositiveInfinity: 'PositiveInfinity' };
 
-/** The engine's raw parse of plain arithmetic in the shapes its canonical form uses, or null to fall back. */
+/** The engine's raw parse in the shapes its canonical form uses, or null to fall back to the engine. */
 function lightCanonical(j: MathJson, depth: number): MathJson | null {
   if (depth > 60) return null;
   if (typeof j === 'number') return j;
-  if (typeof j === 'string') return j === 'Pi' || (/^[a-zA-Z]$/.test(j) && j !== 'e' && j !== 'i') ? j : null;
+  if (typeof j === 'string') return LIGHT_SYMBOLS[j] ?? (/^[a-zA-Z]$/.test(j) ? j : null);
   if (!Array.isArray(j)) return 'num' in j ? j : null;
   const [h, ...a] = j;
   if (h === 'Delimiter') {
-    // "(x + 1)": grouping only; "(1, 2)" (a Sequence inside) is a tuple and falls back.
-    if (a.length === 0 || (a.length === 2 && a[1] !== "'()'") || a.length > 2 || head(a[0]!) === 'Sequence') return null;
-    return lightCanonical(a[0]!, depth + 1);
+    // "(x + 1)" is grouping; "(1, 2)" and "1, 2" are tuples; other delimiters fall back.
+    if (a.length === 0 || a.length > 2) return null;
+    const delims = a.length === 2 ? a[1] : "'()'";
+    if (head(a[0]!) === 'Sequence') {
+      if (delims !== "'(,)'" && delims !== "','") return null;
+      const items = args(a[0]!).map((x) => lightCanonical(x, depth + 1));
+      return items.length < 2 || items.some((x) => x === null) ? null : ['Tuple', ...(items as MathJson[])];
+    }
+    return delims === "'()'" ? lightCanonical(a[0]!, depth + 1) : null;
   }
   if (h === 'InvisibleOperator') {
-    // "2x", "x(x+1)"; a letter before parentheses may be a function application ("f(x)"): fall back.
-    // "1\frac{1}{2}" is a mixed number to the engine: fall back too.
+    // "2x", "x(x+1)"; a letter before parentheses may be a function application ("f(x)") and
+    // "1\frac{1}{2}" is a mixed number to the engine: those fall back.
     for (let k = 0; k + 1 < a.length; k++) {
       if (typeof a[k] === 'string' && head(a[k + 1]!) === 'Delimiter') return null;
       if (typeof a[k] !== 'string' && !Array.isArray(a[k]) && head(a[k + 1]!) === 'Divide') return null;
@@ -145,10 +154,15 @@ function lightCanonical(j: MathJson, depth: number): MathJson | null {
     const ops = a.map((x) => lightCanonical(x, depth + 1));
     return ops.some((x) => x === null) ? null : ['Multiply', ...(ops as MathJson[])];
   }
-  if (typeof h !== 'string' || !LIGHT_HEADS.has(h)) return null;
+  if (typeof h !== 'string') return null;
+  if (LIGHT_RELATIONS.has(h)) {
+    // Chains (1 ≤ x < 3) are nested relations here and a conjunction to the engine: fall back.
+    if (a.length !== 2 || a.some((x) => LIGHT_RELATIONS.has(head(x) ?? ''))) return null;
+  } else if (!LIGHT_HEADS.has(h)) return null;
   const ops = a.map((x) => lightCanonical(x, depth + 1));
   if (ops.some((x) => x === null)) return null;
   if (h === 'Negate' && typeof ops[0] === 'number') return -ops[0];
+  if (h === 'Negate' && ops[0] === 'PositiveInfinity') return 'NegativeInfinity';
   return [h, ...(ops as MathJson[])];
 }
 

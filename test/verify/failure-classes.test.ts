@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { extractChoiceLetter } from '../../pipelines/verify/choice.js';
 import { extractAnswer } from '../../pipelines/verify/format.js';
 import { clearParseCache, evalReal, parseLatex, parseLatexCanonical } from '../../pipelines/verify/cas.js';
+import { compareMathJson } from '../../pipelines/verify/math-equivalence.js';
 import { compareMath } from '../../pipelines/verify/math.js';
 import { isUndecided, verify } from '../../pipelines/verify/index.js';
 
@@ -426,6 +427,32 @@ describe('the light parse path', () => {
       }
     }
     expect(compared).toBeGreaterThan(200);
+  });
+
+  it('reads tuples, sets, intervals, relations and complex constants as the canonical parse does', () => {
+    const r = rng(25);
+    const num = () => pick(r, [String(int(r, -9, 9)), `\\frac{${int(r, 1, 9)}}{${int(r, 2, 9)}}`, `${int(r, 1, 5)}\\sqrt{${int(r, 2, 7)}}`, `${int(r, 1, 4)}\\pi`, `${int(r, 1, 5)}i`, `e^{${int(r, 1, 3)}}`]);
+    const forms = [
+      () => `(${num()}, ${num()})`,
+      () => `${num()}, ${num()}, ${num()}`,
+      () => `\\{${num()}, ${num()}\\}`,
+      () => `[${int(r, -9, 0)}, ${int(r, 1, 9)})`,
+      () => `(-\\infty, ${int(r, -9, 9)}] \\cup (${int(r, 10, 20)}, \\infty)`,
+      () => `x ${pick(r, ['<', '>', '\\le', '\\ge', '\\ne'])} ${num().replace(/i$/, '')}`,
+      () => `y = ${int(r, 1, 9)}x + ${num().replace(/i$/, '')}`,
+      () => `${int(r, 1, 9)} + ${int(r, 1, 9)}i`,
+      () => `x \\in [${int(r, -9, 0)}, ${int(r, 1, 9)}]`,
+    ];
+    const close = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b));
+    for (let k = 0; k < 120; k++) {
+      const latex = pick(r, forms)();
+      clearParseCache();
+      const light = parseLatex(latex);
+      const full = parseLatexCanonical(latex);
+      expect(light.ok, latex).toBe(full.ok);
+      if (!light.ok || !full.ok) continue;
+      expect(compareMathJson(full.json!, light.json!, { close, intervalMatchesRelation: true, monomialEquations: false }), `${latex}: ${JSON.stringify(light.json)} vs ${JSON.stringify(full.json)}`).toBe('equal');
+    }
   });
 });
 
