@@ -397,7 +397,7 @@ describe('the verify() entry point keeps the rules', () => {
 describe('the light parse path', () => {
   it('reads plain arithmetic to the same values as the engine\'s canonical parse', () => {
     const r = rng(17);
-    const atom = (): string => pick(r, [String(int(r, 0, 30)), (r() * 10).toFixed(2), 'x', 'y', '\\pi', `\\sqrt{${int(r, 2, 20)}}`]);
+    const atom = (): string => pick(r, [String(int(r, 0, 30)), (r() * 10).toFixed(2), 'x', 'y', '\\pi', `\\sqrt{${int(r, 2, 20)}}`, `\\sqrt${int(r, 2, 9)}`, `\\frac${int(r, 1, 9)}${int(r, 1, 9)}`, `\\dfrac{${int(r, 1, 9)}}{x}`]);
     const gen = (d: number): string => {
       if (d <= 0) return atom();
       switch (int(r, 0, 6)) {
@@ -440,6 +440,8 @@ describe('the light parse path', () => {
       () => `(-\\infty, ${int(r, -9, 9)}] \\cup (${int(r, 10, 20)}, \\infty)`,
       () => `x ${pick(r, ['<', '>', '\\le', '\\ge', '\\ne'])} ${num().replace(/i$/, '')}`,
       () => `y = ${int(r, 1, 9)}x + ${num().replace(/i$/, '')}`,
+      () => `${num().replace(/i$/, '')} = ${num().replace(/i$/, '')}`,
+      () => `(${num()}, ${num()}, ${num()})`,
       () => `${int(r, 1, 9)} + ${int(r, 1, 9)}i`,
       () => `x \\in [${int(r, -9, 0)}, ${int(r, 1, 9)}]`,
     ];
