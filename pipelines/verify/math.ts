@@ -8,7 +8,7 @@ import { compareChoice, resolveChoices } from './choice.js';
 import { hedgeReason, methodOnlyReason } from './hedging.js';
 import { cleanLatex, plainToLatex, stripMathDelimiters } from './latex.js';
 import { compareMathJson, type EquivalenceOptions } from './math-equivalence.js';
-import { integerLiteral, parseChineseNumber, parseEnglishNumber, parseNumber, relClose, roundedEqual } from './numbers.js';
+import { integerLiteral, mixedNumberLatex, parseChineseNumber, parseEnglishNumber, parseNumber, relClose, roundedEqual } from './numbers.js';
 import { labelBase, solutionItems, stripFunctionLabel, stripLabel } from './solution-list.js';
 import { canonicalText, hasCjk } from './text.js';
 import type { Deadline } from './timeout.js';
@@ -209,6 +209,12 @@ export function compareMath(predRaw: string, goldRaw: string, opts: MathCompareO
   const close = closeness(opts, g, p);
   const gn = numberOf(g);
   const pn = numberOf(p);
+  if ((gn === null) !== (pn === null)) {
+    // A mixed number against a closed form: the CAS would read "4 4/9" as 4·4/9.
+    const gm = mixedNumberLatex(g);
+    const pm = mixedNumberLatex(p);
+    if (gm || pm) return compareMath(pm ?? p, gm ?? g, opts, depth + 1);
+  }
   if (gn && pn) {
     const gi = integerLiteral(g);
     const pi = integerLiteral(p);

@@ -375,6 +375,28 @@ describe('extraction from free text (lenient format)', () => {
   });
 });
 
+describe('mixed numbers', () => {
+  it('a mixed number in prose or on an answer line is one value, also as a percent; an improper part is not mixed', async () => {
+    const r = rng(26);
+    for (let k = 0; k < 25; k++) {
+      const w = int(r, 1, 40);
+      const d = int(r, 2, 12);
+      const n = int(r, 1, d - 1);
+      const sign = pick(r, ['', '+']);
+      const text = pick(r, [`We need ${sign}${w} ${n}/${d} cups in total.`, `The answer is ${w} ${n}/${d}.`, `So it takes ${w} ${n}/${d} hours`]);
+      const gold = `\\frac{${w * d + n}}{${d}}`;
+      const ok = await verify({ domain: 'math', response: text, groundTruth: gold, format: 'lenient' });
+      expect(ok.score, `${text} vs ${gold}: ${ok.reason}`).toBe(1);
+      const wrong = await verify({ domain: 'math', response: text, groundTruth: `\\frac{${w * d + n + 1}}{${d}}`, format: 'lenient' });
+      expect(wrong.score).toBe(0);
+      const pct = await verify({ domain: 'math', response: `The rate is ${w} ${n}/${d}%`, groundTruth: `\\frac{${w * d + n}}{${100 * d}}`, format: 'lenient' });
+      expect(pct.score, pct.reason).toBe(1);
+      const improper = await verify({ domain: 'math', response: `We need ${w} ${d + n}/${d} cups`, groundTruth: `\\frac{${w * d + d + n}}{${d}}`, format: 'lenient' });
+      expect(improper.score).toBe(0);
+    }
+  });
+});
+
 describe('the verify() entry point keeps the rules', () => {
   it('math domain: exactness and lists through verify()', async () => {
     const r = rng(14);
