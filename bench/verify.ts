@@ -3,7 +3,10 @@
  * - glmv_reward_cases.jsonl: agreement with `expected` (expected_op / constraints) for active cases
  *   that need no LLM judge; judge-needing cases reported separately (decided by the deterministic
  *   path where it can, the rest would go to the judge);
- * - math_verify_cases.jsonl: accuracy against `expected` with Math-Verify's extraction settings;
+ * - the three math-equivalence suites (math_verify_cases, and the held-out math_verify_more_cases and
+ *   other_math_equiv_cases, split into development / evaluation halves): agreement with the labels
+ *   next to Math-Verify 0.8.0's recorded result and, when installed (bench/peers/setup-math-verify.sh),
+ *   Math-Verify run in the same session; CPU-time throughput of both per answer class;
  * - throughput in verifications per second per core, by domain.
  *
  * Run: pnpm exec tsx bench/verify.ts   (or: pnpm bench verify)
@@ -12,10 +15,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { clearParseCache, warmUpCas } from '../pipelines/verify/cas.js';
-import { extractFreeTextAnswer } from '../pipelines/verify/free-text-answer.js';
 import { extractAnswer, verify, type FormatMode, type VerifyDomain, type VerifyRequest } from '../pipelines/verify/index.js';
-import { compareMath, mathText, toMathJson } from '../pipelines/verify/math.js';
-import { parseNumber } from '../pipelines/verify/numbers.js';
+import { mathVerifyPath, runMathVerify } from './_math-verify-peer.js';
+import { answerClass, HELD_OUT, labelOf, loadSuite, ourVerdict, peerCanRun, refGot, splitOf, SUITES, type SuiteCase } from './_verify-suites.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CASES_DIR = process.env.STRATUM_VERIFIER_CASES ?? resolve(here, '..', '..', 'shared', 'verifier-cases');
@@ -36,13 +38,6 @@ interface GlmCase {
   reference_result: unknown;
 }
 
-interface MvCase {
-  id: string;
-  gold: string;
-  pred: string;
-  expected: boolean;
-  config: { extraction_config?: string[]; verify_kwargs?: { float_rounding?: number; allow_set_relation_comp?: boolean }; helper?: string };
-}
 
 /** The upstream extraction each GLM verifier applies (answer tags required or not). */
 const GLM_EXTRACTION: Record<string, FormatMode> = {
@@ -174,45 +169,98 @@ async function benchGlm(cases: GlmCase[]): Promise<{ perDomain: Map<string, Veri
   return { perDomain };
 }
 
-function sympySourceToText(s: string): string {
-  return s.replace(/Rational\((-?\d+),\s*(-?\d+)\)/g, '($1/$2)').replace(/Float\(([^)]+)\)/g, '$1').replace(/Integer\((-?\d+)\)/g, '$1');
+interface SuiteScore {
+  file: string;
+  cases: SuiteCase[];
 }
 
-function accepts(candidate: string): boolean {
-  if (parseNumber(candidate)) return true;
-  return toMathJson(mathText(candidate, true)) !== null;
+function pct(a: number, n: number): string {
+  return n === 0 ? '—' : `${fmt((100 * a) / n)}%`;
 }
 
-export function mathVerifyCompare(c: MvCase): boolean {
-  const cfg = c.config;
-  const rounding = cfg.verify_kwargs?.float_rounding ?? Number(/float_rounding=(\d+)/.exec(cfg.helper ?? '')?.[1] ?? 6);
-  if (!cfg.extraction_config) {
-    const v = compareMath(sympySourceToText(c.pred), sympySourceToText(c.gold), { relTol: 1e-6, floatRounding: rounding });
-    return v.kind === 'equal';
+/**
+ * Agreement with each suite's labels, next to Math-Verify 0.8.0's own result recorded in the file
+ * (`ref_check`) and, when the peer is installed, Math-Verify run now on the same cases; then CPU
+ * time per verification of both (ours cold: the CAS parse cache emptied before every pass).
+ */
+function benchSuites(suites: SuiteScore[]): string[] {
+  const out = process.stdout;
+  const peerPath = mathVerifyPath();
+  const throughputLines: string[] = [];
+  for (const { file, cases } of suites) {
+    const labelled = cases.filter((c) => labelOf(c) !== null);
+    const verdicts = new Map(labelled.map((c) => [c.id, ourVerdict(c)]));
+    const score = (subset: SuiteCase[], got: (c: SuiteCase) => boolean | null | undefined) =>
+      subset.filter((c) => got(c) === labelOf(c)).length;
+    const held = HELD_OUT.has(file);
+    const parts = held ? (['dev', 'eval'] as const).map((s) => [s, labelled.filter((c) => splitOf(c.id) === s)] as const) : [];
+    let peer: ReturnType<typeof runMathVerify> | null = null;
+    if (peerPath) peer = runMathVerify(cases.filter(peerCanRun), peerPath);
+    const peerGot = (c: SuiteCase) => (peer && typeof peer !== 'string' ? peer.got.get(c.id) : undefined);
+    const ours = score(labelled, (c) => verdicts.get(c.id));
+    const ref = score(labelled, refGot);
+    let line = `${file}: ${labelled.length} labelled cases; Stratum ${ours}/${labelled.length} (${pct(ours, labelled.length)}), Math-Verify 0.8.0 ref_check ${ref}/${labelled.length} (${pct(ref, labelled.length)})`;
+    if (peer && typeof peer !== 'string') {
+      const live = score(labelled, peerGot);
+      line += `, Math-Verify run now ${live}/${labelled.length} (${pct(live, labelled.length)})`;
+    }
+    out.write(line + '\n');
+    for (const [name, subset] of parts) {
+      const o = score(subset, (c) => verdicts.get(c.id));
+      const r = score(subset, refGot);
+      out.write(`  ${name} split (${subset.length}): Stratum ${o} (${pct(o, subset.length)}), Math-Verify ref_check ${r} (${pct(r, subset.length)})\n`);
+    }
+    if (typeof peer === 'string') out.write(`  ${peer}\n`);
+    // Disagreements are listed for the development material only; the evaluation split is never listed.
+    const listed = labelled.filter((c) => (!held || splitOf(c.id) === 'dev' || process.env.STRATUM_BENCH_LIST_EVAL === '1') && verdicts.get(c.id) !== labelOf(c));
+    if (!held || process.env.STRATUM_BENCH_LIST_DEV === '1') {
+      for (const c of listed) {
+        out.write(`    DISAGREE ${c.id}: expected ${labelOf(c)}, got ${verdicts.get(c.id)} | gold ${JSON.stringify((c.gold ?? '').slice(-80))} | pred ${JSON.stringify((c.pred ?? '').slice(-80))}\n`);
+      }
+    } else if (listed.length) out.write(`    (${listed.length} dev-split disagreements; STRATUM_BENCH_LIST_DEV=1 lists them)\n`);
+
+    // Throughput per answer class: our CPU time per verification, cold, against the peer's.
+    const byClass = new Map<string, SuiteCase[]>();
+    for (const c of cases) byClass.set(answerClass(c), [...(byClass.get(answerClass(c)) ?? []), c]);
+    const peerPerClass = new Map<string, number>();
+    if (peer && typeof peer !== 'string' && peerPath) {
+      for (const [cls, list] of byClass) {
+        if (!list.some(peerCanRun)) continue;
+        const r = runMathVerify(list.filter(peerCanRun), peerPath);
+        if (typeof r !== 'string') peerPerClass.set(cls, r.n / r.cpuSeconds);
+      }
+    }
+    const rows: string[] = [];
+    for (const [cls, list] of [['all', cases] as const, ...[...byClass].sort()]) {
+      const mine = cpuRate(list);
+      const theirs = cls === 'all' ? (peer && typeof peer !== 'string' ? peer.n / peer.cpuSeconds : Number.NaN) : (peerPerClass.get(cls) ?? Number.NaN);
+      const ratio = Number.isFinite(theirs) ? `  ×${fmt(mine / theirs, 0)} Math-Verify (${rateText(theirs)}/CPU-s)` : '';
+      rows.push(`  ${`${cls} (${list.length})`.padEnd(32)} ${rateText(mine).padStart(8)}/CPU-s cold${ratio}`);
+    }
+    throughputLines.push(`${file}:`, ...rows);
   }
-  const latex = cfg.extraction_config.some((x) => x.startsWith('Latex'));
-  const expr = cfg.extraction_config.some((x) => x.startsWith('Expr'));
-  const g = extractFreeTextAnswer(c.gold, { latex, expr, accepts });
-  const p = extractFreeTextAnswer(c.pred, { latex, expr, accepts });
-  if (g === null || p === null) return false;
-  const v = compareMath(p, g, {
-    relTol: 1e-6,
-    floatRounding: rounding,
-    intervalMatchesRelation: cfg.verify_kwargs?.allow_set_relation_comp ?? false,
-  });
-  return v.kind === 'equal';
+  return throughputLines;
 }
 
-function benchMathVerify(cases: MvCase[]): void {
-  let agree = 0;
-  const misses: string[] = [];
-  for (const c of cases) {
-    const got = mathVerifyCompare(c);
-    if (got === c.expected) agree++;
-    else misses.push(`    DISAGREE ${c.id}: expected ${c.expected}, got ${got} | gold ${JSON.stringify(c.gold.slice(-80))} | pred ${JSON.stringify(c.pred.slice(-80))}`);
+function rateText(perSec: number): string {
+  return perSec >= 1000 ? String(Math.round(perSec)) : fmt(perSec);
+}
+
+/** Verifications per CPU-second over `cases`, cold: the CAS parse cache emptied before every pass. */
+function cpuRate(cases: SuiteCase[], minMs = 300): number {
+  for (const c of cases) ourVerdict(c);
+  let n = 0;
+  let cpu = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < minMs || n < cases.length) {
+    clearParseCache();
+    const u = process.cpuUsage();
+    for (const c of cases) ourVerdict(c);
+    const d = process.cpuUsage(u);
+    cpu += (d.user + d.system) / 1e6;
+    n += cases.length;
   }
-  process.stdout.write(`math_verify_cases.jsonl: ${agree}/${cases.length} agree (${fmt((100 * agree) / cases.length)}%, target ≥ 97%)\n`);
-  for (const m of misses) process.stdout.write(m + '\n');
+  return n / cpu;
 }
 
 function syntheticRequests(): Map<string, VerifyRequest[]> {
@@ -264,8 +312,7 @@ async function throughput(label: string, reqs: VerifyRequest[], minMs = 400): Pr
 
 export async function benchVerify(): Promise<void> {
   const glmPath = join(CASES_DIR, 'glmv_reward_cases.jsonl');
-  const mvPath = join(CASES_DIR, 'math_verify_cases.jsonl');
-  if (!existsSync(glmPath) && !existsSync(mvPath)) {
+  if (!existsSync(glmPath) && !SUITES.some((f) => existsSync(join(CASES_DIR, f)))) {
     process.stdout.write(`verifier cases not found at ${CASES_DIR}; skipping\n`);
     return;
   }
@@ -276,32 +323,16 @@ export async function benchVerify(): Promise<void> {
     const cases = readFileSync(glmPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as GlmCase);
     perDomain = (await benchGlm(cases)).perDomain;
   }
-  let mvCases: MvCase[] = [];
-  if (existsSync(mvPath)) {
-    mvCases = readFileSync(mvPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as MvCase);
-    benchMathVerify(mvCases);
+  const suites: SuiteScore[] = [];
+  for (const file of SUITES) {
+    const cases = loadSuite(CASES_DIR, file);
+    if (cases) suites.push({ file, cases });
   }
+  const suiteThroughput = benchSuites(suites);
   const lines: string[] = [];
   for (const [d, reqs] of [...perDomain, ...syntheticRequests()]) lines.push(await throughput(d, reqs));
-  if (mvCases.length) {
-    const measure = (cold: boolean) => {
-      let n = 0;
-      let busy = 0;
-      const t0 = performance.now();
-      while (performance.now() - t0 < 400) {
-        if (cold) clearParseCache();
-        const t = performance.now();
-        for (const c of mvCases) {
-          mathVerifyCompare(c);
-          n++;
-        }
-        busy += performance.now() - t;
-      }
-      return rate(n, busy);
-    };
-    lines.push(`${'math (free text, Math-Verify cases)'.padEnd(34)} cold ${measure(true).padStart(8)}   warm ${measure(false).padStart(8)}`);
-  }
   process.stdout.write(`throughput, verifications/s on one core (single thread, no judge calls):\n  ${lines.filter(Boolean).join('\n  ')}\n`);
+  process.stdout.write(`math suites, verifications per CPU-second (ours cold, without the parse cache; peer in the same run):\n${suiteThroughput.join('\n')}\n`);
   process.stdout.write(`bench time ${fmt((performance.now() - t0) / 1000, 1)} s\n`);
 }
 

@@ -7,6 +7,7 @@
  * engine's N().
  */
 import { ComputeEngine } from '@cortex-js/compute-engine';
+import { parseArithmetic } from './arith-parse.js';
 
 export type MathJson = number | string | { num: string } | { str: string } | MathJson[];
 
@@ -86,13 +87,28 @@ export function clearParseCache(): void {
   parseCache.clear();
 }
 
-function parseLatexUncached(latex: string): ParseOutcome {
+/** The engine's full canonical parse, bypassing the light path and the cache (tests compare the two). */
+export function parseLatexCanonical(latex: string): ParseOutcome {
+  return parseLatexUncached(latex, false);
+}
+
+function parseLatexUncached(latex: string, light = true): ParseOutcome {
   const guard = guardLatex(latex);
   if (guard) return { ok: false, json: null, reason: guard };
   if (latex.trim().length === 0) return { ok: false, json: null, reason: 'empty' };
   try {
     const ce = getEngine();
     parsesSinceReset++;
+    if (light && FAST_LATEX.test(latex)) {
+      // Plain arithmetic: our own parser first; then the engine's raw parse plus our light canonical
+      // form, about a fifth of the cost of its canonicalisation (boxing, type inference), the hot
+      // spot of cold verification. Both are checked against the canonical parse by generated tests.
+      const own = parseArithmetic(latex);
+      if (own !== null) return { ok: true, json: own, reason: 'ok' };
+      const raw = ce.parse(latex, { form: 'raw' });
+      const light = raw.isValid ? lightCanonical(raw.json as MathJson, 0) : null;
+      if (light !== null) return { ok: true, json: light, reason: 'ok' };
+    }
     const expr = ce.parse(latex, { speculative: true });
     const json = expr.json as MathJson;
     if (!expr.isValid || containsHead(json, 'Error')) return { ok: false, json, reason: 'parse-error' };
@@ -100,6 +116,58 @@ function parseLatexUncached(latex: string): ParseOutcome {
   } catch (err) {
     return { ok: false, json: null, reason: `parse-exception: ${String(err).slice(0, 80)}` };
   }
+}
+
+/**
+ * LaTeX the light path may take: digits, operators, brackets, commas, relations, single letters
+ * (e and i become the constants, as the engine reads them), \frac, \sqrt, \pi, \infty, \cdot,
+ * \times, \left/\right, set braces, \cup, \in and the relation commands. Anything else (functions,
+ * text, matrices) goes through the engine's full canonicalisation.
+ */
+const FAST_LATEX = /^(?:[\d\s.+\-*/^(){}[\],=<>a-zA-Z]|\\(?:[dt]?frac|sqrt|pi|infty|cdot|times|left|right|cup|in|le|ge|leq|geq|ne|neq|lt|gt)(?![a-zA-Z])|\\[{}])*$/;
+const LIGHT_HEADS = new Set(['Add', 'Subtract', 'Multiply', 'Divide', 'Power', 'Sqrt', 'Root', 'Negate', 'List', 'Set', 'Interval', 'Open', 'Union', 'Element']);
+const LIGHT_RELATIONS = new Set(['Equal', 'NotEqual', 'Less', 'LessEqual', 'Greater', 'GreaterEqual']);
+const LIGHT_SYMBOLS: Record<string, string> = { e: 'ExponentialE', i: 'ImaginaryUnit', Pi: 'Pi', PositiveInfinity: 'PositiveInfinity' };
+
+/** The engine's raw parse in the shapes its canonical form uses, or null to fall back to the engine. */
+function lightCanonical(j: MathJson, depth: number): MathJson | null {
+  if (depth > 60) return null;
+  if (typeof j === 'number') return j;
+  if (typeof j === 'string') return LIGHT_SYMBOLS[j] ?? (/^[a-zA-Z]$/.test(j) ? j : null);
+  if (!Array.isArray(j)) return 'num' in j ? j : null;
+  const [h, ...a] = j;
+  if (h === 'Delimiter') {
+    // "(x + 1)" is grouping; "(1, 2)" and "1, 2" are tuples; other delimiters fall back.
+    if (a.length === 0 || a.length > 2) return null;
+    const delims = a.length === 2 ? a[1] : "'()'";
+    if (head(a[0]!) === 'Sequence') {
+      if (delims !== "'(,)'" && delims !== "','") return null;
+      const items = args(a[0]!).map((x) => lightCanonical(x, depth + 1));
+      return items.length < 2 || items.some((x) => x === null) ? null : ['Tuple', ...(items as MathJson[])];
+    }
+    return delims === "'()'" ? lightCanonical(a[0]!, depth + 1) : null;
+  }
+  if (h === 'InvisibleOperator') {
+    // "2x", "x(x+1)"; a letter before parentheses may be a function application ("f(x)") and
+    // "1\frac{1}{2}" is a mixed number to the engine: those fall back.
+    for (let k = 0; k + 1 < a.length; k++) {
+      if (typeof a[k] === 'string' && head(a[k + 1]!) === 'Delimiter') return null;
+      if (typeof a[k] !== 'string' && !Array.isArray(a[k]) && head(a[k + 1]!) === 'Divide') return null;
+    }
+    if (a.every((x) => typeof x === 'number' || (x !== null && typeof x === 'object' && !Array.isArray(x)))) return null;
+    const ops = a.map((x) => lightCanonical(x, depth + 1));
+    return ops.some((x) => x === null) ? null : ['Multiply', ...(ops as MathJson[])];
+  }
+  if (typeof h !== 'string') return null;
+  if (LIGHT_RELATIONS.has(h)) {
+    // Chains (1 ≤ x < 3) are nested relations here and a conjunction to the engine: fall back.
+    if (a.length !== 2 || a.some((x) => LIGHT_RELATIONS.has(head(x) ?? ''))) return null;
+  } else if (!LIGHT_HEADS.has(h)) return null;
+  const ops = a.map((x) => lightCanonical(x, depth + 1));
+  if (ops.some((x) => x === null)) return null;
+  if (h === 'Negate' && typeof ops[0] === 'number') return -ops[0];
+  if (h === 'Negate' && ops[0] === 'PositiveInfinity') return 'NegativeInfinity';
+  return [h, ...(ops as MathJson[])];
 }
 
 export function head(json: MathJson): string | null {
@@ -257,21 +325,13 @@ export function matrixRows(json: MathJson): MathJson[][] | null {
   return null;
 }
 
-/** Closed-form numeric value: own evaluator first, then the engine (complex results → NaN). */
+/** Closed-form numeric value with doubles: real evaluation, else complex evaluation with a zero imaginary part (e^{iπ}); NaN otherwise. */
 export function numericValue(json: MathJson): number {
   const v = evalReal(json);
   if (!Number.isNaN(v)) return v;
-  // The engine is only asked about complex arithmetic (e^{iπ}); elsewhere NaN means "undefined here".
   if (freeSymbols(json).size > 0 || !(containsHead(json, 'Complex') || JSON.stringify(json).includes('ImaginaryUnit'))) return Number.NaN;
-  try {
-    const ce = getEngine();
-    const n = ce.box(json as never).N();
-    const re = n.re;
-    const im = n.im;
-    if (typeof re === 'number' && (im === 0 || im === undefined || Math.abs(im) < 1e-12 * Math.max(1, Math.abs(re)))) return re;
-  } catch {
-    // fall through
-  }
+  const c = evalComplex(json);
+  if (c && Number.isFinite(c[0]) && Math.abs(c[1]) < 1e-12 * Math.max(1, Math.abs(c[0]))) return c[0];
   return Number.NaN;
 }
 
@@ -294,7 +354,7 @@ export function maxExponent(json: MathJson, depth = 0): number {
   if (json[0] === 'Power' && json.length === 3) {
     const e = evalReal(json[2]!);
     if (Number.isFinite(e)) m = Math.abs(e);
-    else if (freeSymbols(json[2]!).size === 0) m = Number.POSITIVE_INFINITY;
+    else if (!Number.isNaN(e) && freeSymbols(json[2]!).size === 0) m = Number.POSITIVE_INFINITY;
   }
   for (let i = 1; i < json.length; i++) m = Math.max(m, maxExponent(json[i]!, depth + 1));
   return m;
@@ -310,10 +370,14 @@ export function compareSymbolic(
   if (vars.length > 12) return 'unknown';
   if (maxExponent(a) > 300 || maxExponent(b) > 300) return 'unknown';
   let valid = 0;
-  for (let k = 0; k < SAMPLE_COUNT; k++) {
+  // Non-analytic pieces (|x|, floor, sign, max/min) agree with an analytic look-alike on a whole
+  // half-line: also sample negative and large points, or |x + 10| would pass for x + 10.
+  const wide = NON_ANALYTIC.some((h) => containsHead(a, h) || containsHead(b, h));
+  const points = wide ? 3 * SAMPLE_COUNT : SAMPLE_COUNT;
+  for (let k = 0; k < points; k++) {
     const env: Env = {};
     vars.forEach((v, i) => {
-      env[v] = sampleValue(k, i);
+      env[v] = k < SAMPLE_COUNT ? sampleValue(k, i) : wideSampleValue(k, i);
     });
     const va = evalReal(a, env);
     const vb = evalReal(b, env);
@@ -325,6 +389,15 @@ export function compareSymbolic(
     if (!close(va, vb)) return 'different';
   }
   return valid >= 2 ? 'equal' : 'unknown';
+}
+
+const NON_ANALYTIC = ['Abs', 'Floor', 'Ceil', 'Round', 'Sign', 'Max', 'Min', 'Mod'];
+
+/** Sample points spread over ±[0.3, 60], both signs (for expressions with non-analytic pieces). */
+function wideSampleValue(point: number, variable: number): number {
+  const u = sampleValue(point, variable) / 3.1;
+  const sign = (point + variable) % 2 === 0 ? -1 : 1;
+  return sign * (0.3 + 60 * u * u);
 }
 
 /** Values of an expression at the sample points (for ratio tests). */
@@ -346,4 +419,125 @@ export function firstVariableSample(point: number): number {
 /** Warms the engine up (its first parse costs ~100 ms). */
 export function warmUpCas(): void {
   parseLatex('\\frac{1}{2}+x');
+}
+
+let bigEngine: ComputeEngine | null = null;
+
+/**
+ * Compares two constant expressions with 50-digit decimals when doubles cannot (10^{-400} vs 0,
+ * 2^{1001} vs 2^{1002}, signs of huge powers). Factorials and nested towers beyond 10^12 in an
+ * exponent are left undecided: the engine is synchronous and cannot be interrupted.
+ */
+export function bigNumericCompare(a: MathJson, b: MathJson, relTol: number): 'equal' | 'different' | 'unknown' {
+  for (const j of [a, b]) {
+    if (containsHead(j, 'Factorial') || containsHead(j, 'Binomial') || containsHead(j, 'Factorial2')) return 'unknown';
+    if (!exponentsBounded(j)) return 'unknown';
+  }
+  try {
+    if (!bigEngine) {
+      bigEngine = new ComputeEngine();
+      bigEngine.precision = 50;
+    }
+    const x = bigEngine.box(a as never).N();
+    const y = bigEngine.box(b as never).N();
+    const big = (e: typeof x) => e.bignumRe ?? (typeof e.re === 'number' && Number.isFinite(e.re) ? bigEngine!.bignum(e.re) : undefined);
+    const xr = big(x);
+    const yr = big(y);
+    if (!xr || !yr || !xr.isFinite() || !yr.isFinite()) return 'unknown';
+    const xi = x.im ?? 0;
+    const yi = y.im ?? 0;
+    if (xi !== 0 || yi !== 0) return 'unknown';
+    const diff = xr.sub(yr).abs();
+    const scale = xr.abs().gt(yr.abs()) ? xr.abs() : yr.abs();
+    if (diff.isZero()) return 'equal';
+    return diff.lte(scale.mul(relTol)) ? 'equal' : 'different';
+  } catch {
+    return 'unknown';
+  }
+}
+
+function exponentsBounded(json: MathJson, depth = 0): boolean {
+  if (!Array.isArray(json) || depth > 200) return true;
+  if (json[0] === 'Power' && json.length === 3) {
+    const e = evalReal(json[2]!);
+    if (!Number.isFinite(e) || Math.abs(e) > 1e12 || containsHead(json[2]!, 'Power')) {
+      if (!(Number.isFinite(e) && Math.abs(e) <= 1e12)) return false;
+    }
+  }
+  for (let i = 1; i < json.length; i++) if (!exponentsBounded(json[i]!, depth + 1)) return false;
+  return true;
+}
+
+export type ComplexValue = readonly [re: number, im: number];
+
+const cx = {
+  add: (a: ComplexValue, b: ComplexValue): ComplexValue => [a[0] + b[0], a[1] + b[1]],
+  mul: (a: ComplexValue, b: ComplexValue): ComplexValue => [a[0] * b[0] - a[1] * b[1], a[0] * b[1] + a[1] * b[0]],
+  div: (a: ComplexValue, b: ComplexValue): ComplexValue => {
+    const d = b[0] * b[0] + b[1] * b[1];
+    return [(a[0] * b[0] + a[1] * b[1]) / d, (a[1] * b[0] - a[0] * b[1]) / d];
+  },
+  exp: (a: ComplexValue): ComplexValue => {
+    const m = Math.exp(a[0]);
+    return [m * Math.cos(a[1]), m * Math.sin(a[1])];
+  },
+  log: (a: ComplexValue): ComplexValue => [Math.log(Math.hypot(a[0], a[1])), Math.atan2(a[1], a[0])],
+};
+
+function powComplex(b: ComplexValue, e: ComplexValue): ComplexValue {
+  if (e[1] === 0 && Number.isInteger(e[0]) && Math.abs(e[0]) <= 64) {
+    let r: ComplexValue = [1, 0];
+    for (let k = 0; k < Math.abs(e[0]); k++) r = cx.mul(r, b);
+    return e[0] < 0 ? cx.div([1, 0], r) : r;
+  }
+  if (b[0] === 0 && b[1] === 0) return [0, 0];
+  return cx.exp(cx.mul(e, cx.log(b)));
+}
+
+/**
+ * Complex evaluation of a constant expression (principal branches): a + bi, polar and exponential
+ * forms, quotients and unexpanded products. Null when something is not known here.
+ */
+export function evalComplex(json: MathJson, depth = 0): ComplexValue | null {
+  if (depth > 200) return null;
+  if (typeof json === 'number') return [json, 0];
+  if (typeof json === 'string') {
+    if (json === 'ImaginaryUnit') return [0, 1];
+    const v = evalReal(json);
+    return Number.isNaN(v) ? null : [v, 0];
+  }
+  if (!Array.isArray(json)) return 'num' in json ? [Number(json.num), 0] : null;
+  const h = json[0];
+  const a = json.slice(1).map((x) => evalComplex(x, depth + 1));
+  if (a.some((x) => x === null)) return null;
+  const v = a as ComplexValue[];
+  switch (h) {
+    case 'Complex': return v.length === 2 ? [v[0]![0] - v[1]![1], v[0]![1] + v[1]![0]] : null;
+    case 'Add': return v.reduce(cx.add, [0, 0]);
+    case 'Subtract': return v.length === 1 ? [-v[0]![0], -v[0]![1]] : cx.add(v[0]!, [-(v.slice(1).reduce(cx.add, [0, 0])[0]), -(v.slice(1).reduce(cx.add, [0, 0])[1])]);
+    case 'Negate': return [-v[0]![0], -v[0]![1]];
+    case 'Multiply':
+    case 'InvisibleOperator': return v.reduce(cx.mul, [1, 0]);
+    case 'Divide':
+    case 'Rational': return v.length === 2 ? cx.div(v[0]!, v[1]!) : null;
+    case 'Power': return powComplex(v[0]!, v[1]!);
+    case 'Sqrt': return powComplex(v[0]!, [0.5, 0]);
+    case 'Root': return powComplex(v[0]!, cx.div([1, 0], v[1]!));
+    case 'Exp': return cx.exp(v[0]!);
+    case 'Ln': return cx.log(v[0]!);
+    case 'Abs': return [Math.hypot(v[0]![0], v[0]![1]), 0];
+    case 'Arg': return [Math.atan2(v[0]![1], v[0]![0]), 0];
+    case 'Real': return [v[0]![0], 0];
+    case 'Imaginary': return [v[0]![1], 0];
+    case 'Conjugate': return [v[0]![0], -v[0]![1]];
+    case 'Delimiter':
+    case 'Parentheses':
+    case 'Hold': return v.length >= 1 ? v[0]! : null;
+  }
+  // Real functions of real arguments (cos π/3 inside a polar form).
+  if (v.every((x) => x[1] === 0)) {
+    const r = evalReal([h as string, ...v.map((x) => x[0])] as MathJson);
+    return Number.isNaN(r) ? null : [r, 0];
+  }
+  return null;
 }

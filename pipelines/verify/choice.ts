@@ -5,6 +5,9 @@
 import { canonicalText } from './text.js';
 import { different, equal, unknown, type Verdict } from './types.js';
 
+/** Whether two option contents denote the same value (math-aware; supplied by the math verifier). */
+export type SameValue = (a: string, b: string) => boolean;
+
 export interface Choices {
   labels: string[];
   texts: string[];
@@ -47,7 +50,8 @@ function stripChoiceDecorations(s: string): string {
 }
 
 /** The set of option labels an answer names, or null when it names none unambiguously. */
-export function answerLabels(answer: string, choices: Choices): string[] | null {
+export function answerLabels(answer: string, choices: Choices, sameValue?: SameValue): string[] | null {
+  const matches = (a: string, b: string) => contentMatches(a, b) || (sameValue !== undefined && sameValue(a, b));
   const t = stripChoiceDecorations(answer);
   if (t.length === 0) return null;
   const labelSet = new Set(choices.labels);
@@ -74,11 +78,16 @@ export function answerLabels(answer: string, choices: Choices): string[] | null 
     const rest = lead[3]!.trim();
     if (labelSet.has(l)) {
       const punctuated = lead[2] !== undefined || /^\(/.test(t);
-      if (rest.length === 0 || punctuated || contentMatches(rest, choices.texts[choices.labels.indexOf(l)]!)) return [l];
+      if (rest.length === 0 || punctuated || matches(rest, choices.texts[choices.labels.indexOf(l)]!)) return [l];
     }
   }
   // Option content, one or several.
-  const byText = choices.texts.findIndex((x) => contentMatches(t, x));
+  let byText = choices.texts.findIndex((x) => contentMatches(t, x));
+  if (byText === -1 && sameValue) {
+    // The option's value written differently (LaTeX verbatim, \dfrac vs \frac, 0.5 vs 1/2): unique match only.
+    const hits = choices.texts.map((x, i) => (sameValue(t, x) ? i : -1)).filter((i) => i !== -1);
+    if (hits.length === 1) byText = hits[0]!;
+  }
   if (byText !== -1) return [choices.labels[byText]!];
   const pieces = t.split(/\s*(?:,|，|、|;|和|\band\b)\s*/i).filter(Boolean);
   if (pieces.length > 1) {
@@ -96,12 +105,41 @@ function contentMatches(a: string, b: string): boolean {
 }
 
 /** Compares a prediction with a ground truth given as letter(s) or option content. */
-export function compareChoice(pred: string, gold: string, choices: Choices, multipleAnswers = false): Verdict {
-  const g = answerLabels(gold, choices);
+export function compareChoice(pred: string, gold: string, choices: Choices, multipleAnswers = false, sameValue?: SameValue): Verdict {
+  const g = answerLabels(gold, choices, sameValue);
   if (!g) return unknown('ground truth names no option');
-  const p = answerLabels(pred, choices);
+  const p = answerLabels(pred, choices, sameValue);
   if (!p) return unknown('answer names no option');
   if (!multipleAnswers && g.length === 1 && p.length > 1) return different('several options for a single-answer question');
   const same = g.length === p.length && g.every((x, i) => x === [...p].sort()[i]);
   return same ? equal(`option ${p.join(',')}`) : different(`option ${p.join(',')} ≠ ${g.join(',')}`);
+}
+
+const ANSWER_WORDS = String.raw`(?:[Aa](?:nswer|NSWER)|[Rr][ée]ponse|[Rr]espuesta|[Rr]esposta|[Rr]isposta|[Aa]ntwort|[Оо]твет|答案|答)`;
+const LETTER_END = String.raw`(?:\*\*)?\)?(?=[.,:;!?。，：；！？\s]|[\u3400-\u9fff]|$)`;
+const LETTER_START = String.raw`(?:^|(?<=[\s(*]))(?:\*\*)?\(?`;
+
+/**
+ * The option letter a free-text answer names, or null: "final answer is C", "answer: D",
+ * "the answer is for sure D, it can't be A or B", a line that starts with the letter ("B. because…",
+ * "B。不是 A"), else the last standalone letter. Anchored forms win over bare letters.
+ */
+export function extractChoiceLetter(text: string, labels: readonly string[] = ['A', 'B', 'C', 'D']): string | null {
+  if (labels.length === 0) return null;
+  const t = text.length > 20_000 ? text.slice(-20_000) : text;
+  const keys = `(${labels.map((l) => l.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})`;
+  const letter = `${LETTER_START}${keys}${LETTER_END}`;
+  const tiers: { re: RegExp; last: boolean }[] = [
+    { re: new RegExp(String.raw`[Ff]inal [Aa]nswer is:?\s*\(?${keys}\)?\.?\s?I hope`, 'g'), last: true },
+    { re: new RegExp(String.raw`[Ff]inal [Aa]nswer.{0,100}?\s+is:?\s*${letter}`, 'g'), last: true },
+    { re: new RegExp(String.raw`${ANSWER_WORDS}\s*[:：].{0,50}?${letter}`, 'g'), last: true },
+    { re: new RegExp(String.raw`${ANSWER_WORDS}.{0,50}?${letter}`, 'g'), last: true },
+    { re: new RegExp(String.raw`^\s*(?:\*\*)?\(?${keys}${LETTER_END}`, 'gm'), last: false },
+    { re: new RegExp(letter, 'g'), last: true },
+  ];
+  for (const { re, last } of tiers) {
+    const found = [...t.matchAll(re)].filter((m) => labels.includes(m[1]!));
+    if (found.length > 0) return (last ? found[found.length - 1]! : found[0]!)[1]!;
+  }
+  return null;
 }

@@ -24,6 +24,7 @@ import { compareQa } from './qa.js';
 import { toWellFormed } from './text.js';
 import { Deadline, TimeoutError } from './timeout.js';
 import type { FormatMode, Verdict, VerifyDomain, VerifyRequest, VerifyResult } from './types.js';
+import { UNDECIDED_PREFIX } from './types.js';
 
 export { VERIFY_DOMAINS } from './domains.js';
 import { VERIFY_DOMAINS } from './domains.js';
@@ -167,7 +168,7 @@ function deterministic(req: VerifyRequest, deadline: Deadline): DeterministicOut
     ? `Options: ${req.choices.map((c, i) => `(${String.fromCharCode(65 + i)}) ${c}`).join(' ')}`
     : opts.judgeContext;
   return {
-    result: makeResult({ score: 0, extracted: answer, reason: `needs judge (${verdict.how}); none configured`, formatOk: true, needsJudge: true }),
+    result: makeResult({ score: 0, extracted: answer, reason: `${UNDECIDED_PREFIX} needs judge (${verdict.how}); none configured`, formatOk: true, needsJudge: true }),
     judge: { domain, question: question ?? '', response: answer, groundTruth: gold, ...(context ? { context } : {}), how: verdict.how },
   };
 }
@@ -181,6 +182,7 @@ function decide(domain: VerifyDomain, answer: string, gold: string, req: VerifyR
       return compareMath(answer, gold, {
         relTol: opts.relTol ?? 1e-6,
         floatRounding: opts.floatRounding,
+        exactWhenExact: opts.exactWhenExact ?? true,
         intervalMatchesRelation: opts.intervalMatchesRelation,
         ordered: opts.ordered,
         question,

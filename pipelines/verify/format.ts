@@ -162,17 +162,62 @@ export function extractLenient(response: string): Extraction {
   const glm = findGlmBoxes(text);
   if (glm.length > 0) return pass(glm[glm.length - 1]!.trim(), 'ok: box');
   const boxed = findLatexBoxed(text);
-  if (boxed.length > 0) return pass(boxed[boxed.length - 1]!.trim(), 'ok: \\boxed');
+  if (boxed.length > 0) return pass(lastBoxedAnswer(text, boxed), 'ok: \\boxed');
   const fbox = findLatexBoxed(text, '\\fbox');
   if (fbox.length > 0) return pass(fbox[fbox.length - 1]!.trim(), 'ok: \\fbox');
   if (open !== -1 && text.trim().length > 0) return pass(text.trim(), 'ok: <answer>');
   const tail = text.trimEnd().slice(-2000);
   const lines = tail.split('\n').filter((l) => l.trim().length > 0);
-  for (let i = lines.length - 1; i >= Math.max(0, lines.length - 3); i--) {
+  for (let i = lines.length - 1; i >= Math.max(0, lines.length - 4); i--) {
     const m = FINAL_ANSWER_LINE.exec(lines[i]!) ?? CJK_ANSWER_LINE.exec(lines[i]!);
-    if (m && m[1]!.trim().length > 0) return pass(stripWrappingDollars(m[1]!.trim()), 'ok: final-answer line');
+    if (m && m[1]!.trim().length > 0) {
+      const value = finalAnswerValue(m[1]!.trim());
+      if (value.length > 0) return pass(value, 'ok: final-answer line');
+    }
+    // "The final answer is:" with the value on the next line.
+    if (ANSWER_ANCHOR_ONLY.test(lines[i]!) && i + 1 < lines.length) {
+      const value = finalAnswerValue(lines[i + 1]!.trim());
+      if (value.length > 0) return pass(value, 'ok: final-answer line');
+    }
   }
   return fail('format: no answer found (no <answer>, box, \\boxed{} or final-answer line)');
+}
+
+const ANSWER_ANCHOR_ONLY = /(?:final answer|the answer|answer|答案)\s*(?:is|:|：|是|为)?\s*[:：]?\s*$/i;
+const MATH_SPAN = /^(?:\$\$([\s\S]+?)\$\$|\$([^$]+)\$|\\\(([\s\S]+?)\\\)|\\\[([\s\S]+?)\\\])/;
+
+/**
+ * The value of a final-answer line without the prose after it: a leading math span ("$34$. I hope
+ * it is correct.", "$x=2$, which checks out"), else the text up to the first sentence end.
+ */
+export function finalAnswerValue(raw: string): string {
+  const t = raw.trim().replace(/^[:：]\s*/, '');
+  const span = MATH_SPAN.exec(t);
+  if (span) return (span[1] ?? span[2] ?? span[3] ?? span[4]!).trim();
+  const boxed = findLatexBoxed(t);
+  if (boxed.length > 0 && t.startsWith('\\boxed')) return boxed[0]!.trim();
+  // Cut at a sentence end: ". I hope…", ". This is…", "。…" (a decimal point is followed by a digit).
+  const cut = /[.。!?](?=\s+[A-Z]|\s*$)|。/.exec(t);
+  return stripWrappingDollars((cut ? t.slice(0, cut.index) : t).trim());
+}
+
+/**
+ * The answer among several \boxed{}: the last box, or the last run of boxes joined only by
+ * separators ("\boxed{1}, \boxed{2} and \boxed{3}"), which is one list answer.
+ */
+function lastBoxedAnswer(text: string, boxes: string[]): string {
+  if (boxes.length === 1) return boxes[0]!.trim();
+  const starts: number[] = [];
+  for (let i = text.indexOf('\\boxed{'); i !== -1 && starts.length < 10_000; i = text.indexOf('\\boxed{', i + 7)) starts.push(i);
+  if (starts.length !== boxes.length) return boxes[boxes.length - 1]!.trim();
+  const run = [boxes[boxes.length - 1]!.trim()];
+  for (let k = boxes.length - 2; k >= 0; k--) {
+    const end = starts[k]! + '\\boxed{'.length + boxes[k]!.length + 1;
+    const gap = text.slice(end, starts[k + 1]!);
+    if (!/^[\s$,;]*(?:(?:and|or|,|;|和|或)[\s$,;]*)?$/.test(gap) || gap.length > 12) break;
+    run.unshift(boxes[k]!.trim());
+  }
+  return run.join(', ');
 }
 
 function stripWrappingDollars(s: string): string {

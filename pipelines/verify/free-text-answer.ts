@@ -58,10 +58,12 @@ function patterns(): { latex: PatternSpec[]; expr: PatternSpec[] } {
     { re: new RegExp(`(${boxedEnvs})`, 'gs'), priority: 0, kind: 'latex' },
     { re: /(\\boxed\{.+\})/gs, priority: 0, kind: 'boxed-bare' },
   ];
-  const number = String.raw`(?<!\d)(?:-?[1-9]\d{0,2}(?:[ ,]\d{3})+(?:\.\d+)?|-?\d+[.,]\d+|\.\d+|-?\d+)(?:\s*(?:%|[Pp]ercent|\s*[Pp]ercentage|\s*[Pp]ct))?`;
+  // A mixed number ("4 4/9", "+11 5/6", "1 000 4/9") on one line comes first: it is one value.
+  const mixed = String.raw`[+-]?(?:[1-9]\d{0,2}(?:[ ,]\d{3})+|\d+)[ \t]+\d+\/\d+`;
+  const number = String.raw`(?<!\d)(?:${mixed}|-?[1-9]\d{0,2}(?:[ ,]\d{3})+(?:\.\d+)?|-?\d+[.,]\d+|\.\d+|-?\d+)(?:\s*(?:%|[Pp]ercent|\s*[Pp]ercentage|\s*[Pp]ct))?`;
   const ops = String.raw`\+\-\*×\/\^\(\)÷`;
   const exprChars = String.raw`[\d.\s${ops}]`;
-  const expr = String.raw`-?\(?-?\d${exprChars}*[${ops}]${exprChars}+\)?`;
+  const expr = String.raw`[+-]?\(?-?\d${exprChars}*[${ops}]${exprChars}+\)?`;
   const prefix = String.raw`(?:^|\s|=)(?:\*\*)?`;
   const suffix = String.raw`(?:\*\*)?(?:\.|,|:|\s|\)|\$|$)`;
   const currency = '[$€£¥₹]?';
@@ -164,6 +166,13 @@ function normaliseNumberCandidate(s: string): string {
   const t = s.trim();
   const pct = /(?:%|[Pp]ercent|[Pp]ercentage|[Pp]ct)$/.test(t);
   const core = t.replace(/\s*(?:%|[Pp]ercentage|[Pp]ercent|[Pp]ct)$/, '');
+  const mixed = /^([+-]?)([\d ,]+?)[ \t]+(\d+)\/(\d+)$/.exec(core);
+  if (mixed) {
+    const whole = mixed[2]!.replace(/[ ,]/g, '');
+    // "11 7/6" is not a mixed number (improper part): its fraction stands alone.
+    if (Number(mixed[3]) >= Number(mixed[4])) return `${mixed[3]}/${mixed[4]}${pct ? '%' : ''}`;
+    return `${mixed[1] === '-' ? '-' : ''}${whole} ${mixed[3]}/${mixed[4]}${pct ? '%' : ''}`;
+  }
   if (/^-?[1-9]\d{0,2}(?:[ ,]\d{3})+(?:\.\d+)?$/.test(core)) return core.replace(/[ ,]/g, '') + (pct ? '%' : '');
   if (/^-?\d+,\d+$/.test(core)) return core.replace(',', '.') + (pct ? '%' : '');
   return core + (pct ? '%' : '');

@@ -12,8 +12,9 @@
 import { verifyDeterministic, makeResult, type DeterministicOutcome } from './deterministic.js';
 import { defaultJudgeCache, runJudges, type JudgeCache } from './judge.js';
 import { TimeoutError, withTimeout } from './timeout.js';
-import type { VerifyContext, VerifyRequest, VerifyResult } from './types.js';
+import { UNDECIDED_PREFIX, type VerifyContext, type VerifyRequest, type VerifyResult } from './types.js';
 
+export { UNDECIDED_PREFIX } from './types.js';
 export type { FormatMode, JudgeEndpoint, Verdict, VerifyContext, VerifyDomain, VerifyOptions, VerifyRequest, VerifyResult } from './types.js';
 export { JudgeCache, defaultJudgeCache, parseBinaryVerdict, runJudges, buildPrompt } from './judge.js';
 export { extractGroundTruth } from './format.js';
@@ -54,8 +55,17 @@ export async function finishWithJudges(
     });
   } catch (err) {
     if (err instanceof TimeoutError) return makeResult({ score: 0, extracted: outcome.result.extracted, reason: 'timeout', formatOk: true });
-    return makeResult({ score: 0, extracted: outcome.result.extracted, reason: `judge error: ${String(err).slice(0, 200)}`, formatOk: true, needsJudge: true });
+    return makeResult({ score: 0, extracted: outcome.result.extracted, reason: `${UNDECIDED_PREFIX} judge error: ${String(err).slice(0, 200)}`, formatOk: true, needsJudge: true });
   }
+}
+
+/**
+ * Whether a result is undecided: neither a deterministic rule nor a judge decided it (its score 0 is
+ * "not known to be right", not "wrong"). Such rollouts are countable in rollout rows by their reason
+ * prefix (`reason LIKE 'undecided:%'`).
+ */
+export function isUndecided(result: Pick<VerifyResult, 'reason' | 'needsJudge'>): boolean {
+  return result.needsJudge === true || result.reason.startsWith(UNDECIDED_PREFIX);
 }
 
 /** Verifies a group of responses (e.g. one rollout group); judge calls run concurrently. */

@@ -4,7 +4,10 @@
  */
 import {
   args,
+  bigNumericCompare,
+  evalComplex,
   compareSymbolic,
+  maxExponent,
   firstVariableSample,
   evalReal,
   freeSymbols,
@@ -27,6 +30,8 @@ export interface EquivalenceOptions {
   /** Accept equations whose difference sides differ by a monomial factor (F=ma ⇔ a=F/m). */
   monomialEquations: boolean;
   deadline?: Deadline;
+  /** Relative tolerance of the 50-digit comparison used past the range of doubles. */
+  bigRelTol?: number;
 }
 
 const RELATIONS = new Set(['Less', 'LessEqual', 'Greater', 'GreaterEqual', 'NotEqual']);
@@ -65,7 +70,9 @@ export function simplifyAnswerShape(j: MathJson): MathJson {
 function isSimpleSymbol(j: MathJson): boolean {
   if (isSymbol(j)) return true;
   const h = head(j);
-  return h === 'Subscript' && isSymbol(args(j)[0]!);
+  if (h === 'Subscript' && isSymbol(args(j)[0]!)) return true;
+  // "f(x) = …", "g(s, t) = …": a named function of plain variables labels its expression.
+  return h !== null && /^[a-zA-Z]$/.test(h) && args(j).length > 0 && args(j).every((a) => isSymbol(a));
 }
 
 function isCollection(j: MathJson): boolean {
@@ -175,16 +182,30 @@ function compareScalars(gold: MathJson, pred: MathJson, opts: EquivalenceOptions
   if (vars.length === 0) {
     const g = numericValue(gold);
     const p = numericValue(pred);
-    if (Number.isNaN(g) || Number.isNaN(p)) return 'unknown';
-    if (!Number.isFinite(g) && !Number.isFinite(p)) {
-      // Both overflow (10^{10^{10}} vs 10^{10^{11}}): only identical input is known to be equal.
-      if (Number.isFinite(g - p) || Math.sign(g) !== Math.sign(p)) return Math.sign(g) === Math.sign(p) ? 'equal' : 'different';
+    if (Number.isNaN(g) || Number.isNaN(p)) return compareComplex(gold, pred, opts);
+    // Doubles cannot decide past their range: 10^{-400} is not 0, 2^{1001} is not 2^{1002}.
+    const outOfRange = (v: number, j: MathJson) => !Number.isFinite(v) || (Math.abs(v) < 1e-290 && maxExponent(j) > 300) || maxExponent(j) > 300;
+    if (Number.isFinite(g) !== Number.isFinite(p) && maxExponent(gold) <= 300 && maxExponent(pred) <= 300) return 'different';
+    if (outOfRange(g, gold) || outOfRange(p, pred)) {
+      const big = bigNumericCompare(pred, gold, opts.bigRelTol ?? 1e-9);
+      if (big !== 'unknown') return big;
+      if (!Number.isFinite(g) && !Number.isFinite(p) && Math.sign(g) !== Math.sign(p)) return 'different';
       return JSON.stringify(gold) === JSON.stringify(pred) ? 'equal' : 'unknown';
     }
-    if (!Number.isFinite(g) || !Number.isFinite(p)) return 'different';
     return opts.close(p, g) ? 'equal' : 'different';
   }
   return compareSymbolic(pred, gold, opts.close, vars);
+}
+
+/** Complex constants (a + bi, polar, exponential, quotients, products): real and imaginary parts compared. */
+function compareComplex(gold: MathJson, pred: MathJson, opts: EquivalenceOptions): Outcome {
+  const g = evalComplex(gold);
+  const p = evalComplex(pred);
+  if (!g || !p || ![...g, ...p].every(Number.isFinite)) return 'unknown';
+  const scale = Math.max(Math.hypot(g[0], g[1]), 1e-300);
+  // Each part is compared relative to the modulus (a part that is 0 up to float noise is 0).
+  const part = (x: number, y: number) => opts.close(x, y) || Math.abs(x - y) <= 1e-12 * scale;
+  return part(p[0], g[0]) && part(p[1], g[1]) ? 'equal' : 'different';
 }
 
 function compareMatrices(g: MathJson[][], p: MathJson[][], opts: EquivalenceOptions): Outcome {

@@ -6,10 +6,11 @@
 import { freeSymbols, parseLatex, type MathJson } from './cas.js';
 import { compareChoice, resolveChoices } from './choice.js';
 import { hedgeReason, methodOnlyReason } from './hedging.js';
-import { cleanLatex, plainToLatex } from './latex.js';
+import { cleanLatex, plainToLatex, stripMathDelimiters } from './latex.js';
 import { compareMathJson, type EquivalenceOptions } from './math-equivalence.js';
-import { parseChineseNumber, parseEnglishNumber, parseNumber, relClose, roundedEqual } from './numbers.js';
-import { canonicalText, hasCjk, splitTopLevel } from './text.js';
+import { integerLiteral, mixedNumberLatex, parseChineseNumber, parseEnglishNumber, parseNumber, relClose, roundedEqual } from './numbers.js';
+import { labelBase, solutionItems, stripFunctionLabel, stripLabel } from './solution-list.js';
+import { canonicalText, hasCjk } from './text.js';
 import type { Deadline } from './timeout.js';
 import { different, equal, unknown, type Verdict } from './types.js';
 import { compareQuantityTexts, mayHaveUnit } from './units.js';
@@ -25,12 +26,38 @@ export interface MathCompareOptions {
   deadline?: Deadline;
   /** Drop unit words/\text{} groups before comparing (math: yes unless the question asks for units). */
   stripUnits?: boolean;
+  /**
+   * Exact comparison when the ground truth is exact (integers, fractions, closed forms): the tolerance
+   * applies only when the gold itself is a decimal. Off for domains whose golds are readings (chart).
+   */
+  exactWhenExact?: boolean;
 }
 
-export function closeness(opts: { relTol: number; floatRounding?: number }): (a: number, b: number) => boolean {
-  return opts.floatRounding !== undefined
-    ? (a, b) => roundedEqual(a, b, opts.floatRounding!)
-    : (a, b) => relClose(a, b, opts.relTol);
+/** A decimal literal (a measured or rounded value); repeating decimals written with "..." are exact. */
+const DECIMAL_LITERAL = /(?<![\d.])\d*\.\d+(?![\d.]|\s*(?:\.\.\.|…|\\[lc]?dots))/;
+
+export function hasDecimalLiteral(text: string): boolean {
+  return DECIMAL_LITERAL.test(text);
+}
+
+/** Relative closeness that also holds between tiny values (float noise around 0 at sample points). */
+function exactClose(tol: number): (a: number, b: number) => boolean {
+  return (a, b) => a === b || (Number.isFinite(a) && Number.isFinite(b) && Math.abs(a - b) <= tol * Math.max(Math.abs(a), Math.abs(b), 1e-3));
+}
+
+/**
+ * How two numbers are compared: Math-Verify rounding when asked; the relative tolerance when the gold
+ * is a decimal (or exactness is off); else exactly — up to double rounding of closed forms (1e-9),
+ * and a decimal prediction must equal the exact gold to 12 digits (1.7320508 is not √3).
+ */
+export function closeness(
+  opts: { relTol: number; floatRounding?: number; exactWhenExact?: boolean },
+  gold?: string,
+  pred?: string,
+): (a: number, b: number) => boolean {
+  if (opts.floatRounding !== undefined) return (a, b) => roundedEqual(a, b, opts.floatRounding!);
+  if (!opts.exactWhenExact || gold === undefined || hasDecimalLiteral(gold)) return (a, b) => relClose(a, b, opts.relTol);
+  return exactClose(pred !== undefined && hasDecimalLiteral(pred) ? 1e-12 : 1e-9);
 }
 
 const BOOLEAN_TRUE = new Set(['true', 't', 'yes', 'y', '1', 'correct', 'right', '对', '是', '正确', '√', '✓']);
@@ -115,13 +142,7 @@ function compareNumbers(
   return close(plain.value, pct.value / 100) || close(plain.value, pct.value) || close(pct.value / 100, plain.value);
 }
 
-const LIST_SEPARATORS = [',', ';', '，', '；', '、', ' and ', ' 和 ', '和'];
-
-function splitList(s: string): string[] {
-  const inner = s.trim();
-  const parts = splitTopLevel(inner, LIST_SEPARATORS).map((x) => x.trim()).filter((x) => x.length > 0);
-  return parts;
-}
+const RELATION = /[<>≤≥≠]|\\(?:le|ge|lt|gt|ne|leq|geq|neq|lor|land)(?![a-z])/;
 
 /** Parses to MathJSON via the CAS, or null. */
 export function toMathJson(text: string): MathJson | null {
@@ -154,7 +175,9 @@ export function compareMath(predRaw: string, goldRaw: string, opts: MathCompareO
     if (method) return different(method);
     const choices = resolveChoices(opts.question, opts.choices);
     if (choices) {
-      const v = compareChoice(pred, gold, choices);
+      const inner = { ...opts, question: undefined, choices: undefined };
+      const sameValue = (a: string, b: string) => /[\d\\^]/.test(a) && /[\d\\^]/.test(b) && compareMath(stripMathDelimiters(a), stripMathDelimiters(b), inner, 1).kind === 'equal';
+      const v = compareChoice(pred, gold, choices, false, sameValue);
       if (v.kind !== 'unknown') return v;
     }
   }
@@ -162,6 +185,11 @@ export function compareMath(predRaw: string, goldRaw: string, opts: MathCompareO
   if (depth === 0 && (mayHaveUnit(pred) || mayHaveUnit(gold))) {
     const q = compareQuantityTexts(pred, gold, { relTol: opts.relTol, question: opts.question });
     if (q && q.kind !== 'unknown') return q.kind === 'equal' ? equal(q.how) : different(q.how);
+  }
+
+  if (depth === 0) {
+    const angle = degreesAgainstRadians(pred, gold);
+    if (angle) return compareMath(angle[0], angle[1], opts, depth + 1);
   }
 
   const stripUnits = opts.stripUnits ?? true;
@@ -178,10 +206,23 @@ export function compareMath(predRaw: string, goldRaw: string, opts: MathCompareO
     if (pb !== null) return pb === gb ? equal('same truth value') : different('opposite truth value');
   }
 
-  const close = closeness(opts);
+  const close = closeness(opts, g, p);
   const gn = numberOf(g);
   const pn = numberOf(p);
-  if (gn && pn) return compareNumbers(pn, gn, close) ? equal('numeric match') : different('numeric mismatch');
+  if ((gn === null) !== (pn === null)) {
+    // A mixed number against a closed form: the CAS would read "4 4/9" as 4·4/9.
+    const gm = mixedNumberLatex(g);
+    const pm = mixedNumberLatex(p);
+    if (gm || pm) return compareMath(pm ?? p, gm ?? g, opts, depth + 1);
+  }
+  if (gn && pn) {
+    const gi = integerLiteral(g);
+    const pi = integerLiteral(p);
+    if (gi !== null && pi !== null && opts.exactWhenExact && opts.floatRounding === undefined && gn.percent === pn.percent) {
+      return gi === pi ? equal('same integer') : different('different integer');
+    }
+    return compareNumbers(pn, gn, close) ? equal('numeric match') : different('numeric mismatch');
+  }
   if (gn && !pn && !hasCjk(p)) {
     const latex = plainToLatex(p);
     if (!/\d/.test(latex) && !/\\[a-zA-Z]+|(?<![a-zA-Z])[ei](?![a-zA-Z])/.test(latex)) return different('no number in the answer');
@@ -192,12 +233,32 @@ export function compareMath(predRaw: string, goldRaw: string, opts: MathCompareO
     return unknown('text answer');
   }
 
-  if (depth === 0) {
-    const gl = splitList(g);
-    const pl = splitList(p);
-    if ((gl.length > 1 || pl.length > 1) && !/^[[({]/.test(g.trim()) && !/^[[({]/.test(p.trim())) {
-      return compareLists(pl, gl, opts);
+  if (depth === 0 && !RELATION.test(g) && !RELATION.test(p)) {
+    // Solution lists in any order: "2, -3", "x = 2 or x = -3", "\pm 3", "\{3, -3\}", lists of tuples.
+    const gs = solutionItems(g);
+    const ps = solutionItems(p);
+    // A plain list next to one tuple or interval ("1, 3" vs "(1, 3)") is left to the CAS.
+    if ((gs.isList || ps.isList) && !(gs.bracketed && !ps.isSet) && !(ps.bracketed && !gs.isSet)) {
+      const gEq = gs.items.some((x) => x.includes('='));
+      const pEq = ps.items.some((x) => x.includes('='));
+      // "x_1 = 2, x_2 = 3" vs "x = 2 or x = 3": the same unknown on every item is a label, not content.
+      const bases = new Set([...gs.items, ...ps.items].map(labelBase));
+      const oneUnknown = bases.size === 1 && !bases.has(null);
+      const gi = pEq && !oneUnknown ? gs.items : gs.items.map(stripLabel);
+      const pi = gEq && !oneUnknown ? ps.items : ps.items.map(stripLabel);
+      return compareLists(pi, gi, { ...opts, ordered: (opts.ordered ?? false) && !gs.isSet && !ps.isSet });
     }
+  }
+  if (depth === 0 && g.includes('=') !== p.includes('=')) {
+    const gf = stripFunctionLabel(g);
+    const pf = stripFunctionLabel(p);
+    if (gf !== g || pf !== p) return compareMath(pf, gf, opts, depth + 1);
+  }
+  // A labelled answer ("(p, q) = (3, 2)", "AB = 4") against a bare value compares the value.
+  if (depth <= 1 && g.includes('=') !== p.includes('=')) {
+    const gl = g.includes('=') ? stripLabel(g) : g;
+    const pl = p.includes('=') ? stripLabel(p) : p;
+    if (gl !== g || pl !== p) return compareMath(pl, gl, opts, depth + 1);
   }
 
   const gj = toMathJson(g);
@@ -208,8 +269,10 @@ export function compareMath(predRaw: string, goldRaw: string, opts: MathCompareO
       ? different('malformed expression')
       : unknown('answer does not parse');
   }
+  const exact = opts.exactWhenExact && opts.floatRounding === undefined && !hasDecimalLiteral(g);
   const eq: EquivalenceOptions = {
     close,
+    bigRelTol: exact ? (hasDecimalLiteral(p) ? 1e-12 : 1e-40) : opts.relTol,
     intervalMatchesRelation: opts.intervalMatchesRelation ?? true,
     monomialEquations: opts.monomialEquations ?? false,
     deadline: opts.deadline,
@@ -221,6 +284,27 @@ export function compareMath(predRaw: string, goldRaw: string, opts: MathCompareO
     return different(freeSymbols(gj).size === 0 && freeSymbols(pj).size > 0 ? 'symbolic answer to a numeric question' : 'not equivalent (CAS)');
   }
   return unknown('CAS could not decide');
+}
+
+const DEGREE_MARK = /\^\s*\{?\s*\\circ\s*\}?|°|\\degree(?![a-z])|\s*\\text\{\s*degrees?\s*\}|\s+degrees?\b/g;
+const RADIAN_SIDE = /\\pi(?![a-z])|π|\brad(?:ians?)?\b/;
+
+/**
+ * An angle in degrees against one in radians (60° vs π/3): the degree side is rewritten as
+ * value·π/180. Only when the other side is visibly in radians (π or "rad"); a bare number next to
+ * degrees keeps reading as degrees (72° ≡ 72).
+ */
+function degreesAgainstRadians(pred: string, gold: string): [string, string] | null {
+  const pd = DEGREE_MARK.test(pred);
+  DEGREE_MARK.lastIndex = 0;
+  const gd = DEGREE_MARK.test(gold);
+  DEGREE_MARK.lastIndex = 0;
+  if (pd === gd) return null;
+  const [deg, rad] = pd ? [pred, gold] : [gold, pred];
+  if (!RADIAN_SIDE.test(rad) || RADIAN_SIDE.test(deg)) return null;
+  const asRadians = `\\left(${deg.replace(DEGREE_MARK, '')}\\right)\\cdot\\frac{\\pi}{180}`;
+  const radians = rad.replace(/\s*(?:\\text\{\s*)?\brad(?:ians?)?\b\}?/g, '');
+  return pd ? [asRadians, radians] : [radians, asRadians];
 }
 
 const MAX_LIST_ITEMS = 200;

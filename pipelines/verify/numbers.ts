@@ -45,7 +45,7 @@ function parseBareNumber(s: string): number | null {
   m = SCI.exec(s);
   if (m) return Number(m[1]) * 10 ** Number(m[2] ?? m[3]);
   m = MIXED.exec(s);
-  if (m) {
+  if (m && Number(m[3]) < Number(m[4])) {
     const v = Number(m[2]) + Number(m[3]) / Number(m[4]);
     return m[1] === '-' ? -v : v;
   }
@@ -171,4 +171,20 @@ export function roundedEqual(a: number, b: number, digits: number): boolean {
   if (!Number.isFinite(a) || !Number.isFinite(b)) return false;
   const f = 10 ** digits;
   return Math.round(a * f) === Math.round(b * f) || Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(b));
+}
+
+/** An integer literal (thousands separators allowed, an optional trailing %) as a bigint, exact beyond 2^53. */
+export function integerLiteral(raw: string): bigint | null {
+  const s = raw.trim().replace(/\s*(?:\\?%|％)$/, '');
+  const m = /^([+-]?)(\d{1,400}|[1-9]\d{0,2}(?:[,\u00a0\u2009\u202f ]\d{3})+)$/.exec(s);
+  if (!m) return null;
+  const v = BigInt(m[2]!.replace(/[^\d]/g, ''));
+  return m[1] === '-' ? -v : v;
+}
+
+/** "4 4/9" → "\\left(4+\\frac{4}{9}\\right)" (exact, for the CAS, which reads "4 4/9" as a product); null if not a mixed number. */
+export function mixedNumberLatex(raw: string): string | null {
+  const m = MIXED.exec(raw.trim());
+  if (!m || Number(m[3]) >= Number(m[4])) return null;
+  return `${m[1] === '-' ? '-' : ''}\\left(${m[2]}+\\frac{${m[3]}}{${m[4]}}\\right)`;
 }

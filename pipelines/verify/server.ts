@@ -43,6 +43,7 @@ const optionsSchema = z
   .object({
     relTol: z.number().positive().optional(),
     floatRounding: z.number().int().min(0).max(15).optional(),
+    exactWhenExact: z.boolean().optional(),
     intervalMatchesRelation: z.boolean().optional(),
     ignoreCase: z.boolean().optional(),
     iouThreshold: z.number().min(0).max(1).optional(),

@@ -21,6 +21,11 @@ export interface VerifyOptions {
   relTol?: number;
   /** Math-Verify style comparison: round floats to this many decimals instead of relTol. */
   floatRounding?: number;
+  /**
+   * Math: compare exactly when the ground truth is exact (integer, fraction, closed form); relTol
+   * then applies only to decimal golds (default true; false = relTol everywhere, GLM's rule).
+   */
+  exactWhenExact?: boolean;
   /** Whether an interval gold may match an inequality prediction (the reverse always may). */
   intervalMatchesRelation?: boolean;
   /** OCR: compare case-insensitively. */
@@ -52,13 +57,16 @@ export interface VerifyRequest {
   options?: VerifyOptions;
 }
 
+/** Reason prefix of results no rule and no judge decided (score 0, `needsJudge: true`). */
+export const UNDECIDED_PREFIX = 'undecided:';
+
 export interface VerifyResult {
   score: number;
   correct: boolean;
   extracted: string | null;
   reason: string;
   formatOk: boolean;
-  /** True when the deterministic path could not decide and no judge answered. */
+  /** True when the deterministic path could not decide and no judge answered; the reason then starts with `undecided:`. */
   needsJudge?: boolean;
 }
 

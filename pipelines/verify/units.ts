@@ -201,7 +201,7 @@ export function numericText(raw: string): number | null {
  */
 export function parseQuantity(raw: string): Quantity | null {
   let s = raw.trim().replace(/\\(?:text|mathrm|rm|mbox|textnormal|operatorname)\s*\{\s*([^{}]*)\}/g, ' $1 ');
-  s = s.replace(/\\[,;: !]/g, ' ').replace(/^\$+|\$+$/g, '').replace(/\s+/g, ' ').trim();
+  s = s.replace(/\\[,;: !]/g, ' ').replace(/^\$+|\$+$/g, '').replace(/\s+/g, ' ').replace(/ \^/g, '^').trim();
   if (s.length === 0 || s.length > 200) return null;
   // Find the split between number and unit: the last position where the tail is a unit.
   for (let i = 1; i <= s.length; i++) {
@@ -410,5 +410,6 @@ export function compareQuantityTexts(
 
 /** Cheap pre-check: a number followed by something that could be a unit. */
 export function mayHaveUnit(s: string): boolean {
-  return /\d\s*(?:\\(?:text|mathrm|mbox|,|;)\s*\{?\s*)?[A-Za-zΩμµ°℃℉%\u4e00-\u9fff][^\d]{0,40}$/.test(s.trim());
+  // The tail may carry a unit power: "m^2", "cm^{3}", "s^{-1}".
+  return /\d\s*(?:\\(?:text|mathrm|mbox|,|;)\s*\{?\s*)?[A-Za-zΩμµ°℃℉%\u4e00-\u9fff](?:[^\d]|\^\s*\{?\s*-?\d\s*\}?){0,40}$/.test(s.trim());
 }

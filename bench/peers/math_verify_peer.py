@@ -1,0 +1,83 @@
+"""Math-Verify peer for `pnpm bench verify`: reads suite cases (JSON lines) on stdin, verifies
+each with the upstream configuration the case records, and prints one JSON object per case
+({"id", "got"}) then a summary line ({"summary": {"n", "cpu_s"}}) with the process CPU time spent
+inside parse + verify only. Run with PYTHONPATH holding math_verify and latex2sympy2_extended
+(see bench/peers/setup-math-verify.sh)."""
+import json
+import sys
+import time
+
+from math_verify import (  # noqa: F401  (names are used by eval of the recorded configs)
+    ExprExtractionConfig,
+    LatexExtractionConfig,
+    StringExtractionConfig,
+    parse,
+    verify,
+)
+from math_verify.grader import sympy_expr_eq  # noqa: F401
+
+try:
+    from math_verify.parser import IndicesExtractionConfig  # type: ignore  # noqa: F401
+except ImportError:  # 0.8.0 has no indices target (lighteval has it)
+    IndicesExtractionConfig = None
+
+
+def configs(case):
+    cfg = case.get("config") or {}
+    out = []
+    for text in cfg.get("extraction_config") or []:
+        if text.startswith("IndicesExtractionConfig") and IndicesExtractionConfig is None:
+            return None
+        out.append(eval(text))  # recorded constructor calls from the suite, e.g. LatexExtractionConfig(boxed_match_priority=0)
+    return out or [LatexExtractionConfig(), ExprExtractionConfig()]
+
+
+def precision(case):
+    cfg = case.get("config") or {}
+    vk = cfg.get("verify_kwargs")
+    if isinstance(vk, dict) and "float_rounding" in vk:
+        return vk["float_rounding"]
+    if isinstance(cfg.get("precision"), int):
+        return cfg["precision"]
+    return 6
+
+
+def run(case):
+    kind = case.get("kind")
+    cfgs = configs(case)
+    if cfgs is None:
+        return None
+    pred = case.get("pred") or ""
+    if kind == "parse_string":
+        got = parse(pred, cfgs)
+        return bool(got) and [str(x) for x in got[:2]] == case["expected"]
+    if kind == "reward_with_reasoning":
+        if "</think>" not in pred:
+            return False
+        pred = pred.split("</think>", 1)[1]
+    gold = case.get("gold") or ""
+    vk = (case.get("config") or {}).get("verify_kwargs")
+    allow = isinstance(vk, dict) and vk.get("allow_set_relation_comp", False)
+    g = parse(gold, cfgs)
+    p = parse(pred, cfgs)
+    return bool(verify(g, p, float_rounding=precision(case), allow_set_relation_comp=allow))
+
+
+def main():
+    cases = [json.loads(line) for line in sys.stdin if line.strip()]
+    cpu = 0.0
+    n = 0
+    for case in cases:
+        t = time.process_time()
+        try:
+            got = run(case)
+        except Exception:  # noqa: BLE001  an upstream error counts as "not verified"
+            got = False
+        cpu += time.process_time() - t
+        n += 1
+        sys.stdout.write(json.dumps({"id": case.get("id"), "got": got}) + "\n")
+    sys.stdout.write(json.dumps({"summary": {"n": n, "cpu_s": cpu}}) + "\n")
+
+
+if __name__ == "__main__":
+    main()
