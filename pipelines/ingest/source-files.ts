@@ -5,6 +5,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'nod
 import picomatch from 'picomatch';
 import { stableHash } from '../shared/hash.js';
 import { UserError } from '../shared/errors.js';
+import { log } from '../shared/log.js';
 import { fileKind } from './read-input.js';
 
 export class SourceConfigError extends UserError {
@@ -38,7 +39,11 @@ export async function collectRejectedFiles<T>(plan: () => Promise<T>): Promise<{
  */
 export async function rejectFile(file: string, reason: string, message: string): Promise<void> {
   const store = rejections.getStore();
-  if (!store) throw new Error(`rejectFile(${file}, ${reason}) called outside collectRejectedFiles: ${message}`);
+  if (!store) {
+    // Outside a stage's planning (an auxiliary file list, e.g. a text corpus): the file is skipped, loudly.
+    log.warn({ file, reason }, message);
+    return;
+  }
   const stats = await lstat(file).catch(() => null);
   store.push({ file, reason, message, fingerprint: stableHash([reason, stats?.size ?? null, stats?.mtimeMs ?? null, stats ? fileKind(stats) : null]) });
 }

@@ -7,7 +7,7 @@ import type { StageContext } from '../../shared/runner/stage.js';
 import { sqlString } from '../../shared/store/duckdb.js';
 import type { UnitSink } from '../../shared/runner/unit-sink.js';
 import type { AdapterUnit } from '../adapter.js';
-import { SourceConfigError, sourceFiles, sourceUri } from '../source-files.js';
+import { rejectFile, sourceFiles, sourceUri } from '../source-files.js';
 import type { CaptionSourceConfig } from './config.js';
 import { emitCaptionItem, type CaptionEnv } from './emit.js';
 
@@ -34,7 +34,15 @@ export async function planCoco(source: CaptionSourceConfig, ctx: StageContext): 
   const units: AdapterUnit[] = [];
   for (const file of await sourceFiles(source.name, source.path, ctx.baseDir, '**/captions_*.json')) {
     const uri = sourceUri(file, ctx.baseDir);
-    const images = await countImages(ctx.conn, file, source.name);
+    const images = await countImages(ctx.conn, file);
+    if (typeof images === 'string') {
+      await rejectFile(file, 'not_coco', images);
+      continue;
+    }
+    if (images === 0) {
+      await rejectFile(file, 'no_images', `${file} has an empty "images" list`);
+      continue;
+    }
     const fingerprint = await sha256File(file);
     for (let start = 0; start < Math.max(images, 1); start += ctx.config.ingest.unitRows) {
       const end = Math.min(images, start + ctx.config.ingest.unitRows);
@@ -50,7 +58,17 @@ export async function processCoco(payload: CocoPayload, env: CaptionEnv, sink: U
   const uri = sourceUri(payload.file, ctx.baseDir);
   const imageRoot = source.imageRoot ? resolve(ctx.baseDir, source.imageRoot) : dirname(payload.file);
   const licenses = await readLicenses(ctx.conn, payload.file);
-  const rows = await readImageSlice(ctx.conn, payload);
+  let rows: CocoImageRow[];
+  try {
+    rows = await readImageSlice(ctx.conn, payload);
+  } catch (err) {
+    // The images list is there but its entries are not image objects (wrong types): each entry says so.
+    sink.inputs(payload.end - payload.start);
+    for (let i = payload.start; i < payload.end; i++) {
+      sink.quarantine({ sample_id: null, source_uri: uri, locator: `images:${i}` }, 'malformed_image_entry', { message: `entries of "images" are not COCO image objects with id and file_name: ${(err as Error).message.split('\n')[0]}` });
+    }
+    return;
+  }
   await mapBounded(rows, ctx.config.ingest.concurrency, async (row) => {
     const image = JSON.parse(row.image_json) as Record<string, unknown>;
     const license = row.license === null ? undefined : licenses.get(row.license);
@@ -73,12 +91,13 @@ export async function processCoco(payload: CocoPayload, env: CaptionEnv, sink: U
   });
 }
 
-async function countImages(conn: DuckDBConnection, file: string, sourceName: string): Promise<number> {
+/** The number of images, or why the file is not a COCO captions file (no images list, not JSON, too deep, ...). */
+async function countImages(conn: DuckDBConnection, file: string): Promise<number | string> {
   try {
     const reader = await conn.runAndReadAll(`SELECT len(images)::BIGINT FROM ${await jsonSource(file)}`);
     return Number(reader.getRows()[0]?.[0] ?? 0);
   } catch (err) {
-    throw new SourceConfigError(`source ${sourceName}: ${file} is not a COCO captions file with an images list (${(err as Error).message.split('\n')[0]})`);
+    return `${file} is not a COCO captions file with an images list (${(err as Error).message.split('\n')[0]})`;
   }
 }
 

@@ -44,11 +44,15 @@ export async function countRecords(file: string, format: RecordFormat, conn: Duc
 
 /**
  * countRecords, or null after rejecting the file (`unreadable_records`: DuckDB cannot read the
- * Parquet or CSV, the file vanished, ...) so one bad file is a quarantine row, not a failed plan.
+ * Parquet or CSV, the file vanished, ...; `empty_file`: no records) so one bad file is a
+ * quarantine row, not a failed plan or a file that silently contributes nothing.
  */
 export async function countRecordsOrReject(file: string, format: RecordFormat, conn: DuckDBConnection): Promise<FileCount | null> {
   try {
-    return await countRecords(file, format, conn);
+    const counted = await countRecords(file, format, conn);
+    if (counted.records > 0) return counted;
+    await rejectFile(file, 'empty_file', `${file} holds no ${format} records`);
+    return null;
   } catch (err) {
     const message = err instanceof RecordError ? err.message : `${file} cannot be read as ${format}: ${(err as Error).message.split('\n')[0]}`;
     await rejectFile(file, err instanceof RecordError ? err.reason : 'unreadable_records', message);
