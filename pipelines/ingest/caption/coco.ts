@@ -7,6 +7,7 @@ import type { StageContext } from '../../shared/runner/stage.js';
 import { sqlString } from '../../shared/store/duckdb.js';
 import type { UnitSink } from '../../shared/runner/unit-sink.js';
 import type { AdapterUnit } from '../adapter.js';
+import { jsonFileTooDeep, MAX_JSON_DEPTH } from '../readers/json-depth.js';
 import { rejectFile, sourceFiles, sourceUri } from '../source-files.js';
 import type { CaptionSourceConfig } from './config.js';
 import { emitCaptionItem, type CaptionEnv } from './emit.js';
@@ -19,10 +20,11 @@ export interface CocoPayload {
 }
 
 interface CocoImageRow {
-  id: string;
+  pos: number;
+  id: string | null;
   file_name: string | null;
   license: string | null;
-  image_json: string;
+  image_json: string | null;
   captions: string[] | null;
 }
 
@@ -34,6 +36,10 @@ export async function planCoco(source: CaptionSourceConfig, ctx: StageContext): 
   const units: AdapterUnit[] = [];
   for (const file of await sourceFiles(source.name, source.path, ctx.baseDir, '**/captions_*.json')) {
     const uri = sourceUri(file, ctx.baseDir);
+    if (await jsonFileTooDeep(file)) {
+      await rejectFile(file, 'json_too_deep', `${file} nests JSON more than ${MAX_JSON_DEPTH} levels deep: not a COCO captions file (and too deep to parse safely)`);
+      continue;
+    }
     const images = await countImages(ctx.conn, file);
     if (typeof images === 'string') {
       await rejectFile(file, 'not_coco', images);
@@ -70,7 +76,16 @@ export async function processCoco(payload: CocoPayload, env: CaptionEnv, sink: U
     return;
   }
   await mapBounded(rows, ctx.config.ingest.concurrency, async (row) => {
-    const image = JSON.parse(row.image_json) as Record<string, unknown>;
+    if (row.id === null || !row.file_name) {
+      sink.inputs(1);
+      sink.quarantine({ sample_id: null, source_uri: uri, locator: `images:${row.pos}` }, 'malformed_image_entry', {
+        message: 'an entry of "images" needs an id and a file_name',
+        raw: row.image_json ?? 'null',
+      });
+      return;
+    }
+    const imageJson = row.image_json ?? '{}';
+    const image = JSON.parse(imageJson) as Record<string, unknown>;
     const license = row.license === null ? undefined : licenses.get(row.license);
     await emitCaptionItem(
       {
@@ -83,7 +98,7 @@ export async function processCoco(payload: CocoPayload, env: CaptionEnv, sink: U
         // The per-image (Flickr) licence is the image's; a licence set on the source wins.
         license: source.license ? null : (license?.name ?? null),
         meta: { coco: image, ...(license?.url ? { license_url: license.url } : {}) },
-        raw: row.image_json,
+        raw: imageJson,
       },
       env,
       sink,
@@ -105,14 +120,15 @@ async function countImages(conn: DuckDBConnection, file: string): Promise<number
 async function readImageSlice(conn: DuckDBConnection, { file, start, end }: CocoPayload): Promise<CocoImageRow[]> {
   const sql = `
     WITH doc AS (SELECT images, annotations FROM ${await jsonSource(file)}),
-    img AS (SELECT unnest(images) AS im FROM doc),
-    sel AS (SELECT im FROM img ORDER BY im.id LIMIT ${end - start} OFFSET ${start}),
+    img AS (SELECT unnest(images) AS im, generate_subscripts(images, 1) - 1 AS pos FROM doc),
+    sel AS (SELECT im, pos FROM img ORDER BY im.id, pos LIMIT ${end - start} OFFSET ${start}),
     ann AS (SELECT unnest(annotations) AS a FROM doc)
-    SELECT sel.im.id::VARCHAR AS id, sel.im.file_name::VARCHAR AS file_name, sel.im.license::VARCHAR AS license,
+    SELECT sel.pos::INTEGER AS pos, sel.im.id::VARCHAR AS id, sel.im.file_name::VARCHAR AS file_name, sel.im.license::VARCHAR AS license,
       to_json(sel.im)::VARCHAR AS image_json,
       list(a.caption::VARCHAR ORDER BY a.id) FILTER (WHERE a.caption IS NOT NULL) AS captions
     FROM sel LEFT JOIN ann ON a.image_id = sel.im.id
-    GROUP BY ALL`;
+    GROUP BY ALL
+    ORDER BY pos`;
   const reader = await conn.runAndReadAll(sql);
   return reader.getRowObjectsJson() as unknown as CocoImageRow[];
 }

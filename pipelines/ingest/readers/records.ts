@@ -6,6 +6,7 @@ import { DuckDBBlobValue, DuckDBListValue, DuckDBStructValue, DuckDBMapValue } f
 import { sha256File } from '../../shared/hash.js';
 import { sqlString } from '../../shared/store/duckdb.js';
 import { RecordError } from '../record-error.js';
+import { JsonDepthScanner, MAX_JSON_DEPTH } from './json-depth.js';
 import { rejectFile } from '../source-files.js';
 
 export type RecordFormat = 'jsonl' | 'json' | 'parquet' | 'csv';
@@ -210,6 +211,7 @@ async function withCsvRejects<T>(conn: DuckDBConnection, read: (options: string)
 }
 
 function parseJsonLine(line: string, locator: string): RawRecord {
+  if (new JsonDepthScanner().feed(line).exceeded) return tooDeep(locator, line);
   try {
     return { locator, ok: true, value: JSON.parse(line), raw: line };
   } catch (err) {
@@ -217,9 +219,14 @@ function parseJsonLine(line: string, locator: string): RawRecord {
   }
 }
 
+function tooDeep(locator: string, raw: string): RawRecord {
+  return { locator, ok: false, reason: 'json_too_deep', message: `the JSON nests more than ${MAX_JSON_DEPTH} levels deep; no real record does, so it was not parsed`, raw };
+}
+
 /** A JSON file holds a list of records, an object of records keyed by id, or a single record. */
 function jsonRecords(bytes: Buffer, file: string): RawRecord[] {
   const { text, invalidBytes } = decodeLine(bytes, 1);
+  if (new JsonDepthScanner().feed(bytes).exceeded) return [tooDeep('file', text)];
   if (invalidBytes) return [{ locator: 'file', ok: false, reason: 'invalid_utf8', message: `${file} is not valid UTF-8 (${invalidBytes} bad byte sequence(s)); convert it to UTF-8 (e.g. iconv) and run again`, raw: text }];
   let parsed: unknown;
   try {
