@@ -1,5 +1,6 @@
 import { SAMPLE_COLUMNS, SAMPLE_SCHEMA_VERSION } from '../../schemas/sample.js';
 import { stableHash } from '../shared/hash.js';
+import { log } from '../shared/log.js';
 import type { StageDefinition, WorkUnit } from '../shared/runner/stage.js';
 import type { AdapterUnit } from './adapter.js';
 import { ADAPTERS } from './adapters.js';
@@ -20,6 +21,9 @@ export const ingestStage: StageDefinition<IngestUnit> = {
   unitConcurrency: 2,
 
   async plan(ctx) {
+    // Blob temp files of a killed earlier run: nothing will ever rename them into place.
+    const stale = await ctx.blobs.removeStaleTemps();
+    if (stale) log.info({ removed: stale }, 'removed temp files a killed run left in the blob store');
     const units: WorkUnit<IngestUnit>[] = [];
     const { maxImagePixels } = ctx.config.ingest;
     for (const source of ctx.config.sources) {
