@@ -105,6 +105,14 @@ rlcs
     await rlcsSampleCommand(await loadConfig(opts.config), opts);
   });
 
+// `pipeline status | head`: a reader that stops early is not an error; leave quietly.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+}
+
 try {
   await program.parseAsync(process.argv.filter((a, i) => !(i === 2 && a === '--')));
 } catch (err) {

@@ -4,6 +4,7 @@ import type { LoadedConfig } from '../shared/config/load.js';
 import { datasetNames } from '../shared/runner/context.js';
 import { connect } from '../shared/store/duckdb.js';
 import { createShardViews } from '../shared/store/views.js';
+import { UserError } from '../shared/errors.js';
 import { printResult } from './table.js';
 
 async function openShards(loaded: LoadedConfig, dataset: string | undefined) {
@@ -15,7 +16,14 @@ async function openShards(loaded: LoadedConfig, dataset: string | undefined) {
 export async function sqlCommand(loaded: LoadedConfig, query: string | undefined, opts: { dataset?: string; json?: boolean }): Promise<void> {
   const { conn, views } = await openShards(loaded, opts.dataset);
   if (query !== undefined) {
-    await printResult(await conn.runAndReadAll(query), !!opts.json);
+    let result;
+    try {
+      result = await conn.runAndReadAll(query);
+    } catch (err) {
+      // A mistake in the query is the user's to fix: the engine's message, not a stack.
+      throw new UserError(`SQL: ${(err as Error).message.split('\n').filter((l) => l.trim()).slice(0, 4).join(' | ')}`);
+    }
+    await printResult(result, !!opts.json);
     return;
   }
   process.stdout.write(`DuckDB over ${loaded.shardsDir}; views: ${views.join(', ')}. End statements with ';', .quit to leave.\n`);

@@ -10,7 +10,8 @@ export function formatTable(columns: string[], rows: unknown[][]): string {
     return flat.length > MAX_CELL ? `${flat.slice(0, MAX_CELL - 1)}…` : flat;
   };
   const body = rows.map((r) => r.map(cell));
-  const widths = columns.map((c, i) => Math.max(c.length, ...body.map((r) => (r[i] ?? '').length)));
+  // A reduce, not Math.max(...): a spread of 200k row widths overflows the stack.
+  const widths = columns.map((c, i) => body.reduce((w, r) => Math.max(w, (r[i] ?? '').length), c.length));
   const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' │ ');
   return [line(columns), widths.map((w) => '─'.repeat(w)).join('─┼─'), ...body.map(line), `(${rows.length} row${rows.length === 1 ? '' : 's'})`].join('\n');
 }

@@ -7,7 +7,8 @@ import type { StageContext } from '../../shared/runner/stage.js';
 import { sqlString } from '../../shared/store/duckdb.js';
 import type { UnitSink } from '../../shared/runner/unit-sink.js';
 import type { AdapterUnit } from '../adapter.js';
-import { SourceConfigError, sourceFiles, sourceUri } from '../source-files.js';
+import { jsonFileTooDeep, MAX_JSON_DEPTH } from '../readers/json-depth.js';
+import { rejectFile, sourceFiles, sourceUri } from '../source-files.js';
 import type { CaptionSourceConfig } from './config.js';
 import { emitCaptionItem, type CaptionEnv } from './emit.js';
 
@@ -19,10 +20,11 @@ export interface CocoPayload {
 }
 
 interface CocoImageRow {
-  id: string;
+  pos: number;
+  id: string | null;
   file_name: string | null;
   license: string | null;
-  image_json: string;
+  image_json: string | null;
   captions: string[] | null;
 }
 
@@ -34,7 +36,19 @@ export async function planCoco(source: CaptionSourceConfig, ctx: StageContext): 
   const units: AdapterUnit[] = [];
   for (const file of await sourceFiles(source.name, source.path, ctx.baseDir, '**/captions_*.json')) {
     const uri = sourceUri(file, ctx.baseDir);
-    const images = await countImages(ctx.conn, file, source.name);
+    if (await jsonFileTooDeep(file)) {
+      await rejectFile(file, 'json_too_deep', `${file} nests JSON more than ${MAX_JSON_DEPTH} levels deep: not a COCO captions file (and too deep to parse safely)`);
+      continue;
+    }
+    const images = await countImages(ctx.conn, file);
+    if (typeof images === 'string') {
+      await rejectFile(file, 'not_coco', images);
+      continue;
+    }
+    if (images === 0) {
+      await rejectFile(file, 'no_images', `${file} has an empty "images" list`);
+      continue;
+    }
     const fingerprint = await sha256File(file);
     for (let start = 0; start < Math.max(images, 1); start += ctx.config.ingest.unitRows) {
       const end = Math.min(images, start + ctx.config.ingest.unitRows);
@@ -50,9 +64,28 @@ export async function processCoco(payload: CocoPayload, env: CaptionEnv, sink: U
   const uri = sourceUri(payload.file, ctx.baseDir);
   const imageRoot = source.imageRoot ? resolve(ctx.baseDir, source.imageRoot) : dirname(payload.file);
   const licenses = await readLicenses(ctx.conn, payload.file);
-  const rows = await readImageSlice(ctx.conn, payload);
+  let rows: CocoImageRow[];
+  try {
+    rows = await readImageSlice(ctx.conn, payload);
+  } catch (err) {
+    // The images list is there but its entries are not image objects (wrong types): each entry says so.
+    sink.inputs(payload.end - payload.start);
+    for (let i = payload.start; i < payload.end; i++) {
+      sink.quarantine({ sample_id: null, source_uri: uri, locator: `images:${i}` }, 'malformed_image_entry', { message: `entries of "images" are not COCO image objects with id and file_name: ${(err as Error).message.split('\n')[0]}` });
+    }
+    return;
+  }
   await mapBounded(rows, ctx.config.ingest.concurrency, async (row) => {
-    const image = JSON.parse(row.image_json) as Record<string, unknown>;
+    if (row.id === null || !row.file_name) {
+      sink.inputs(1);
+      sink.quarantine({ sample_id: null, source_uri: uri, locator: `images:${row.pos}` }, 'malformed_image_entry', {
+        message: 'an entry of "images" needs an id and a file_name',
+        raw: row.image_json ?? 'null',
+      });
+      return;
+    }
+    const imageJson = row.image_json ?? '{}';
+    const image = JSON.parse(imageJson) as Record<string, unknown>;
     const license = row.license === null ? undefined : licenses.get(row.license);
     await emitCaptionItem(
       {
@@ -65,7 +98,7 @@ export async function processCoco(payload: CocoPayload, env: CaptionEnv, sink: U
         // The per-image (Flickr) licence is the image's; a licence set on the source wins.
         license: source.license ? null : (license?.name ?? null),
         meta: { coco: image, ...(license?.url ? { license_url: license.url } : {}) },
-        raw: row.image_json,
+        raw: imageJson,
       },
       env,
       sink,
@@ -73,12 +106,13 @@ export async function processCoco(payload: CocoPayload, env: CaptionEnv, sink: U
   });
 }
 
-async function countImages(conn: DuckDBConnection, file: string, sourceName: string): Promise<number> {
+/** The number of images, or why the file is not a COCO captions file (no images list, not JSON, too deep, ...). */
+async function countImages(conn: DuckDBConnection, file: string): Promise<number | string> {
   try {
     const reader = await conn.runAndReadAll(`SELECT len(images)::BIGINT FROM ${await jsonSource(file)}`);
     return Number(reader.getRows()[0]?.[0] ?? 0);
   } catch (err) {
-    throw new SourceConfigError(`source ${sourceName}: ${file} is not a COCO captions file with an images list (${(err as Error).message.split('\n')[0]})`);
+    return `${file} is not a COCO captions file with an images list (${(err as Error).message.split('\n')[0]})`;
   }
 }
 
@@ -86,14 +120,15 @@ async function countImages(conn: DuckDBConnection, file: string, sourceName: str
 async function readImageSlice(conn: DuckDBConnection, { file, start, end }: CocoPayload): Promise<CocoImageRow[]> {
   const sql = `
     WITH doc AS (SELECT images, annotations FROM ${await jsonSource(file)}),
-    img AS (SELECT unnest(images) AS im FROM doc),
-    sel AS (SELECT im FROM img ORDER BY im.id LIMIT ${end - start} OFFSET ${start}),
+    img AS (SELECT unnest(images) AS im, generate_subscripts(images, 1) - 1 AS pos FROM doc),
+    sel AS (SELECT im, pos FROM img ORDER BY im.id, pos LIMIT ${end - start} OFFSET ${start}),
     ann AS (SELECT unnest(annotations) AS a FROM doc)
-    SELECT sel.im.id::VARCHAR AS id, sel.im.file_name::VARCHAR AS file_name, sel.im.license::VARCHAR AS license,
+    SELECT sel.pos::INTEGER AS pos, sel.im.id::VARCHAR AS id, sel.im.file_name::VARCHAR AS file_name, sel.im.license::VARCHAR AS license,
       to_json(sel.im)::VARCHAR AS image_json,
       list(a.caption::VARCHAR ORDER BY a.id) FILTER (WHERE a.caption IS NOT NULL) AS captions
     FROM sel LEFT JOIN ann ON a.image_id = sel.im.id
-    GROUP BY ALL`;
+    GROUP BY ALL
+    ORDER BY pos`;
   const reader = await conn.runAndReadAll(sql);
   return reader.getRowObjectsJson() as unknown as CocoImageRow[];
 }

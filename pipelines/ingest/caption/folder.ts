@@ -1,11 +1,13 @@
 import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { basename, dirname, extname } from 'node:path';
 import { mapBounded } from '../../shared/concurrency.js';
 import { stableHash } from '../../shared/hash.js';
 import type { StageContext } from '../../shared/runner/stage.js';
 import type { UnitSink } from '../../shared/runner/unit-sink.js';
 import type { AdapterUnit } from '../adapter.js';
+import { readInputFile } from '../read-input.js';
+import { RecordError } from '../record-error.js';
 import { sourceFiles, sourceUri } from '../source-files.js';
 import { captionsFromBytes, MAX_CAPTION_BYTES, type CaptionRead } from './captions.js';
 import type { CaptionSourceConfig } from './config.js';
@@ -70,11 +72,11 @@ function findSidecar(image: string, captionExtensions: string[]): string | null 
 
 async function readSidecar(path: string, source: CaptionSourceConfig): Promise<CaptionRead> {
   try {
-    const { size } = await stat(path);
-    if (size > MAX_CAPTION_BYTES) return { ok: false, reason: 'caption_too_large', message: `${path} is ${size} bytes (limit ${MAX_CAPTION_BYTES})` };
+    const bytes = await readInputFile(path, MAX_CAPTION_BYTES, { missing: 'unreadable_caption', tooLarge: 'caption_too_large' });
     const ext = extname(path).slice(1).toLowerCase();
-    return captionsFromBytes(await readFile(path), ext, source.captionFields, basename(path));
+    return captionsFromBytes(bytes, ext, source.captionFields, basename(path));
   } catch (err) {
+    if (err instanceof RecordError) return { ok: false, reason: err.reason === 'not_a_file' ? 'unreadable_caption' : err.reason, message: err.message };
     return { ok: false, reason: 'unreadable_caption', message: `${path}: ${(err as Error).message}` };
   }
 }

@@ -4,7 +4,7 @@ import type { StageContext } from '../../shared/runner/stage.js';
 import type { UnitSink } from '../../shared/runner/unit-sink.js';
 import type { AdapterUnit } from '../adapter.js';
 import { getPath } from '../qa/map-record.js';
-import { countRecords, readRecords, type RawRecord, type RecordFormat, type RecordSeek } from '../readers/records.js';
+import { countRecordsOrReject, readRecords, type RawRecord, type RecordFormat, type RecordSeek } from '../readers/records.js';
 import { safeJson } from '../sample-builder.js';
 import { sourceFiles, sourceUri } from '../source-files.js';
 import { captionsFromValue, type CaptionRead } from './captions.js';
@@ -25,7 +25,9 @@ export async function planRecords(source: CaptionSourceConfig, ctx: StageContext
   const format = source.format as RecordFormat;
   const units: AdapterUnit[] = [];
   for (const file of await sourceFiles(source.name, source.path, ctx.baseDir, `**/*.${format}`)) {
-    const { records, fingerprint, seeks } = await countRecords(file, format, ctx.conn, ctx.config.ingest.unitRows);
+    const counted = await countRecordsOrReject(file, format, ctx.conn, ctx.config.ingest.unitRows);
+      if (!counted) continue;
+      const { records, fingerprint, seeks } = counted;
     const uri = sourceUri(file, ctx.baseDir);
     for (let start = 0; start < Math.max(records, 1); start += ctx.config.ingest.unitRows) {
       const end = Math.min(records, start + ctx.config.ingest.unitRows);

@@ -4,7 +4,7 @@ import type { StageContext } from '../../shared/runner/stage.js';
 import type { UnitSink } from '../../shared/runner/unit-sink.js';
 import type { AdapterUnit } from '../adapter.js';
 import { readWebDatasetSamples, type WebDatasetItem, type WebDatasetSample } from '../readers/tar.js';
-import { sourceFiles, sourceUri } from '../source-files.js';
+import { rejectFile, sourceFiles, sourceUri } from '../source-files.js';
 import { captionsFromBytes, type CaptionRead } from './captions.js';
 import type { CaptionSourceConfig } from './config.js';
 import { emitCaptionItem, type CaptionEnv } from './emit.js';
@@ -24,6 +24,10 @@ export async function planWebDataset(source: CaptionSourceConfig, ctx: StageCont
   const units: AdapterUnit[] = [];
   for (const file of await sourceFiles(source.name, source.path, ctx.baseDir, ['**/*.tar', '**/*.tar.gz', '**/*.tgz'])) {
     const { size, mtimeMs } = await stat(file);
+    if (size === 0) {
+      await rejectFile(file, 'empty_file', `${file} is empty (0 bytes): not a tar shard`);
+      continue;
+    }
     const uri = sourceUri(file, ctx.baseDir);
     const payload: WebDatasetPayload = { layout: 'webdataset', file };
     units.push({ key: uri, label: `${source.name} ${uri}`, fingerprint: stableHash([size, Math.floor(mtimeMs)]), size: Math.max(1, Math.round(size / TYPICAL_SAMPLE_BYTES)), payload });
@@ -36,7 +40,9 @@ export async function processWebDataset(payload: WebDatasetPayload, env: Caption
   const uri = sourceUri(payload.file, env.ctx.baseDir);
   const inFlight = new Set<Promise<void>>();
   let failure: unknown = null;
+  let items = 0;
   for await (const item of readWebDatasetSamples(payload.file, { maxMemberBytes: MAX_MEMBER_BYTES })) {
+    items++;
     const task = handleItem(item, uri, env, sink)
       .catch((err: unknown) => void (failure ??= err))
       .finally(() => inFlight.delete(task));
@@ -46,6 +52,10 @@ export async function processWebDataset(payload: WebDatasetPayload, env: Caption
   }
   await Promise.all(inFlight);
   if (failure) throw failure;
+  if (items === 0) {
+    sink.inputs(1);
+    sink.quarantine({ sample_id: null, source_uri: uri, locator: 'file' }, 'empty_archive', { message: `${uri} holds no samples (an empty tar, or not a tar at all)` });
+  }
 }
 
 async function handleItem(item: WebDatasetItem, uri: string, env: CaptionEnv, sink: UnitSink): Promise<void> {

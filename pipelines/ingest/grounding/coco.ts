@@ -6,7 +6,7 @@ import type { StageContext } from '../../shared/runner/stage.js';
 import type { UnitSink } from '../../shared/runner/unit-sink.js';
 import type { AdapterUnit } from '../adapter.js';
 import { RecordError } from '../record-error.js';
-import { SourceConfigError, sourceFiles } from '../source-files.js';
+import { rejectFile, SourceConfigError, sourceFiles } from '../source-files.js';
 import { processAnnotatedImage, type AnnotatedImage, type RawAnnotation } from './annotated-image.js';
 import type { CocoGroundingConfig } from './config.js';
 import { topLevelArrayItems } from './json-array-stream.js';
@@ -24,12 +24,21 @@ type CocoUnitPayload =
   /** Annotations whose image_id names no image, found while planning. */
   | { kind: 'orphans'; file: string; imageIds: number[] }
   /** The file cannot be read as COCO JSON at all. */
-  | { kind: 'broken'; file: string; reason: string; message: string };
+  | { kind: 'broken'; file: string; reason: string; message: string }
+  /** Entries of "images" that are not image objects with a numeric id and a file_name. */
+  | { kind: 'invalid-images'; file: string; entries: InvalidImage[] };
+
+interface InvalidImage {
+  index: number;
+  message: string;
+  raw: string;
+}
 
 interface FileIndex {
   images: CocoImage[];
   categories: Record<string, string>;
   orphanImageIds: number[];
+  invalidImages: InvalidImage[];
   fingerprint: string;
 }
 
@@ -61,6 +70,13 @@ export async function planCoco(source: CocoGroundingConfig, ctx: StageContext): 
       const payload: CocoUnitPayload = { kind: 'images', file, captionsFile, imageRoot, categories: index.categories, images };
       units.push({ key: `${rel}#images-${start}-${start + images.length}`, label: `${source.name} ${rel} images ${start}–${start + images.length}`, fingerprint, size: images.length, payload });
     }
+    if (index.invalidImages.length) {
+      const payload: CocoUnitPayload = { kind: 'invalid-images', file, entries: index.invalidImages };
+      units.push({ key: `${rel}#invalid-images`, label: `${source.name} ${rel} invalid image entries`, fingerprint, size: index.invalidImages.length, payload });
+    }
+    if (!index.images.length && !index.invalidImages.length && !index.orphanImageIds.length) {
+      await rejectFile(file, 'no_images', `${file} has no "images" entries: not a COCO instances file, or an empty one`);
+    }
     if (index.orphanImageIds.length) {
       const payload: CocoUnitPayload = { kind: 'orphans', file, imageIds: index.orphanImageIds };
       units.push({ key: `${rel}#orphans`, label: `${source.name} ${rel} annotations of unknown images`, fingerprint, size: index.orphanImageIds.length, payload });
@@ -75,6 +91,13 @@ export async function processCoco(source: CocoGroundingConfig, unit: AdapterUnit
   if (payload.kind === 'broken') {
     sink.inputs(1);
     sink.quarantine({ sample_id: null, source_uri: uri, locator: 'file' }, payload.reason, { message: `${payload.message}; no image of this file can be read` });
+    return;
+  }
+  if (payload.kind === 'invalid-images') {
+    sink.inputs(payload.entries.length);
+    for (const entry of payload.entries) {
+      sink.quarantine({ sample_id: null, source_uri: uri, locator: `images:${entry.index}` }, 'malformed_image_entry', { message: entry.message, raw: entry.raw });
+    }
     return;
   }
   if (payload.kind === 'orphans') {
@@ -128,6 +151,7 @@ async function indexFile(file: string): Promise<FileIndex> {
   const images: CocoImage[] = [];
   const categories: Record<string, string> = {};
   const annotatedIds = new Set<number>();
+  const invalidImages: InvalidImage[] = [];
   for await (const item of topLevelArrayItems(file, new Set(['images', 'categories', 'annotations']), (c) => hash.update(c))) {
     if (item.key === 'annotations') {
       const id = imageIdOf(item.text);
@@ -135,6 +159,11 @@ async function indexFile(file: string): Promise<FileIndex> {
       continue;
     }
     const value = parseObject(item.text);
+    if (item.key === 'images' && (!value || typeof value.id !== 'number' || typeof value.file_name !== 'string')) {
+      const raw = item.text.length > 2000 ? `${item.text.slice(0, 2000)}…` : item.text;
+      invalidImages.push({ index: item.index, message: value ? `an image needs a numeric "id" and a string "file_name", got id ${JSON.stringify(value.id ?? null)}, file_name ${JSON.stringify(value.file_name ?? null)}` : 'the entry is not a JSON object', raw });
+      continue;
+    }
     if (!value) continue;
     if (item.key === 'categories' && value.id !== undefined && typeof value.name === 'string') categories[String(value.id)] = value.name;
     if (item.key === 'images' && typeof value.id === 'number' && typeof value.file_name === 'string') {
@@ -149,7 +178,7 @@ async function indexFile(file: string): Promise<FileIndex> {
     }
   }
   const known = new Set(images.map((i) => i.id));
-  return { images, categories, orphanImageIds: [...annotatedIds].filter((id) => !known.has(id)).sort((a, b) => a - b), fingerprint: hash.digest('hex') };
+  return { images, categories, orphanImageIds: [...annotatedIds].filter((id) => !known.has(id)).sort((a, b) => a - b), invalidImages, fingerprint: hash.digest('hex') };
 }
 
 function toRawAnnotation(text: string, index: number, imageId: number, categories: Record<string, string>): RawAnnotation {

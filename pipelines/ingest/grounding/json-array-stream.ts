@@ -12,6 +12,7 @@ export interface ArrayItem {
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COLON = 0x3a;
+const COMMA = 0x2c;
 const OPEN_OBJECT = 0x7b;
 const CLOSE_OBJECT = 0x7d;
 const OPEN_ARRAY = 0x5b;
@@ -43,6 +44,8 @@ export async function* topLevelArrayItems(
   let capture: Buffer[] | null = null;
   let captureStart = 0;
   let offset = 0;
+  /** A number, true, false or null item being read (strings are items too: see QUOTE). */
+  let scalar: number[] | null = null;
 
   for await (const raw of createReadStream(file, { highWaterMark: chunkBytes })) {
     const chunk = raw as Buffer;
@@ -62,10 +65,21 @@ export async function* topLevelArrayItems(
         } else if (keyBytes && keyBytes.length < MAX_KEY_BYTES) keyBytes.push(b);
         continue;
       }
+      if (scalar) {
+        if (b === COMMA || b === CLOSE_ARRAY || b === CLOSE_OBJECT || b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09) {
+          yield { key: arrayKey as string, index: index++, text: Buffer.from(scalar).toString('utf8') };
+          scalar = null;
+        } else {
+          if (scalar.length < MAX_KEY_BYTES) scalar.push(b);
+          continue;
+        }
+      }
       switch (b) {
         case QUOTE:
           inString = true;
           if (depth === 1) keyBytes = [];
+          // A string where an item should be: an item (not an object), so it is counted and refused, not skipped.
+          else if (depth === 2 && arrayKey !== null && !capture) yield { key: arrayKey, index: index++, text: '"(a string)"' };
           break;
         case COLON:
           if (depth === 1) pendingKey = lastDepth1String;
@@ -95,6 +109,8 @@ export async function* topLevelArrayItems(
             capture = null;
           } else if (depth === 1) arrayKey = null;
           break;
+        default:
+          if (depth === 2 && arrayKey !== null && !capture && b !== COMMA && b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) scalar = [b];
       }
     }
     if (capture) capture.push(Buffer.from(chunk.subarray(captureStart)));

@@ -9,7 +9,7 @@ import type { AdapterUnit, SourceAdapter } from '../adapter.js';
 import { RecordError } from '../record-error.js';
 import { buildSample, imagePart, storeImage, textPart } from '../sample-builder.js';
 import { SourceConfigError, sourceFiles } from '../source-files.js';
-import { launchBrowser, type NetworkPolicy } from './browser.js';
+import { launchBrowser, localPagePolicy, type NetworkPolicy } from './browser.js';
 import { capturePage } from './capture.js';
 import type { GuiSourceConfig, Viewport } from './config.js';
 import { guiTasks, selectElements } from './tasks.js';
@@ -78,7 +78,7 @@ async function renderTarget(source: GuiSourceConfig, browser: Browser, target: P
   const uri = describe(target, ctx);
   const pageRef: InputRef = { sample_id: null, source_uri: uri, locator: `viewport:${viewport.name}` };
   const url = target.kind === 'file' ? pathToFileURL(target.path).href : target.url;
-  const policy: NetworkPolicy = { pageOrigin: target.kind === 'file' ? 'file' : new URL(target.url).origin, allowedHosts: source.allowedHosts };
+  const policy: NetworkPolicy = target.kind === 'file' ? await localPagePolicy(target.path, source.allowedHosts) : { pageOrigin: new URL(target.url).origin, allowedHosts: source.allowedHosts };
   let media: MediaDescriptor;
   let captured: Awaited<ReturnType<typeof capturePage>>;
   try {

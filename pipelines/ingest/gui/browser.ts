@@ -1,4 +1,7 @@
 import { existsSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
+import { dirname, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium, errors, type Browser, type BrowserContext } from 'playwright-core';
 import { RecordError } from '../record-error.js';
 import type { Viewport } from './config.js';
@@ -31,14 +34,40 @@ export async function launchBrowser(): Promise<Browser> {
 
 /** Which requests a page may make: its own scheme/origin and listed hosts; everything else is blocked. */
 export interface NetworkPolicy {
-  /** `file` pages may load file:, data: and blob: resources only. */
+  /**
+   * `file` pages may load data: and blob: resources; of the disk, only the page itself as a
+   * document, and images, stylesheets, fonts, scripts and media from the page's own folder (or
+   * below it). No other file of the host can be framed, embedded or fetched (`<iframe src="file:///etc/passwd">`).
+   */
   pageOrigin: string | 'file';
   allowedHosts: readonly string[];
+  /** For `file` pages: the page's real path, and the real path of its folder. */
+  local?: { page: string; folder: string };
 }
 
-export function isAllowedRequest(url: string, policy: NetworkPolicy): boolean {
-  if (/^(data|blob|about):/i.test(url)) return true;
-  if (/^file:/i.test(url)) return policy.pageOrigin === 'file';
+/** Resource types a local page may load from its own folder; documents, frames, fetches and the rest may not. */
+const LOCAL_SUBRESOURCES = new Set(['image', 'stylesheet', 'font', 'script', 'media']);
+
+/** The policy for a local page: the page, and its own folder's subresources; nothing else of the disk. */
+export async function localPagePolicy(pagePath: string, allowedHosts: readonly string[]): Promise<NetworkPolicy> {
+  const page = await realpath(pagePath).catch(() => resolve(pagePath));
+  return { pageOrigin: 'file', allowedHosts, local: { page, folder: dirname(page) } };
+}
+
+/**
+ * Decides a request. file: URLs are resolved (`..`, symbolic links) before they are compared, so
+ * nothing climbs out of the page's folder; any other local scheme (filesystem:, chrome:,
+ * view-source:, ...) is refused.
+ */
+export async function isAllowedRequest(url: string, policy: NetworkPolicy, resourceType = 'document'): Promise<boolean> {
+  if (/^(data|blob):/i.test(url) || /^about:(blank|srcdoc)$/i.test(url)) return true;
+  if (/^file:/i.test(url)) {
+    if (policy.pageOrigin !== 'file' || !policy.local) return false;
+    const path = await localPath(url);
+    if (path === null) return false;
+    if (path === policy.local.page) return true;
+    return LOCAL_SUBRESOURCES.has(resourceType) && path.startsWith(policy.local.folder.endsWith(sep) ? policy.local.folder : policy.local.folder + sep);
+  }
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -47,6 +76,17 @@ export function isAllowedRequest(url: string, policy: NetworkPolicy): boolean {
   }
   if (policy.pageOrigin !== 'file' && parsed.origin === policy.pageOrigin) return true;
   return (parsed.protocol === 'http:' || parsed.protocol === 'https:') && policy.allowedHosts.includes(parsed.host);
+}
+
+/** The real path a file: URL names (lexically resolved when the file does not exist); null when it names none. */
+async function localPath(fileUrl: string): Promise<string | null> {
+  let path: string;
+  try {
+    path = fileURLToPath(fileUrl.replace(/[?#].*$/, ''));
+  } catch {
+    return null;
+  }
+  return realpath(path).catch(() => resolve(path));
 }
 
 export interface LoadedPage {
@@ -74,9 +114,11 @@ export async function openPage(browser: Browser, url: string, viewport: Viewport
   });
   const loaded: LoadedPage = { context, page: await context.newPage(), blocked: 0 };
   try {
-    // Local resources never reach the handler: routing every file: request through it doubles the load time of image-heavy pages.
-    await context.route(/^(?!(?:file|data|blob|about):)/i, (route) => {
-      if (isAllowedRequest(route.request().url(), opts.policy)) return route.continue();
+    // file: requests go through the handler too (it costs image-heavy local pages time): only the
+    // page's own folder may be read, never another file of the host.
+    await context.route(/^(?!(?:data|blob):)/i, async (route) => {
+      const request = route.request();
+      if (await isAllowedRequest(request.url(), opts.policy, request.resourceType())) return route.continue();
       loaded.blocked++;
       return route.abort('blockedbyclient');
     });

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { mapBounded } from '../../shared/concurrency.js';
 import type { StageContext } from '../../shared/runner/stage.js';
 import type { InputRef, UnitSink } from '../../shared/runner/unit-sink.js';
 import type { AdapterUnit, SourceAdapter } from '../adapter.js';
-import { countRecords, readRecords, type RawRecord, type RecordSeek } from '../readers/records.js';
+import { countRecordsOrReject, readRecords, type RawRecord, type RecordSeek } from '../readers/records.js';
+import { readInputFile } from '../read-input.js';
 import { RecordError } from '../record-error.js';
 import type { Downloader } from '../media/download.js';
 import { buildSample, safeJson } from '../sample-builder.js';
@@ -13,7 +14,8 @@ import { sourceFiles } from '../source-files.js';
 import { downloaderFromConfig, downloadSchema } from '../media/download-config.js';
 import type { InterleavedSourceConfig } from './config.js';
 import { locateImage, type DocItem, type ParsedDocument } from './document.js';
-import { extractHtml } from './html-extract.js';
+import { decodeHtml } from './html-decode.js';
+import { extractHtmlWithin } from './html-pool.js';
 import { materialise } from './materialise.js';
 import { itemsDocument, mmc4Document, obelicsDocument } from './record-formats.js';
 
@@ -45,7 +47,9 @@ export const interleavedAdapter: SourceAdapter<InterleavedSourceConfig> = {
     }
     const { unitRows } = ctx.config.ingest;
     for (const file of await sourceFiles(source.name, source.path, ctx.baseDir, '**/*.jsonl')) {
-      const { records, fingerprint, seeks } = await countRecords(file, 'jsonl', ctx.conn, unitRows);
+      const counted = await countRecordsOrReject(file, 'jsonl', ctx.conn, unitRows);
+      if (!counted) continue;
+      const { records, fingerprint, seeks } = counted;
       const rel = relative(ctx.baseDir, file);
       for (let start = 0; start < Math.max(records, 1); start += unitRows) {
         const end = Math.min(records, start + unitRows);
@@ -90,19 +94,13 @@ export const interleavedAdapter: SourceAdapter<InterleavedSourceConfig> = {
 async function processPage(source: InterleavedSourceConfig, file: string, ctx: StageContext, sink: UnitSink, downloader: Downloader | null): Promise<void> {
   const ref: InputRef = { sample_id: null, source_uri: relative(ctx.baseDir, file), locator: 'page' };
   try {
-    const { size } = await stat(file);
-    if (size > MAX_PAGE_BYTES) throw new RecordError('page_too_large', `${file} is ${size} bytes (limit ${MAX_PAGE_BYTES})`);
-    const html = await readFile(file, 'utf8');
-    let page: ReturnType<typeof extractHtml>;
-    try {
-      page = extractHtml(html, source.readability);
-    } catch (err) {
-      throw new RecordError('html_parse_failed', `${(err as Error).message}; try readability: false`);
-    }
+    const html = decodeHtml(await readInputFile(file, MAX_PAGE_BYTES, { missing: 'missing_page', tooLarge: 'page_too_large' }));
+    const page = await extractHtmlWithin({ html: html.text, readability: source.readability, maxDepth: source.maxHtmlDepth }, source.htmlTimeBudgetMs);
     const items: DocItem[] = page.blocks.map((b) =>
       b.type === 'text' ? b : { type: 'image', location: locateImage(b.src, dirname(file), 'site'), alt: b.alt, meta: { src: b.src } },
     );
-    const doc: ParsedDocument = { items, meta: { title: page.title, readability: page.readability } };
+    const encoding = html.encodingSource === 'utf-8' ? {} : { encoding: html.encoding, encoding_source: html.encodingSource };
+    const doc: ParsedDocument = { items, meta: { title: page.title, readability: page.readability, ...encoding } };
     await decide(source, ctx, sink, ref, doc, page.title, downloader);
   } catch (err) {
     if (!(err instanceof RecordError)) throw err;

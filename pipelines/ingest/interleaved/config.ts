@@ -34,6 +34,10 @@ export const interleavedSourceSchema = z
     minImages: z.number().int().min(0).default(0),
     /** HTML: extract the main content with Readability (boilerplate removed); `false` walks the whole body minus nav/header/footer/aside. */
     readability: z.boolean().default(true),
+    /** HTML: pages nesting elements deeper are quarantined (`html_too_deep`) before extraction, whose time grows with the square of the depth. */
+    maxHtmlDepth: z.number().int().positive().default(256),
+    /** HTML: extraction of one page stops after this long (`html_time_budget`); it runs in a pool process that is killed. */
+    htmlTimeBudgetMs: z.number().int().positive().default(20_000),
     /** HTML pages per work unit. */
     pagesPerUnit: z.number().int().positive().default(100),
     domain: z.string().default('web'),

@@ -33,8 +33,12 @@ const BLOCK = new Set([
  * Headings become `#` lines, list items `- ` lines, `<pre>` keeps its line breaks, and each `<img>`
  * (its `src`, or `data-src` for lazy-loaded images) splits the text where it stands.
  */
-export function extractHtml(html: string, useReadability: boolean): ExtractedPage {
+export function extractHtml(html: string, useReadability: boolean, maxDepth = Number.POSITIVE_INFINITY): ExtractedPage {
   const { document } = parseHTML(asDocument(html));
+  // Readability's time grows with the square of the nesting depth (500 levels: 4 s; 2,000: minutes),
+  // and the walk below recurses once per level: refuse deeper documents before either runs.
+  const depth = domDepth(document.documentElement as unknown as DomNode, maxDepth);
+  if (depth > maxDepth) throw new HtmlBudgetError('html_too_deep', `the document nests elements more than ${maxDepth} levels deep (maxHtmlDepth); real pages stay far below, so this is generated or hostile markup`);
   const title = (document.title || '').trim() || null;
   if (useReadability) {
     const article = new Readability(document as never, { charThreshold: 0 }).parse();
@@ -46,6 +50,33 @@ export function extractHtml(html: string, useReadability: boolean): ExtractedPag
   }
   const { document: fresh } = parseHTML(asDocument(html));
   return { title, blocks: walk(fresh.body as unknown as DomNode, true), readability: false };
+}
+
+/** Why a page was refused before extraction; `reason` becomes the quarantine reason. */
+export class HtmlBudgetError extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The element nesting depth below `root`, counted without recursion; stops counting past `limit`. */
+function domDepth(root: DomNode | null, limit: number): number {
+  if (!root) return 0;
+  let max = 0;
+  const stack: Array<[DomNode, number]> = [[root, 1]];
+  while (stack.length) {
+    const [node, depth] = stack.pop() as [DomNode, number];
+    if (depth > max) max = depth;
+    if (max > limit) return max;
+    for (let i = 0; i < node.childNodes.length; i++) {
+      const child = node.childNodes[i] as DomNode;
+      if (child.nodeType === 1) stack.push([child, depth + 1]);
+    }
+  }
+  return max;
 }
 
 /** Fragments (a saved `<body>…</body>` or bare `<p>`s) get the html/body around them that linkedom needs. */

@@ -1,10 +1,10 @@
 import { sha256Hex } from '../../shared/hash.js';
-import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import sharp, { type Metadata } from 'sharp';
 import type { MediaDescriptor } from '../../../schemas/sample.js';
 import { PoolClosedError, PoolStartError, WorkerCrashedError } from '../../shared/pool/process-pool.js';
 import { BlobStore } from '../../shared/store/blob-store.js';
+import { readInputFile } from '../read-input.js';
 import { RecordError } from '../record-error.js';
 import { disableImagePool, getImagePool } from './image-pool.js';
 import { dHash, HASH_THUMB_SIZE, pHash } from './perceptual-hash.js';
@@ -86,14 +86,7 @@ export function resolveImageSource(ref: unknown, baseDir: string): ImageSource {
 
 export async function readImageSource(source: ImageSource): Promise<Buffer> {
   if (source.kind === 'bytes') return Buffer.from(source.bytes.buffer, source.bytes.byteOffset, source.bytes.byteLength);
-  let size: number;
-  try {
-    size = (await stat(source.path)).size;
-  } catch {
-    throw new RecordError('missing_image', `image file not found: ${source.path}`);
-  }
-  if (size > MAX_IMAGE_BYTES) throw new RecordError('image_too_large', `${source.path} is ${size} bytes (limit ${MAX_IMAGE_BYTES})`);
-  return readFile(source.path);
+  return readInputFile(source.path, MAX_IMAGE_BYTES, { missing: 'missing_image', tooLarge: 'image_too_large' });
 }
 
 /** The decode job itself; the image pool's workers run this, and so does the in-process fallback. */

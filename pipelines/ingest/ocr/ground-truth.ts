@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readInputFile } from '../read-input.js';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { RecordError } from '../record-error.js';
 import type { OcrLine } from './ocr-sample.js';
@@ -38,8 +38,11 @@ const LINE_BOX = /^\s*(-?\d+(?:\.\d+)?(?:\s*,\s*-?\d+(?:\.\d+)?){7})\s*,(.*)$/;
  * normalised); a `.csv`, or a `.txt` whose every line is a line box, is read as line boxes and
  * its text is the lines joined by newlines.
  */
+/** Ground truth of one image is text or line boxes: kilobytes. */
+const MAX_GROUND_TRUTH_BYTES = 16 * 1024 * 1024;
+
 export async function readGroundTruth(file: string): Promise<GroundTruth> {
-  const bytes = await readFile(file);
+  const bytes = await readInputFile(file, MAX_GROUND_TRUTH_BYTES, { missing: 'missing_ground_truth', tooLarge: 'ground_truth_too_large' });
   let raw: string;
   try {
     raw = new TextDecoder('utf-8', { fatal: true }).decode(bytes);

@@ -9,7 +9,7 @@ import { openUnit, type OpenedUnit } from '../pdf/open-unit.js';
 import type { PdfUnitPayload } from '../pdf/plan-units.js';
 import { pageError, type PDFPageProxy } from '../pdf/pdfjs.js';
 import { readingOrder } from '../pdf/reading-order.js';
-import { rasterPng, renderPage, type PageRaster } from '../pdf/render-page.js';
+import { rasterPng, renderPage, visibleBoxShare, type PageRaster } from '../pdf/render-page.js';
 import type { OcrSourceOf } from './config.js';
 import { keepOcrSample, type OcrReading } from './ocr-sample.js';
 import { DEFAULT_LANG_PATH, tesseractPool, type TesseractPool, type TesseractReading } from './tesseract-pool.js';
@@ -68,6 +68,13 @@ async function pageDecision(source: PdfOcrSource, opened: OpenedUnit, page: PDFP
   if (source.mode === 'pdf-text') {
     if (pageClass === 'image-only') return { drop: 'image_only_page', message: `page ${n} has no text layer but images cover ${pct(coverage)} of it; use mode pdf-scanned to OCR it` };
     const raster = await renderPage(page, source.renderDpi, source.maxRenderPixels);
+    const shown = visibleBoxShare(raster, analysis.blocks.flatMap((b) => b.lines.map((l) => l.rect)));
+    if (shown < MIN_VISIBLE_LINES) {
+      throw new RecordError(
+        'render_hides_text',
+        `page ${n}: the rendered image shows only ${pct(shown)} of the text layer's lines (blank or solid areas where the text is: invisible text, or a failed render), so the text cannot label it`,
+      );
+    }
     const media = await storeImage(ctx, await rasterPng(raster), ctx.baseDir);
     const lines = textLayerLines(analysis, raster);
     return { keep: { media, text: lines.map((l) => l.text).join('\n'), lines, origin: 'text-layer', signals: { ...common, render_dpi: round(raster.scale * 72) }, meta: opened.info } };
@@ -112,6 +119,9 @@ function textLayerLines(analysis: PageAnalysis, raster: PageRaster): OcrReading[
     b.lines.map((l) => ({ text: l.text, box: { x1: l.rect.x1 * raster.scale, y1: l.rect.y1 * raster.scale, x2: l.rect.x2 * raster.scale, y2: l.rect.y2 * raster.scale } })),
   );
 }
+
+/** Share of text-layer lines that must be visible in the render for the page to be kept. */
+const MIN_VISIBLE_LINES = 0.5;
 
 const round = (v: number): number => Math.round(v * 1000) / 1000;
 const pct = (v: number): string => `${(v * 100).toFixed(0)}%`;

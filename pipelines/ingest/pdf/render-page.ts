@@ -31,8 +31,10 @@ export async function renderPage(page: PDFPageProxy, dpi: number, maxPixels: num
   const context = canvas.getContext('2d');
   // pdfjs is typed against the DOM canvas; @napi-rs/canvas implements the same 2D API.
   await page.render({ canvas: canvas as never, canvasContext: context as never, viewport, background: 'white' }).promise;
-  // The background is opaque, so the premultiplied pixels equal the straight ones.
-  return { data: canvas.data(), width, height, scale };
+  // The background is opaque, so the premultiplied pixels equal the straight ones. `data()` borrows
+  // the canvas's own pixel memory, which is freed when the canvas is collected: copy it, or sharp
+  // (which reads the buffer later, on a libvips thread) reads freed memory.
+  return { data: Buffer.from(canvas.data()), width, height, scale };
 }
 
 /** The raster (or a region of it, given in points) as a PNG. */
@@ -48,6 +50,38 @@ export async function rasterPng(raster: PageRaster, region?: Rect): Promise<Buff
   // The resolution goes into the PNG (pHYs), so OCR engines size their expectations right.
   return image.removeAlpha().withDensity(raster.scale * 72).png({ compressionLevel: 6 }).toBuffer();
 }
+
+/**
+ * The share of `boxes` (in points) whose pixels show any contrast: text drawn on the page leaves
+ * dark and light pixels inside its line box. A page whose text layer has lines but whose image
+ * shows none of them (all white, or a black hole) must not be stored with that text as its label.
+ */
+export function visibleBoxShare(raster: PageRaster, boxes: readonly Rect[]): number {
+  if (!boxes.length) return 1;
+  let visible = 0;
+  for (const box of boxes) {
+    const left = clamp(Math.floor(box.x1 * raster.scale), 0, raster.width - 1);
+    const top = clamp(Math.floor(box.y1 * raster.scale), 0, raster.height - 1);
+    const right = clamp(Math.ceil(box.x2 * raster.scale), left + 1, raster.width);
+    const bottom = clamp(Math.ceil(box.y2 * raster.scale), top + 1, raster.height);
+    let lo = 255;
+    let hi = 0;
+    for (let y = top; y < bottom && hi - lo < MIN_CONTRAST; y++) {
+      for (let x = left; x < right; x++) {
+        const i = (y * raster.width + x) * 4;
+        // Rec. 601 luma, integer weights
+        const luma = ((raster.data[i] as number) * 77 + (raster.data[i + 1] as number) * 150 + (raster.data[i + 2] as number) * 29) >> 8;
+        if (luma < lo) lo = luma;
+        if (luma > hi) hi = luma;
+      }
+    }
+    if (hi - lo >= MIN_CONTRAST) visible++;
+  }
+  return visible / boxes.length;
+}
+
+/** Luma range inside a line box below which the box counts as showing nothing. */
+const MIN_CONTRAST = 40;
 
 function clamp(v: number, lo: number, hi: number): number {
   return Math.min(hi, Math.max(lo, v));

@@ -3,7 +3,7 @@ import type { ContentPart, MediaDescriptor } from '../../../schemas/sample.js';
 import { mapBounded } from '../../shared/concurrency.js';
 import type { SourceAdapter } from '../adapter.js';
 import { RecordError } from '../record-error.js';
-import { countRecords, readRecords, type RawRecord, type RecordSeek } from '../readers/records.js';
+import { countRecordsOrReject, readRecords, type RawRecord, type RecordSeek } from '../readers/records.js';
 import { buildSample, imagePart, safeJson, storeImage, textPart } from '../sample-builder.js';
 import { sourceFiles, sourceUri } from '../source-files.js';
 import type { QaSourceConfig } from './config.js';
@@ -28,7 +28,9 @@ export const qaAdapter: SourceAdapter<QaSourceConfig> = {
     const { unitRows } = ctx.config.ingest;
     const units = [];
     for (const file of await sourceFiles(source.name, source.path, ctx.baseDir, `**/*.${source.format}`)) {
-      const { records, fingerprint, seeks } = await countRecords(file, source.format, ctx.conn, unitRows);
+      const counted = await countRecordsOrReject(file, source.format, ctx.conn, unitRows);
+      if (!counted) continue;
+      const { records, fingerprint, seeks } = counted;
       const rel = sourceUri(file, ctx.baseDir);
       for (let start = 0; start < Math.max(records, 1); start += unitRows) {
         const end = Math.min(records, start + unitRows);

@@ -9,8 +9,8 @@ export function serveTasks<T, R>(handler: (payload: T) => Promise<R> | R): void 
   if (!process.send) throw new Error('serveTasks must run in a process forked with an IPC channel (ProcessPool)');
   let tasksDone = 0;
   const send = (message: ChildMessage): void => {
-    // The channel can close between the check and the write (the pool closed while this worker was starting): exit quietly.
-    if (process.connected) process.send?.(message, undefined, {}, (err) => err && process.exit(0));
+    // The parent may be gone between the check and the send (EPIPE): then there is no one to tell.
+    if (process.connected) process.send?.(message, undefined, {}, () => {});
   };
   process.on('message', (raw: ParentMessage) => {
     if (raw.kind === 'stats') {
@@ -29,5 +29,7 @@ export function serveTasks<T, R>(handler: (payload: T) => Promise<R> | R): void 
     })();
   });
   process.on('disconnect', () => process.exit(0));
+  // Output to a parent that has exited fails with EPIPE: the worker leaves instead of crashing.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => process.exit(0));
   send({ kind: 'ready' });
 }

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -20,7 +20,7 @@ export class BlobStore {
     const path = this.pathOf(id);
     if (existsSync(path)) return id;
     await mkdir(dirname(path), { recursive: true });
-    const tmp = `${path}.${randomUUID()}.tmp`;
+    const tmp = `${path}.${process.pid}-${randomUUID()}.tmp`;
     await writeFile(tmp, bytes);
     await rename(tmp, path);
     return id;
@@ -33,7 +33,7 @@ export class BlobStore {
    */
   async putFile(path: string, maxBytes = Number.POSITIVE_INFINITY): Promise<{ id: string; bytes: number }> {
     await mkdir(this.root, { recursive: true });
-    const tmp = join(this.root, `.incoming-${randomUUID()}.tmp`);
+    const tmp = join(this.root, `.incoming-${process.pid}-${randomUUID()}.tmp`);
     const hash = createHash('sha256');
     let bytes = 0;
     const tap = new Transform({
@@ -59,11 +59,43 @@ export class BlobStore {
     }
   }
 
+  /**
+   * Removes temp files (`*.tmp`) left by writers that were killed: those whose writing process is
+   * gone, and unnamed ones older than an hour. Files of live writers (another run) are left alone.
+   * Returns how many were removed.
+   */
+  async removeStaleTemps(): Promise<number> {
+    let removed = 0;
+    const dirs = [this.root, ...(await readdir(this.root).catch(() => [] as string[])).filter((d) => /^[0-9a-f]{2}$/.test(d)).map((d) => join(this.root, d))];
+    for (const dir of dirs) {
+      for (const name of await readdir(dir).catch(() => [] as string[])) {
+        if (!name.endsWith('.tmp')) continue;
+        const file = join(dir, name);
+        const pid = Number(/[.-](\d+)-[0-9a-f-]{36}\.tmp$/.exec(name)?.[1]);
+        const stale = Number.isInteger(pid) && pid > 0 ? !processAlive(pid) : Date.now() - ((await stat(file).catch(() => null))?.mtimeMs ?? Date.now()) > 3_600_000;
+        if (stale) {
+          await rm(file, { force: true });
+          removed++;
+        }
+      }
+    }
+    return removed;
+  }
+
   async get(id: string): Promise<Buffer> {
     return readFile(this.pathOf(id));
   }
 
   has(id: string): boolean {
     return existsSync(this.pathOf(id));
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
