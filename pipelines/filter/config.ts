@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SAMPLE_KINDS, type SampleKind } from '../../schemas/sample.js';
+import { embedSchema, EMBED_DEFAULTS } from '../embed/config.js';
 
 /** Thresholds of the per-sample heuristics; every field can be overridden per kind. */
 export const heuristicsSchema = z
@@ -121,6 +122,8 @@ export const filterSchema = z
     sharedIndex: z.string().regex(/^[A-Za-z0-9._-]+$/).optional(),
     /** DuckDB memory limit for the reduce (it spills to disk beyond it). */
     reduceMemory: z.string().default('2GB'),
+    /** Image embeddings, NSFW score and semantic dedup (docs/embeddings.md). */
+    embed: embedSchema.default(EMBED_DEFAULTS),
     /** Image decode processes for the map (default: cores). */
     imageWorkers: z.number().int().min(0).optional(),
   })

@@ -5,6 +5,7 @@ import { ROLLOUT_COLUMNS } from '../../../schemas/rollout.js';
 import { SAMPLE_COLUMNS } from '../../../schemas/sample.js';
 import { manifestFiles, readManifest } from '../runner/manifest.js';
 import { sqlList } from './duckdb.js';
+import { EmbeddingStore, embeddingsViewSql } from '../../embed/store.js';
 import { DatasetLayout, type StageName } from './layout.js';
 
 interface ViewSpec {
@@ -60,5 +61,11 @@ export async function createShardViews(
   const ledgerFiles = (await Promise.all(stages.map((s) => filesOf(s, 'ledger')))).flat();
   await define('ledger', ledgerFiles, LEDGER_COLUMNS);
   for (const format of ['verl', 'easyr1']) await define(`export_${format}`, await filesOf('export', format), null);
+  // image embeddings: one store per shards folder, shared by every dataset and run
+  const embeddingFiles = await EmbeddingStore.allFiles(shardsDir);
+  if (embeddingFiles.length) {
+    await conn.run(`CREATE OR REPLACE VIEW embeddings AS ${embeddingsViewSql(embeddingFiles, await EmbeddingStore.dims(conn, embeddingFiles))}`);
+    created.push('embeddings');
+  }
   return created;
 }

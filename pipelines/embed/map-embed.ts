@@ -1,0 +1,94 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { log } from '../shared/log.js';
+import { faultPoint } from '../shared/runner/fault.js';
+import type { StageContext } from '../shared/runner/stage.js';
+import type { EmbedConfig } from './config.js';
+import { ImageEmbedder } from './embedder.js';
+import type { PixelSpec } from './preprocess.js';
+import { modelsDir, resolveModel } from './registry.js';
+import { EmbeddingStore } from './store.js';
+
+/** What a filter worker holds for embeddings: the model session and the store it writes to. */
+export interface EmbedResources {
+  config: EmbedConfig;
+  embedder: ImageEmbedder;
+  store: EmbeddingStore;
+}
+
+export async function setupEmbed(ctx: StageContext): Promise<EmbedResources | null> {
+  const config = ctx.config.filter.embed;
+  if (!config.enabled) return null;
+  const model = await resolveModel(config.imageModel, modelsDir(ctx.loaded.baseDir));
+  const embedder = await ImageEmbedder.open(model, { device: config.device, threads: config.threads, batchBytes: config.batchBytes });
+  log.debug({ model: embedder.id, provider: embedder.provider, batch: embedder.batchSize }, 'filter: image embedder ready');
+  return { config, embedder, store: new EmbeddingStore(ctx.loaded.shardsDir, embedder.id) };
+}
+
+export async function teardownEmbed(res: EmbedResources | null): Promise<void> {
+  await res?.embedder.close();
+}
+
+/**
+ * One unit's embedding work: the media ids the store lacks are decoded (with the model's pixels,
+ * in the image pool, in the same decode as the hashes) and fed to the model in batches as they
+ * arrive, so the model runs while the pool decodes the next images; each finished batch is stored
+ * at once, so a killed run keeps it.
+ */
+export class UnitEmbedding {
+  /** NSFW score per media id of this unit (stored or computed); absent when the image could not be embedded. */
+  readonly scores = new Map<string, number | null>();
+  readonly missing: Set<string>;
+  private pending: Array<{ id: string; pixels: Uint8Array }> = [];
+  private running: Promise<void> = Promise.resolve();
+  private failure: Error | null = null;
+  embedded = 0;
+
+  private constructor(
+    private readonly res: EmbedResources,
+    private readonly conn: DuckDBConnection,
+    stored: Map<string, number | null>,
+    ids: string[],
+  ) {
+    for (const [id, s] of stored) this.scores.set(id, s);
+    this.missing = new Set(ids.filter((id) => !stored.has(id)));
+  }
+
+  static async start(res: EmbedResources, conn: DuckDBConnection, imageIds: string[]): Promise<UnitEmbedding> {
+    return new UnitEmbedding(res, conn, await res.store.lookup(conn, imageIds), imageIds);
+  }
+
+  get spec(): PixelSpec {
+    return this.res.embedder.spec;
+  }
+
+  add(id: string, pixels: Uint8Array): void {
+    this.pending.push({ id, pixels });
+    if (this.pending.length >= this.res.embedder.batchSize) this.runBatch();
+  }
+
+  private runBatch(): void {
+    const batch = this.pending;
+    this.pending = [];
+    if (!batch.length) return;
+    this.running = this.running.then(async () => {
+      if (this.failure) return;
+      try {
+        const { vectors, nsfw } = await this.res.embedder.embed(batch.map((b) => b.pixels));
+        const rows = batch.map((b, i) => ({ media_id: b.id, vector: vectors[i] as Float32Array, nsfw: nsfw[i] ?? null }));
+        await this.res.store.put(this.conn, rows);
+        for (const r of rows) this.scores.set(r.media_id, r.nsfw);
+        this.embedded += rows.length;
+        faultPoint('embed-batch-stored');
+      } catch (err) {
+        this.failure = err as Error;
+      }
+    });
+  }
+
+  /** Runs the last partial batch and waits for every batch; a model failure fails the unit (it is retried on the next run). */
+  async finish(): Promise<void> {
+    this.runBatch();
+    await this.running;
+    if (this.failure) throw this.failure;
+  }
+}
