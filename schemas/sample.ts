@@ -125,6 +125,8 @@ export interface EmbeddingSignals {
   nsfw: number | null;
   /** k-means cluster of the sample's first image (SemDeDup), null when semantic dedup is off. */
   semantic_cluster: number | null;
+  /** Cosine of the image and caption embeddings (caption pairs, with a dual-encoder model), else null. */
+  clip_score?: number | null;
 }
 
 export interface Signals {
@@ -176,7 +178,7 @@ export const SAMPLE_COLUMNS = {
     'quality STRUCT(text_chars INTEGER, words INTEGER, lang VARCHAR, symbol_ratio DOUBLE, dup_ngram_ratio DOUBLE, ' +
     'image_min_side INTEGER, image_max_aspect DOUBLE, image_min_stddev DOUBLE), ' +
     'dedup STRUCT(text_cluster VARCHAR, image_cluster VARCHAR, images_removed INTEGER), ' +
-    'embedding STRUCT(model VARCHAR, nsfw DOUBLE, semantic_cluster INTEGER))',
+    'embedding STRUCT(model VARCHAR, nsfw DOUBLE, semantic_cluster INTEGER, clip_score DOUBLE))',
   difficulty:
     'STRUCT(pass_rate DOUBLE, k INTEGER, n INTEGER, tier VARCHAR, ' +
     'per_model STRUCT(model VARCHAR, k INTEGER, n INTEGER, pass_rate DOUBLE)[], source VARCHAR, rated_at TIMESTAMP, ' +

@@ -14,6 +14,15 @@ export const embedSchema = z
     batchBytes: z.number().int().min(150_528).default(16 * 1024 * 1024),
     /** Samples whose largest NSFW score (built-in model: hentai + porn + sexy) exceeds this are dropped; unset: only recorded. */
     nsfwMax: z.number().min(0).max(1).optional(),
+    /**
+     * Image–text relevance (needs a registered dual encoder with a text tower): caption pairs whose
+     * CLIP score (cosine of the image and caption embeddings) is below `minScore.caption` are
+     * dropped (the GLM-4.1V recipe keeps > 0.3 with CLIP); unset kinds are only scored.
+     */
+    clipScore: z
+      .object({ enabled: z.boolean().default(true), minScore: z.object({ caption: z.number().min(-1).max(1).optional() }).strict().default({ caption: 0.3 }) })
+      .strict()
+      .default({ enabled: true, minScore: { caption: 0.3 } }),
     semantic: z
       .object({
         enabled: z.boolean().default(true),

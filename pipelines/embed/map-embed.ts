@@ -4,6 +4,7 @@ import { faultPoint } from '../shared/runner/fault.js';
 import type { StageContext } from '../shared/runner/stage.js';
 import type { EmbedConfig } from './config.js';
 import { ImageEmbedder } from './embedder.js';
+import { TextEmbedder } from './text-embedder.js';
 import type { PixelSpec } from './preprocess.js';
 import { modelsDir, resolveModel } from './registry.js';
 import { EmbeddingStore } from './store.js';
@@ -12,8 +13,12 @@ import { EmbeddingStore } from './store.js';
 export interface EmbedResources {
   config: EmbedConfig;
   embedder: ImageEmbedder;
+  /** The text tower for CLIP scores; null when the model has none (or clipScore is off). */
+  text: TextEmbedder | null;
   store: EmbeddingStore;
 }
+
+let warnedNoText = false;
 
 export async function setupEmbed(ctx: StageContext): Promise<EmbedResources | null> {
   const config = ctx.config.filter.embed;
@@ -21,11 +26,17 @@ export async function setupEmbed(ctx: StageContext): Promise<EmbedResources | nu
   const model = await resolveModel(config.imageModel, modelsDir(ctx.loaded.baseDir));
   const embedder = await ImageEmbedder.open(model, { device: config.device, threads: config.threads, batchBytes: config.batchBytes });
   log.debug({ model: embedder.id, provider: embedder.provider, batch: embedder.batchSize }, 'filter: image embedder ready');
-  return { config, embedder, store: new EmbeddingStore(ctx.loaded.shardsDir, embedder.id) };
+  const text = config.clipScore.enabled ? await TextEmbedder.open(model, { device: config.device, threads: config.threads }) : null;
+  if (config.clipScore.enabled && !text && !warnedNoText) {
+    warnedNoText = true;
+    log.warn({ model: model.name }, 'filter: no image–text model (the image model has no text tower): CLIP scores are skipped; register a CLIP-family ONNX export with `pnpm pipeline models add` and set filter.embed.imageModel');
+  }
+  return { config, embedder, text, store: new EmbeddingStore(ctx.loaded.shardsDir, embedder.id) };
 }
 
 export async function teardownEmbed(res: EmbedResources | null): Promise<void> {
   await res?.embedder.close();
+  await res?.text?.close();
 }
 
 /**
@@ -38,6 +49,8 @@ export class UnitEmbedding {
   /** NSFW score per media id of this unit (stored or computed); absent when the image could not be embedded. */
   readonly scores = new Map<string, number | null>();
   readonly missing: Set<string>;
+  /** Image vectors of this unit, kept only when CLIP scores are computed. */
+  readonly vectors = new Map<string, Float32Array>();
   private pending: Array<{ id: string; pixels: Uint8Array }> = [];
   private running: Promise<void> = Promise.resolve();
   private failure: Error | null = null;
@@ -54,7 +67,29 @@ export class UnitEmbedding {
   }
 
   static async start(res: EmbedResources, conn: DuckDBConnection, imageIds: string[]): Promise<UnitEmbedding> {
-    return new UnitEmbedding(res, conn, await res.store.lookup(conn, imageIds), imageIds);
+    const unit = new UnitEmbedding(res, conn, await res.store.lookup(conn, imageIds), imageIds);
+    if (res.text) for (const [id, v] of await res.store.vectors(conn, imageIds)) unit.vectors.set(id, v);
+    return unit;
+  }
+
+  /** CLIP score (cosine) of each caption against its image, keyed by `key`; empty without a text tower. */
+  async clipScores(pairs: Array<{ key: string; mediaId: string; text: string }>): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    const text = this.res.text;
+    if (!text) return out;
+    const usable = pairs.filter((p) => this.vectors.has(p.mediaId) && p.text.trim());
+    for (let i = 0; i < usable.length; i += 64) {
+      const chunk = usable.slice(i, i + 64);
+      const embeds = await text.embed(chunk.map((p) => p.text));
+      for (const [j, p] of chunk.entries()) {
+        const v = this.vectors.get(p.mediaId) as Float32Array;
+        const t = embeds[j] as Float32Array;
+        let dot = 0;
+        for (let k = 0; k < v.length; k++) dot += (v[k] as number) * (t[k] as number);
+        out.set(p.key, dot);
+      }
+    }
+    return out;
   }
 
   get spec(): PixelSpec {
@@ -76,7 +111,10 @@ export class UnitEmbedding {
         const { vectors, nsfw } = await this.res.embedder.embed(batch.map((b) => b.pixels));
         const rows = batch.map((b, i) => ({ media_id: b.id, vector: vectors[i] as Float32Array, nsfw: nsfw[i] ?? null }));
         await this.res.store.put(this.conn, rows);
-        for (const r of rows) this.scores.set(r.media_id, r.nsfw);
+        for (const r of rows) {
+          this.scores.set(r.media_id, r.nsfw);
+          if (this.res.text) this.vectors.set(r.media_id, r.vector);
+        }
         this.embedded += rows.length;
         faultPoint('embed-batch-stored');
       } catch (err) {

@@ -72,6 +72,18 @@ export class EmbeddingStore {
     return found;
   }
 
+  /** Stored vectors of `ids` (those embedded), as Float32Arrays. */
+  async vectors(conn: DuckDBConnection, ids: string[]): Promise<Map<string, Float32Array>> {
+    const files = await this.files();
+    const found = new Map<string, Float32Array>();
+    if (!files.length || !ids.length) return found;
+    const reader = await conn.runAndReadAll(
+      `SELECT media_id, any_value(vector) FROM read_parquet(${sqlList(files)}) WHERE media_id IN (SELECT unnest(${sqlList(ids)})) GROUP BY media_id`,
+    );
+    for (const [id, v] of reader.getRows()) found.set(String(id), Float32Array.from((v as { items: number[] }).items.map(Number)));
+    return found;
+  }
+
   /** Stores one batch atomically (written under `_tmp/`, then renamed). */
   async put(conn: DuckDBConnection, rows: Array<{ media_id: string; vector: Float32Array; nsfw: number | null }>): Promise<void> {
     if (!rows.length) return;

@@ -14,6 +14,7 @@ interface MapRow {
   details: string | null;
   quality: Sample['signals']['quality'];
   nsfw: number | null;
+  clip_score: number | null;
 }
 
 interface Decision {
@@ -49,7 +50,7 @@ export async function applyUnit(
   sink.inputs(samples.length);
   const mapFiles = step.mapFiles.samples ?? [];
   const verdicts = new Map(
-    (mapFiles.length ? await rows<MapRow>(ctx, `SELECT sample_id, status, reason, details, quality, nsfw FROM read_parquet(${sqlList(mapFiles)}, union_by_name = true)`) : []).map((r) => [r.sample_id, r]),
+    (mapFiles.length ? await rows<MapRow>(ctx, `SELECT sample_id, status, reason, details, quality, nsfw, clip_score FROM read_parquet(${sqlList(mapFiles)}, union_by_name = true)`) : []).map((r) => [r.sample_id, r]),
   );
   const decisions = new Map(
     (await rows<Decision>(ctx, `SELECT * EXCLUDE (unit) FROM read_parquet(${sqlString(join(step.artifact, 'decisions.parquet'))}) WHERE unit = ${sqlString(unit.id)}`)).map((d) => [d.sample_id, d]),
@@ -83,7 +84,9 @@ export async function applyUnit(
     const dedup: DedupSignals = { text_cluster: decision?.text_cluster ?? null, image_cluster: decision?.image_cluster ?? null, images_removed: removed.size };
     const semanticCluster = decision?.semantic_cluster ?? null;
     const nsfw = verdict.nsfw ?? null;
-    const embedding = embeddingModel && (nsfw !== null || semanticCluster !== null) ? { model: embeddingModel, nsfw, semantic_cluster: semanticCluster } : null;
+    const clipScore = verdict.clip_score ?? null;
+    const embedding =
+      embeddingModel && (nsfw !== null || semanticCluster !== null || clipScore !== null) ? { model: embeddingModel, nsfw, semantic_cluster: semanticCluster, clip_score: clipScore } : null;
     const row = toSampleRow({ ...kept, signals: { ...kept.signals, quality: verdict.quality, dedup, embedding } });
     if (removed.size) sink.keep(ref, row, 'kept_without_duplicate_images', { removed: [...removed], kept_in: decision?.dup_of });
     else sink.keep(ref, row);

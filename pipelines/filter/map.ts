@@ -102,6 +102,10 @@ export async function mapUnit(unit: WorkUnit<UpstreamUnit>, ctx: StageContext, s
   const embedding = res.embed ? await UnitEmbedding.start(res.embed, ctx.conn, imageIds) : null;
   const features = await featuresOf(imageIds, ctx, res, embedding);
   const nsfwMax = res.embed?.config.nsfwMax;
+  const clipMin = res.embed?.config.clipScore.minScore.caption;
+  const clip = embedding
+    ? await embedding.clipScores(samples.flatMap((s) => (s.kind === 'caption' && s.media[0] ? [{ key: s.id, mediaId: s.media[0].id, text: sampleText(s) }] : [])))
+    : new Map<string, number>();
   const textBands = new Set<string>();
   for (const [row, sample] of samples.entries()) {
     const images = sample.media.map((m) => (m.mime.startsWith('image/') ? (features.get(m.id) ?? null) : null));
@@ -109,7 +113,8 @@ export async function mapUnit(unit: WorkUnit<UpstreamUnit>, ctx: StageContext, s
     const t = thresholdsFor(config, sample.kind);
     const quality = measureQuality(text, images, t.langMinChars);
     const nsfw = embedding ? maxScore(sample, embedding.scores) : null;
-    const base = { unit: unit.id, row, sample_id: sample.id, kind: sample.kind, quality, text_chars: quality.text_chars, nsfw };
+    const clipScore = clip.get(sample.id) ?? null;
+    const base = { unit: unit.id, row, sample_id: sample.id, kind: sample.kind, quality, text_chars: quality.text_chars, nsfw, clip_score: clipScore };
     const verdict = judge(sample, quality, images, t);
     if (!verdict.ok) {
       sink.emit('samples', { ...base, status: verdict.decision, reason: verdict.reason, details: JSON.stringify(verdict.details), text_hash: null, image_key: null, pixels: null, minhash: null });
@@ -122,6 +127,10 @@ export async function mapUnit(unit: WorkUnit<UpstreamUnit>, ctx: StageContext, s
     }
     if (nsfwMax !== undefined && nsfw !== null && nsfw > nsfwMax) {
       sink.emit('samples', { ...base, status: 'dropped', reason: 'nsfw', details: JSON.stringify({ value: nsfw, threshold: nsfwMax, model: res.embed?.embedder.id }), text_hash: null, image_key: null, pixels: null, minhash: null });
+      continue;
+    }
+    if (clipMin !== undefined && clipScore !== null && clipScore < clipMin) {
+      sink.emit('samples', { ...base, status: 'dropped', reason: 'clip_score', details: JSON.stringify({ value: clipScore, threshold: clipMin, model: res.embed?.embedder.id }), text_hash: null, image_key: null, pixels: null, minhash: null });
       continue;
     }
     const imageMedia = sample.media.filter((m) => m.mime.startsWith('image/'));

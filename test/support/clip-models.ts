@@ -71,3 +71,69 @@ export async function writeClipExport(dir: string, opts: { size?: number; dim?: 
   await writeFile(join(dir, 'config.json'), JSON.stringify({ model_type: 'clip', projection_dim: dim }));
   return dir;
 }
+
+export const TOKENS = { sot: '<|startoftext|>', eot: '<|endoftext|>' };
+const LETTERS = 'abcdefghijklmnopqrstuvwxyz0123456789,.';
+
+/**
+ * A CLIP-style BPE tokenizer.json: lower-cased, whitespace-split words, byte-less BPE over letters
+ * with the `</w>` end-of-word suffix and a few merges, wrapped in start/end tokens.
+ */
+export function clipTokenizerJson(): object {
+  const vocab: Record<string, number> = {};
+  for (const c of LETTERS) vocab[c] = Object.keys(vocab).length;
+  for (const c of LETTERS) vocab[`${c}</w>`] = Object.keys(vocab).length;
+  const merges = ['t h', 'th e</w>', 's h', 'a p', 'e s</w>'];
+  for (const m of merges) vocab[m.replace(' ', '')] = Object.keys(vocab).length;
+  vocab[TOKENS.sot] = Object.keys(vocab).length;
+  vocab[TOKENS.eot] = Object.keys(vocab).length;
+  return {
+    version: '1.0',
+    added_tokens: [TOKENS.sot, TOKENS.eot].map((content) => ({ id: vocab[content], content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
+    normalizer: { type: 'Sequence', normalizers: [{ type: 'NFC' }, { type: 'Lowercase' }] },
+    pre_tokenizer: { type: 'WhitespaceSplit' },
+    post_processor: {
+      type: 'TemplateProcessing',
+      single: [{ SpecialToken: { id: TOKENS.sot, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: TOKENS.eot, type_id: 0 } }],
+      pair: [{ Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }],
+      special_tokens: Object.fromEntries([TOKENS.sot, TOKENS.eot].map((t) => [t, { id: t, ids: [vocab[t]], tokens: [t] }])),
+    },
+    decoder: null,
+    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '</w>', fuse_unk: false, vocab, merges },
+  };
+}
+
+export function clipTextTable(vocabSize: number, dim: number, seed = 2): Float32Array {
+  const r = rng(seed);
+  return Float32Array.from({ length: vocabSize * dim }, () => r() * 2 - 1);
+}
+
+/** Text tower: mean of a seeded embedding table's rows over the unmasked tokens → `text_embeds`. */
+export function clipTextModel(vocabSize: number, dim: number, seed = 2): Uint8Array {
+  const g = new GraphBuilder();
+  const rows = g.op('Gather', [g.f32('table', [vocabSize, dim], clipTextTable(vocabSize, dim, seed)), 'input_ids'], { axis: { i: 0 } });
+  const mask = g.op('Unsqueeze', [g.op('Cast', ['attention_mask'], { to: { i: 1 } }), g.i64('axis', [2])]);
+  const sum = g.op('ReduceSum', [g.op('Mul', [rows, mask]), g.i64('axes', [1])], { keepdims: { i: 0 } });
+  const count = g.op('ReduceSum', [mask, g.i64('axes', [1])], { keepdims: { i: 0 } });
+  g.op('Div', [sum, count], undefined, 'text_embeds');
+  return encodeModel(
+    g.build(
+      'clip_text',
+      [
+        { name: 'input_ids', type: 'int64', shape: ['batch', 'seq'] },
+        { name: 'attention_mask', type: 'int64', shape: ['batch', 'seq'] },
+      ],
+      [{ name: 'text_embeds', type: 'float32', shape: ['batch', dim] }],
+    ),
+    { opset: 18 },
+  );
+}
+
+/** Adds the text tower, tokenizer and a max length of 16 to an export folder. */
+export async function addClipText(dir: string, dim = 16): Promise<void> {
+  const tok = clipTokenizerJson() as { model: { vocab: Record<string, number> } };
+  await writeFile(join(dir, 'onnx', 'text_model.onnx'), clipTextModel(Object.keys(tok.model.vocab).length, dim));
+  await writeFile(join(dir, 'tokenizer.json'), JSON.stringify(tok));
+  await writeFile(join(dir, 'tokenizer_config.json'), JSON.stringify({ model_max_length: 16, pad_token: TOKENS.eot }));
+  await writeFile(join(dir, 'config.json'), JSON.stringify({ model_type: 'clip', projection_dim: dim, text_config: { max_position_embeddings: 16 } }));
+}
