@@ -9,6 +9,7 @@ import type { StageContext, WorkUnit } from '../shared/runner/stage.js';
 import type { UnitSink } from '../shared/runner/unit-sink.js';
 import type { UpstreamUnit } from '../shared/runner/upstream.js';
 import { readSamples } from '../shared/store/read-samples.js';
+import { ConceptMatcher } from '../embed/concepts.js';
 import { setupEmbed, teardownEmbed, UnitEmbedding, type EmbedResources } from '../embed/map-embed.js';
 import { thresholdsFor, type FilterConfig } from './config.js';
 import { EvalIndex } from './decontaminate.js';
@@ -30,6 +31,7 @@ export interface FilterResources {
   pool: ProcessPool<ImageFeatureTask, ImageFeatures> | null;
   evals: EvalIndex;
   minhash: MinHasher;
+  concepts: ConceptMatcher;
   /** The image embedding model and store (null when `filter.embed.enabled` is false). */
   embed: EmbedResources | null;
 }
@@ -52,6 +54,7 @@ export async function setupFilter(ctx: StageContext): Promise<FilterResources> {
     evals: await EvalIndex.load(config.decontaminate, ctx.baseDir, ctx.conn),
     minhash: new MinHasher(config.nearText.permutations, config.nearText.bands),
     embed: await setupEmbed(ctx),
+    concepts: new ConceptMatcher(config.concepts, ctx.baseDir),
   };
 }
 
@@ -149,6 +152,7 @@ export async function mapUnit(unit: WorkUnit<UpstreamUnit>, ctx: StageContext, s
         sink.emit('text_bands', { unit: unit.id, sample_id: sample.id, band, key });
       }
     }
+    if (config.concepts.kinds.includes(sample.kind)) for (const concept of res.concepts.match(text)) sink.emit('concepts', { unit: unit.id, sample_id: sample.id, concept });
     const pixels = imageMedia.reduce((n, m) => Math.max(n, (m.width ?? 0) * (m.height ?? 0)), 0);
     sink.emit('samples', {
       ...base,

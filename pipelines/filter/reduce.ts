@@ -8,6 +8,7 @@ import { sqlList, sqlString } from '../shared/store/duckdb.js';
 import type { SampleKind } from '../../schemas/sample.js';
 import type { FilterConfig } from './config.js';
 import { semanticDedup, type SemanticInput } from '../embed/semdedup.js';
+import { balanceConcepts } from '../embed/concepts.js';
 
 /** What a duplicate image does to its sample when the config names no policy for the kind. */
 export const DEFAULT_IMAGE_POLICY: Record<SampleKind, 'drop_sample' | 'drop_image' | 'keep'> = {
@@ -193,6 +194,10 @@ export async function reduceFilter(
     const semanticSummary = semantic
       ? await semanticDedup(conn, { ...semantic, previous: input.previous, outDir: input.outDir, keepOrder: semanticOrder, ownUnits }, connectedComponents)
       : (await conn.run(`ALTER TABLE decisions ADD COLUMN semantic_cluster INTEGER`), null);
+    // ---- concept balancing (MetaCLIP) on what every duplicate step left standing
+    const conceptRows = union('concepts');
+    const vocabulary = config.concepts.vocabulary;
+    const conceptSummary = conceptRows && (typeof vocabulary === 'string' || vocabulary.length) ? await balanceConcepts(conn, config.concepts, conceptRows, ownUnits, input.outDir) : null;
     await conn.run(`COPY (SELECT * FROM decisions ORDER BY unit, sample_id) TO ${sqlString(join(input.outDir, 'decisions.parquet'))} (FORMAT PARQUET, COMPRESSION ZSTD)`);
     await conn.run(`COPY (SELECT DISTINCT a, b, unit_a, unit_b, sim FROM t_edges) TO ${sqlString(join(input.outDir, 'text_edges.parquet'))} (FORMAT PARQUET, COMPRESSION ZSTD)`);
     await conn.run(`COPY (SELECT DISTINCT a, b, unit_a, unit_b, distance FROM i_edges WHERE a <> b) TO ${sqlString(join(input.outDir, 'image_edges.parquet'))} (FORMAT PARQUET, COMPRESSION ZSTD)`);
@@ -210,6 +215,7 @@ export async function reduceFilter(
       imageEdges: Number((await conn.runAndReadAll(`SELECT count(*)::INTEGER FROM i_edges WHERE a <> b`)).getRows()[0]?.[0] ?? 0),
       incremental: !!previous,
       semantic: semanticSummary,
+      concepts: conceptSummary,
       ms: Date.now() - started,
     };
     await writeFile(join(input.outDir, ARTIFACT_META), JSON.stringify({ pairs: pairHash, summary }, null, 1));

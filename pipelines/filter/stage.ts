@@ -10,6 +10,7 @@ import { applyUnit } from './apply.js';
 import { mapUnit, setupFilter, teardownFilter, type FilterResources } from './map.js';
 import { reduceFilter, type SignatureSet } from './reduce.js';
 import { semanticInputs } from '../embed/semdedup.js';
+import { FILTER_CONCEPT_COLUMNS } from '../embed/concepts.js';
 
 /** Datasets that share this one's index, in config order (earlier ones keep their samples), with their map folders. */
 function sharedDatasets(ctx: StageContext): string[] {
@@ -63,6 +64,7 @@ export const filterStage: GlobalStage<UpstreamUnit, FilterResources> = {
       text_bands: { columns: FILTER_TEXT_BAND_COLUMNS, subdir: 'text_bands' },
       images: { columns: FILTER_IMAGE_COLUMNS, subdir: 'images' },
       image_bands: { columns: FILTER_IMAGE_BAND_COLUMNS, subdir: 'image_bands' },
+      concepts: { columns: FILTER_CONCEPT_COLUMNS, subdir: 'concepts' },
     },
     process: (unit, ctx, sink, resources) => mapUnit(unit, ctx, sink, resources),
   },
