@@ -126,7 +126,7 @@ export interface EmbeddingSignals {
   /** k-means cluster of the sample's first image (SemDeDup), null when semantic dedup is off. */
   semantic_cluster: number | null;
   /** Cosine of the image and caption embeddings (caption pairs, with a dual-encoder model), else null. */
-  clip_score?: number | null;
+  clip_score: number | null;
 }
 
 export interface Signals {
@@ -136,7 +136,7 @@ export interface Signals {
   extra: string;
   quality: QualitySignals | null;
   dedup: DedupSignals | null;
-  embedding?: EmbeddingSignals | null;
+  embedding: EmbeddingSignals | null;
 }
 
 export interface Sample {
