@@ -31,7 +31,9 @@ export async function setupEmbed(ctx: StageContext): Promise<EmbedResources | nu
     warnedNoText = true;
     log.warn({ model: model.name }, 'filter: no image–text model (the image model has no text tower): CLIP scores are skipped; register a CLIP-family ONNX export with `pnpm pipeline models add` and set filter.embed.imageModel');
   }
-  return { config, embedder, text, store: new EmbeddingStore(ctx.loaded.shardsDir, embedder.id) };
+  const store = new EmbeddingStore(ctx.loaded.shardsDir, embedder.id);
+  await store.sweep();
+  return { config, embedder, text, store };
 }
 
 export async function teardownEmbed(res: EmbedResources | null): Promise<void> {

@@ -1,6 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rename } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sha256Hex } from '../shared/hash.js';
 import { sqlList } from '../shared/store/duckdb.js';
@@ -82,6 +82,21 @@ export class EmbeddingStore {
     );
     for (const [id, v] of reader.getRows()) found.set(String(id), Float32Array.from((v as { items: number[] }).items.map(Number)));
     return found;
+  }
+
+  /** Removes batches a killed writer left under `_tmp/` (older than an hour, so a live writer's file is never touched). */
+  async sweep(now = Date.now()): Promise<number> {
+    const tmp = join(this.dir, '_tmp');
+    if (!existsSync(tmp)) return 0;
+    let removed = 0;
+    for (const f of await readdir(tmp)) {
+      const info = await stat(join(tmp, f)).catch(() => null);
+      if (info && now - info.mtimeMs > 3_600_000) {
+        await rm(join(tmp, f), { force: true });
+        removed++;
+      }
+    }
+    return removed;
   }
 
   /** Stores one batch atomically (written under `_tmp/`, then renamed). */
