@@ -22,6 +22,10 @@ export const FILTER_SAMPLE_COLUMNS = {
   text_chars: 'INTEGER',
   pixels: 'BIGINT',
   minhash: 'UINTEGER[]',
+  /** Largest NSFW score over the sample's images (built-in image model); null without one. */
+  nsfw: 'DOUBLE',
+  /** Cosine of the image and caption embeddings (caption pairs, dual-encoder model); null otherwise. */
+  clip_score: 'DOUBLE',
 } as const;
 
 export const FILTER_TEXT_BAND_COLUMNS = { unit: 'VARCHAR', sample_id: 'VARCHAR', band: 'USMALLINT', key: 'UINTEGER' } as const;

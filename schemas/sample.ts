@@ -117,6 +117,18 @@ export interface DedupSignals {
   images_removed: number;
 }
 
+/** What the filter's image embedding model said about a sample (null without an embedded image). */
+export interface EmbeddingSignals {
+  /** `<registered name>@<vision weights sha256 prefix>`. */
+  model: string;
+  /** Largest NSFW score over the sample's images (built-in model), else null. */
+  nsfw: number | null;
+  /** k-means cluster of the sample's first image (SemDeDup), null when semantic dedup is off. */
+  semantic_cluster: number | null;
+  /** Cosine of the image and caption embeddings (caption pairs, with a dual-encoder model), else null. */
+  clip_score: number | null;
+}
+
 export interface Signals {
   /** sha256 of the normalised content + answer: the exact-dedup key. */
   content_hash: string;
@@ -124,6 +136,7 @@ export interface Signals {
   extra: string;
   quality: QualitySignals | null;
   dedup: DedupSignals | null;
+  embedding: EmbeddingSignals | null;
 }
 
 export interface Sample {
@@ -164,7 +177,8 @@ export const SAMPLE_COLUMNS = {
     'STRUCT(content_hash VARCHAR, extra VARCHAR, ' +
     'quality STRUCT(text_chars INTEGER, words INTEGER, lang VARCHAR, symbol_ratio DOUBLE, dup_ngram_ratio DOUBLE, ' +
     'image_min_side INTEGER, image_max_aspect DOUBLE, image_min_stddev DOUBLE), ' +
-    'dedup STRUCT(text_cluster VARCHAR, image_cluster VARCHAR, images_removed INTEGER))',
+    'dedup STRUCT(text_cluster VARCHAR, image_cluster VARCHAR, images_removed INTEGER), ' +
+    'embedding STRUCT(model VARCHAR, nsfw DOUBLE, semantic_cluster INTEGER, clip_score DOUBLE))',
   difficulty:
     'STRUCT(pass_rate DOUBLE, k INTEGER, n INTEGER, tier VARCHAR, ' +
     'per_model STRUCT(model VARCHAR, k INTEGER, n INTEGER, pass_rate DOUBLE)[], source VARCHAR, rated_at TIMESTAMP, ' +

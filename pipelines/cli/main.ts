@@ -67,6 +67,26 @@ program
     await notebookCommand(await loadConfig(opts.config), file, opts);
   });
 
+const models = program.command('models').description('image and image–text models for the filter (registered, never downloaded during a run)');
+models
+  .command('list')
+  .description('the built-in image model and every registered model')
+  .addOption(configOption())
+  .action(async (opts: { config: string }) => {
+    const { modelsListCommand } = await import('./models.js');
+    await modelsListCommand(await loadConfig(opts.config));
+  });
+models
+  .command('add')
+  .description('register a Hugging Face ONNX export (onnx/vision_model.onnx, onnx/text_model.onnx, tokenizer.json, preprocessor_config.json, config.json)')
+  .argument('<dir>', 'folder of the export')
+  .requiredOption('-n, --name <name>', 'name to use in filter.embed.imageModel')
+  .addOption(configOption())
+  .action(async (dir: string, opts: { config: string; name: string }) => {
+    const { modelsAddCommand } = await import('./models.js');
+    await modelsAddCommand(await loadConfig(opts.config), dir, opts.name);
+  });
+
 program
   .command('serve')
   .description('run a service')

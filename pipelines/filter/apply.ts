@@ -13,6 +13,8 @@ interface MapRow {
   reason: string | null;
   details: string | null;
   quality: Sample['signals']['quality'];
+  nsfw: number | null;
+  clip_score: number | null;
 }
 
 interface Decision {
@@ -24,6 +26,7 @@ interface Decision {
   removed_media: string[];
   text_cluster: string | null;
   image_cluster: string | null;
+  semantic_cluster: number | null;
 }
 
 async function rows<T>(ctx: StageContext, sql: string): Promise<T[]> {
@@ -41,12 +44,13 @@ export async function applyUnit(
   ctx: StageContext,
   sink: UnitSink,
   step: { artifact: string; mapFiles: Record<string, string[]> },
+  embeddingModel: string | null = null,
 ): Promise<void> {
   const samples = await readSamples(ctx.conn, unit.payload.files);
   sink.inputs(samples.length);
   const mapFiles = step.mapFiles.samples ?? [];
   const verdicts = new Map(
-    (mapFiles.length ? await rows<MapRow>(ctx, `SELECT sample_id, status, reason, details, quality FROM read_parquet(${sqlList(mapFiles)})`) : []).map((r) => [r.sample_id, r]),
+    (mapFiles.length ? await rows<MapRow>(ctx, `SELECT sample_id, status, reason, details, quality, nsfw, clip_score FROM read_parquet(${sqlList(mapFiles)}, union_by_name = true)`) : []).map((r) => [r.sample_id, r]),
   );
   const decisions = new Map(
     (await rows<Decision>(ctx, `SELECT * EXCLUDE (unit) FROM read_parquet(${sqlString(join(step.artifact, 'decisions.parquet'))}) WHERE unit = ${sqlString(unit.id)}`)).map((d) => [d.sample_id, d]),
@@ -78,7 +82,12 @@ export async function applyUnit(
       }
     }
     const dedup: DedupSignals = { text_cluster: decision?.text_cluster ?? null, image_cluster: decision?.image_cluster ?? null, images_removed: removed.size };
-    const row = toSampleRow({ ...kept, signals: { ...kept.signals, quality: verdict.quality, dedup } });
+    const semanticCluster = decision?.semantic_cluster ?? null;
+    const nsfw = verdict.nsfw ?? null;
+    const clipScore = verdict.clip_score ?? null;
+    const embedding =
+      embeddingModel && (nsfw !== null || semanticCluster !== null || clipScore !== null) ? { model: embeddingModel, nsfw, semantic_cluster: semanticCluster, clip_score: clipScore } : null;
+    const row = toSampleRow({ ...kept, signals: { ...kept.signals, quality: verdict.quality, dedup, embedding } });
     if (removed.size) sink.keep(ref, row, 'kept_without_duplicate_images', { removed: [...removed], kept_in: decision?.dup_of });
     else sink.keep(ref, row);
   }

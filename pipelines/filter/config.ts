@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { SAMPLE_KINDS, type SampleKind } from '../../schemas/sample.js';
+import { embedSchema, EMBED_DEFAULTS } from '../embed/config.js';
+import { conceptsSchema, CONCEPTS_DEFAULTS } from '../embed/concepts.js';
 
 /** Thresholds of the per-sample heuristics; every field can be overridden per kind. */
 export const heuristicsSchema = z
@@ -121,6 +123,10 @@ export const filterSchema = z
     sharedIndex: z.string().regex(/^[A-Za-z0-9._-]+$/).optional(),
     /** DuckDB memory limit for the reduce (it spills to disk beyond it). */
     reduceMemory: z.string().default('2GB'),
+    /** Image embeddings, NSFW score and semantic dedup (docs/embeddings.md). */
+    embed: embedSchema.default(EMBED_DEFAULTS),
+    /** MetaCLIP-style concept balancing of captions (off without a vocabulary; docs/embeddings.md). */
+    concepts: conceptsSchema.default(CONCEPTS_DEFAULTS),
     /** Image decode processes for the map (default: cores). */
     imageWorkers: z.number().int().min(0).optional(),
   })

@@ -1,16 +1,19 @@
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
+import { modelPixels, type PixelSpec } from '../embed/preprocess.js';
 import { dctHash256, THUMB, type Hash256 } from './image-hash.js';
 
 /** One decode of a stored image: what the heuristics and the near-duplicate index need. */
 export type ImageFeatures =
-  | { ok: true; width: number; height: number; stddev: number; hash: Hash256; mirrored: Hash256 }
+  | { ok: true; width: number; height: number; stddev: number; hash: Hash256; mirrored: Hash256; pixels?: Uint8Array }
   | { ok: false; reason: string };
 
 export interface ImageFeatureTask {
   /** Path of the blob in the content-addressed store. */
   path: string;
   maxPixels: number;
+  /** Also return the embedding model's input pixels (decoded once, next to the hash). */
+  embed?: PixelSpec;
 }
 
 /** Decodes to a 64×64 greyscale thumbnail (libvips shrinks on load) and measures it. Never throws for bad bytes. */
@@ -38,7 +41,8 @@ export async function imageFeatures(task: ImageFeatureTask): Promise<ImageFeatur
     const rotated = (meta.orientation ?? 1) >= 5;
     const width = (rotated ? meta.height : meta.width) ?? 0;
     const height = (rotated ? meta.width : meta.height) ?? 0;
-    return { ok: true, width, height, stddev, hash, mirrored };
+    const pixels = task.embed ? await modelPixels(sharp(bytes, { limitInputPixels: task.maxPixels }).rotate(), task.embed) : undefined;
+    return { ok: true, width, height, stddev, hash, mirrored, ...(pixels ? { pixels } : {}) };
   } catch (err) {
     return { ok: false, reason: `undecodable_image: ${(err as Error).message}` };
   }

@@ -9,6 +9,8 @@ import type { StageContext, WorkUnit } from '../shared/runner/stage.js';
 import type { UnitSink } from '../shared/runner/unit-sink.js';
 import type { UpstreamUnit } from '../shared/runner/upstream.js';
 import { readSamples } from '../shared/store/read-samples.js';
+import { ConceptMatcher } from '../embed/concepts.js';
+import { setupEmbed, teardownEmbed, UnitEmbedding, type EmbedResources } from '../embed/map-embed.js';
 import { thresholdsFor, type FilterConfig } from './config.js';
 import { EvalIndex } from './decontaminate.js';
 import { judge, measureQuality, sampleText } from './heuristics.js';
@@ -29,6 +31,9 @@ export interface FilterResources {
   pool: ProcessPool<ImageFeatureTask, ImageFeatures> | null;
   evals: EvalIndex;
   minhash: MinHasher;
+  concepts: ConceptMatcher;
+  /** The image embedding model and store (null when `filter.embed.enabled` is false). */
+  embed: EmbedResources | null;
 }
 
 export async function setupFilter(ctx: StageContext): Promise<FilterResources> {
@@ -48,19 +53,22 @@ export async function setupFilter(ctx: StageContext): Promise<FilterResources> {
     pool,
     evals: await EvalIndex.load(config.decontaminate, ctx.baseDir, ctx.conn),
     minhash: new MinHasher(config.nearText.permutations, config.nearText.bands),
+    embed: await setupEmbed(ctx),
+    concepts: new ConceptMatcher(config.concepts, ctx.baseDir),
   };
 }
 
 export async function teardownFilter(resources: FilterResources): Promise<void> {
   await resources.pool?.close();
+  await teardownEmbed(resources.embed);
 }
 
-async function featuresOf(ids: string[], ctx: StageContext, res: FilterResources): Promise<Map<string, ImageFeatures>> {
+async function featuresOf(ids: string[], ctx: StageContext, res: FilterResources, embedding: UnitEmbedding | null = null): Promise<Map<string, ImageFeatures>> {
   const maxPixels = ctx.config.ingest.maxImagePixels;
   const out = new Map<string, ImageFeatures>();
   await Promise.all(
     ids.map(async (id) => {
-      const task = { path: ctx.blobs.pathOf(id), maxPixels };
+      const task = { path: ctx.blobs.pathOf(id), maxPixels, ...(embedding?.missing.has(id) ? { embed: embedding.spec } : {}) };
       let features: ImageFeatures;
       try {
         features = res.pool ? await res.pool.run(task) : await imageFeatures(task);
@@ -74,9 +82,14 @@ async function featuresOf(ids: string[], ctx: StageContext, res: FilterResources
           features = await imageFeatures(task);
         } else throw err;
       }
+      if (features.ok && features.pixels) {
+        embedding?.add(id, features.pixels);
+        delete features.pixels;
+      }
       out.set(id, features);
     }),
   );
+  await embedding?.finish();
   return out;
 }
 
@@ -89,14 +102,22 @@ export async function mapUnit(unit: WorkUnit<UpstreamUnit>, ctx: StageContext, s
   const config: FilterConfig = ctx.config.filter;
   const samples = await readSamples(ctx.conn, unit.payload.files);
   const imageIds = [...new Set(samples.flatMap((s) => s.media.filter((m) => m.mime.startsWith('image/')).map((m) => m.id)))];
-  const features = await featuresOf(imageIds, ctx, res);
+  const embedding = res.embed ? await UnitEmbedding.start(res.embed, ctx.conn, imageIds) : null;
+  const features = await featuresOf(imageIds, ctx, res, embedding);
+  const nsfwMax = res.embed?.config.nsfwMax;
+  const clipMin = res.embed?.config.clipScore.minScore.caption;
+  const clip = embedding
+    ? await embedding.clipScores(samples.flatMap((s) => (s.kind === 'caption' && s.media[0] ? [{ key: s.id, mediaId: s.media[0].id, text: sampleText(s) }] : [])))
+    : new Map<string, number>();
   const textBands = new Set<string>();
   for (const [row, sample] of samples.entries()) {
     const images = sample.media.map((m) => (m.mime.startsWith('image/') ? (features.get(m.id) ?? null) : null));
     const text = sampleText(sample);
     const t = thresholdsFor(config, sample.kind);
     const quality = measureQuality(text, images, t.langMinChars);
-    const base = { unit: unit.id, row, sample_id: sample.id, kind: sample.kind, quality, text_chars: quality.text_chars };
+    const nsfw = embedding ? maxScore(sample, embedding.scores) : null;
+    const clipScore = clip.get(sample.id) ?? null;
+    const base = { unit: unit.id, row, sample_id: sample.id, kind: sample.kind, quality, text_chars: quality.text_chars, nsfw, clip_score: clipScore };
     const verdict = judge(sample, quality, images, t);
     if (!verdict.ok) {
       sink.emit('samples', { ...base, status: verdict.decision, reason: verdict.reason, details: JSON.stringify(verdict.details), text_hash: null, image_key: null, pixels: null, minhash: null });
@@ -105,6 +126,14 @@ export async function mapUnit(unit: WorkUnit<UpstreamUnit>, ctx: StageContext, s
     const contamination = res.evals.matchText(sample.task?.question ?? text) ?? firstImageMatch(sample, features, res.evals);
     if (contamination) {
       sink.emit('samples', { ...base, status: 'dropped', reason: `decontaminated:${contamination.set}`, details: JSON.stringify(contamination), text_hash: null, image_key: null, pixels: null, minhash: null });
+      continue;
+    }
+    if (nsfwMax !== undefined && nsfw !== null && nsfw > nsfwMax) {
+      sink.emit('samples', { ...base, status: 'dropped', reason: 'nsfw', details: JSON.stringify({ value: nsfw, threshold: nsfwMax, model: res.embed?.embedder.id }), text_hash: null, image_key: null, pixels: null, minhash: null });
+      continue;
+    }
+    if (clipMin !== undefined && clipScore !== null && clipScore < clipMin) {
+      sink.emit('samples', { ...base, status: 'dropped', reason: 'clip_score', details: JSON.stringify({ value: clipScore, threshold: clipMin, model: res.embed?.embedder.id }), text_hash: null, image_key: null, pixels: null, minhash: null });
       continue;
     }
     const imageMedia = sample.media.filter((m) => m.mime.startsWith('image/'));
@@ -123,6 +152,7 @@ export async function mapUnit(unit: WorkUnit<UpstreamUnit>, ctx: StageContext, s
         sink.emit('text_bands', { unit: unit.id, sample_id: sample.id, band, key });
       }
     }
+    if (config.concepts.kinds.includes(sample.kind)) for (const concept of res.concepts.match(text)) sink.emit('concepts', { unit: unit.id, sample_id: sample.id, concept });
     const pixels = imageMedia.reduce((n, m) => Math.max(n, (m.width ?? 0) * (m.height ?? 0)), 0);
     sink.emit('samples', {
       ...base,
@@ -145,6 +175,16 @@ export async function mapUnit(unit: WorkUnit<UpstreamUnit>, ctx: StageContext, s
       }
     }
   }
+}
+
+/** The largest NSFW score over a sample's images; null when none has one. */
+function maxScore(sample: Sample, scores: Map<string, number | null>): number | null {
+  let best: number | null = null;
+  for (const m of sample.media) {
+    const s = scores.get(m.id);
+    if (s !== undefined && s !== null) best = best === null ? s : Math.max(best, s);
+  }
+  return best;
 }
 
 function firstImageMatch(sample: Sample, features: Map<string, ImageFeatures>, evals: EvalIndex) {

@@ -7,6 +7,8 @@ import type { ReduceInput, ReduceResult } from '../shared/runner/stage.js';
 import { sqlList, sqlString } from '../shared/store/duckdb.js';
 import type { SampleKind } from '../../schemas/sample.js';
 import type { FilterConfig } from './config.js';
+import { semanticDedup, type SemanticInput } from '../embed/semdedup.js';
+import { balanceConcepts } from '../embed/concepts.js';
 
 /** What a duplicate image does to its sample when the config names no policy for the kind. */
 export const DEFAULT_IMAGE_POLICY: Record<SampleKind, 'drop_sample' | 'drop_image' | 'keep'> = {
@@ -54,7 +56,13 @@ const parquet = (files: string[]): string => (files.length ? `read_parquet(${sql
  * components → keeper occurrence by policy → per-kind action. Writes `decisions.parquet` (this
  * dataset's samples) and the verified edges, which the next run reuses for unchanged units.
  */
-export async function reduceFilter(config: FilterConfig, own: SignatureSet, others: SignatureSet[], input: ReduceInput): Promise<ReduceResult> {
+export async function reduceFilter(
+  config: FilterConfig,
+  own: SignatureSet,
+  others: SignatureSet[],
+  input: ReduceInput,
+  semantic: Pick<SemanticInput, 'config' | 'model' | 'files'> | null = null,
+): Promise<ReduceResult> {
   const started = Date.now();
   const db = await DuckDBInstance.create(join(input.outDir, '_work.duckdb'), {
     memory_limit: config.reduceMemory,
@@ -188,12 +196,21 @@ export async function reduceFilter(config: FilterConfig, own: SignatureSet, othe
         FROM t_near n JOIN tc USING (sample_id) WHERE n.keeper = n.sample_id AND n.size > 1 AND tc.${ownUnits}`);
     await conn.run(`INSERT INTO decisions SELECT DISTINCT unit, sample_id, 'keep', NULL, NULL, NULL, []::VARCHAR[], NULL, sample_id
         FROM i_occ WHERE sample_id = keeper AND size > 1 AND ${ownUnits} AND sample_id NOT IN (SELECT sample_id FROM decisions)`);
+    // ---- semantic duplicates (SemDeDup) on image embeddings, among the media still standing
+    const semanticOrder = orderBy(semantic?.config.semantic.keep ?? 'largest').replaceAll(/(rank|unit|row|pixels|text_chars)/g, 'io.$1');
+    const semanticSummary = semantic
+      ? await semanticDedup(conn, { ...semantic, previous: input.previous, outDir: input.outDir, keepOrder: semanticOrder, ownUnits }, connectedComponents)
+      : (await conn.run(`ALTER TABLE decisions ADD COLUMN semantic_cluster INTEGER`), null);
+    // ---- concept balancing (MetaCLIP) on what every duplicate step left standing
+    const conceptRows = union('concepts');
+    const vocabulary = config.concepts.vocabulary;
+    const conceptSummary = conceptRows && (typeof vocabulary === 'string' || vocabulary.length) ? await balanceConcepts(conn, config.concepts, conceptRows, ownUnits, input.outDir) : null;
     await conn.run(`COPY (SELECT * FROM decisions ORDER BY unit, sample_id) TO ${sqlString(join(input.outDir, 'decisions.parquet'))} (FORMAT PARQUET, COMPRESSION ZSTD)`);
     await conn.run(`COPY (SELECT DISTINCT a, b, unit_a, unit_b, sim FROM t_edges) TO ${sqlString(join(input.outDir, 'text_edges.parquet'))} (FORMAT PARQUET, COMPRESSION ZSTD)`);
     await conn.run(`COPY (SELECT DISTINCT a, b, unit_a, unit_b, distance FROM i_edges WHERE a <> b) TO ${sqlString(join(input.outDir, 'image_edges.parquet'))} (FORMAT PARQUET, COMPRESSION ZSTD)`);
 
     const digests = await conn.runAndReadAll(`SELECT unit, md5(string_agg(concat_ws('|', sample_id, action, reason, dup_of, details,
-        array_to_string(removed_media, ','), text_cluster, image_cluster), chr(10) ORDER BY sample_id)) FROM decisions GROUP BY unit`);
+        array_to_string(removed_media, ','), text_cluster, image_cluster, semantic_cluster), chr(10) ORDER BY sample_id)) FROM decisions GROUP BY unit`);
     const unitDigests = new Map<string, string>();
     for (const id of input.units.keys()) unitDigests.set(id, 'none');
     for (const [unit, digest] of digests.getRows()) unitDigests.set(String(unit), String(digest));
@@ -204,6 +221,8 @@ export async function reduceFilter(config: FilterConfig, own: SignatureSet, othe
       textEdges: Number((await conn.runAndReadAll(`SELECT count(*)::INTEGER FROM t_edges`)).getRows()[0]?.[0] ?? 0),
       imageEdges: Number((await conn.runAndReadAll(`SELECT count(*)::INTEGER FROM i_edges WHERE a <> b`)).getRows()[0]?.[0] ?? 0),
       incremental: !!previous,
+      semantic: semanticSummary,
+      concepts: conceptSummary,
       ms: Date.now() - started,
     };
     await writeFile(join(input.outDir, ARTIFACT_META), JSON.stringify({ pairs: pairHash, summary }, null, 1));

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { applyUnit } from './apply.js';
 import { mapUnit, setupFilter, teardownFilter, type FilterResources } from './map.js';
 import { reduceFilter, type SignatureSet } from './reduce.js';
+import { semanticInputs } from '../embed/semdedup.js';
+import { FILTER_CONCEPT_COLUMNS } from '../embed/concepts.js';
 
 /** Datasets that share this one's index, in config order (earlier ones keep their samples), with their map folders. */
 function sharedDatasets(ctx: StageContext): string[] {
@@ -44,11 +46,13 @@ async function otherSignatureSets(ctx: StageContext): Promise<SignatureSet[]> {
 export const filterStage: GlobalStage<UpstreamUnit, FilterResources> = {
   kind: 'global',
   name: 'filter',
-  version: 1,
+  version: 2,
   input: 'ingest',
   config: (ctx) => {
-    const { imageWorkers: _w, reduceMemory: _m, ...rest } = ctx.config.filter;
-    return { ...rest, maxImagePixels: ctx.config.ingest.maxImagePixels };
+    const { imageWorkers: _w, reduceMemory: _m, embed, ...rest } = ctx.config.filter;
+    // where and how fast the model runs does not change the vectors it stores
+    const { device: _d, threads: _t, batchBytes: _b, ...embedResults } = embed;
+    return { ...rest, embed: embedResults, maxImagePixels: ctx.config.ingest.maxImagePixels };
   },
   unitConcurrency: 2,
   plan: unitsFromUpstream,
@@ -60,6 +64,7 @@ export const filterStage: GlobalStage<UpstreamUnit, FilterResources> = {
       text_bands: { columns: FILTER_TEXT_BAND_COLUMNS, subdir: 'text_bands' },
       images: { columns: FILTER_IMAGE_COLUMNS, subdir: 'images' },
       image_bands: { columns: FILTER_IMAGE_BAND_COLUMNS, subdir: 'image_bands' },
+      concepts: { columns: FILTER_CONCEPT_COLUMNS, subdir: 'concepts' },
     },
     process: (unit, ctx, sink, resources) => mapUnit(unit, ctx, sink, resources),
   },
@@ -77,10 +82,10 @@ export const filterStage: GlobalStage<UpstreamUnit, FilterResources> = {
     const files: Record<string, string[]> = {};
     for (const unit of input.units.values()) for (const [output, list] of Object.entries(unit.files)) (files[output] ??= []).push(...list);
     const rank = sharedDatasets(ctx).indexOf(ctx.dataset);
-    return reduceFilter(ctx.config.filter, { rank, files }, await otherSignatureSets(ctx), input);
+    return reduceFilter(ctx.config.filter, { rank, files }, await otherSignatureSets(ctx), input, await semanticInputs(ctx));
   },
   apply: {
     outputs: { data: { columns: SAMPLE_COLUMNS, subdir: '' } },
-    process: (unit, ctx, sink, _resources, step) => applyUnit(unit, ctx, sink, step),
+    process: (unit, ctx, sink, resources, step) => applyUnit(unit, ctx, sink, step, resources.embed?.embedder.id ?? null),
   },
 };

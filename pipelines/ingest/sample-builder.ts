@@ -43,6 +43,7 @@ export function buildSample(ctx: StageContext, parts: SampleParts): Sample {
       extra: JSON.stringify(parts.signals ?? {}),
       quality: null,
       dedup: null,
+      embedding: null,
     },
     difficulty: unratedDifficulty(),
     meta: safeJson(parts.meta ?? {}),

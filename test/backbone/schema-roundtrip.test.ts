@@ -37,6 +37,7 @@ const full: Sample = {
     extra: '{"clip":0.31}',
     quality: { text_chars: 10, words: 2, lang: 'eng', symbol_ratio: 0.1, dup_ngram_ratio: 0, image_min_side: 480, image_max_aspect: 1.33, image_min_stddev: 40.5 },
     dedup: { text_cluster: null, image_cluster: 'd'.repeat(64), images_removed: 0 },
+    embedding: { model: 'nsfw-mobilenet-v2@0123456789ab', nsfw: 0.01, semantic_cluster: 3, clip_score: 0.31 },
   },
   difficulty: {
     pass_rate: 0.375,

@@ -168,7 +168,7 @@ export async function writeUpstreamCorpus(layout: DatasetLayout, conn: DuckDBCon
       content,
       media,
       task: t,
-      signals: { content_hash: sha256Hex(JSON.stringify(content)), extra: JSON.stringify(extra), quality: null, dedup: null },
+      signals: { content_hash: sha256Hex(JSON.stringify(content)), extra: JSON.stringify(extra), quality: null, dedup: null, embedding: null },
       difficulty: unratedDifficulty(),
       meta: JSON.stringify({ i }),
     };

@@ -4,7 +4,9 @@ import { LEDGER_COLUMNS } from '../../../schemas/ledger.js';
 import { ROLLOUT_COLUMNS } from '../../../schemas/rollout.js';
 import { SAMPLE_COLUMNS } from '../../../schemas/sample.js';
 import { manifestFiles, readManifest } from '../runner/manifest.js';
-import { sqlList } from './duckdb.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { sqlList, sqlString } from './duckdb.js';
+import { EmbeddingStore, embeddingsViewSql } from '../../embed/store.js';
 import { DatasetLayout, type StageName } from './layout.js';
 import { createRlcsViews } from '../../rlcs/views.js';
 
@@ -62,5 +64,24 @@ export async function createShardViews(
   await define('ledger', ledgerFiles, LEDGER_COLUMNS);
   for (const format of ['verl', 'easyr1', 'interleaved']) await define(`export_${format}`, await filesOf('export', format), null);
   created.push(...(await createRlcsViews(conn, shardsDir, datasets)));
+  // per-concept counts before and after balancing, from each dataset's current filter reduce artifact
+  const conceptParts: string[] = [];
+  for (const dataset of datasets) {
+    const reduceDir = join(new DatasetLayout(shardsDir, dataset).stageDir('filter'), '_reduce');
+    const current = join(reduceDir, 'current.json');
+    if (!existsSync(current)) continue;
+    const file = join(reduceDir, (JSON.parse(readFileSync(current, 'utf8')) as { dir: string }).dir, 'concepts.parquet');
+    if (existsSync(file)) conceptParts.push(`SELECT ${sqlString(dataset)} AS dataset, * FROM read_parquet(${sqlString(file)})`);
+  }
+  if (conceptParts.length) {
+    await conn.run(`CREATE OR REPLACE VIEW concept_counts AS ${conceptParts.join(' UNION ALL ')}`);
+    created.push('concept_counts');
+  }
+  // image embeddings: one store per shards folder, shared by every dataset and run
+  const embeddingFiles = await EmbeddingStore.allFiles(shardsDir);
+  if (embeddingFiles.length) {
+    await conn.run(`CREATE OR REPLACE VIEW embeddings AS ${embeddingsViewSql(embeddingFiles, await EmbeddingStore.dims(conn, embeddingFiles))}`);
+    created.push('embeddings');
+  }
   return created;
 }

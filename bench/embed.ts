@@ -1,0 +1,115 @@
+/**
+ * Image embeddings end to end (JPEG file → decode + hash + model pixels in the filter's image
+ * process pool → batched ONNX model → vectors), next to the decode-only ceiling (the same pool and
+ * tasks, no model) and the model alone on pixels prepared beforehand, all in one run, so the ratio
+ * shows whether decoding or the model is the bottleneck. The model is the built-in image model
+ * (nsfwjs MobileNetV2, converted at first use), on the device `STRATUM_ONNX_DEVICE` picks (auto:
+ * CUDA when its provider library is installed, see docs/gpu.md).
+ *
+ *   pnpm bench embed
+ * env: EMBED_BENCH_IMAGES (count, default 240), EMBED_BENCH_WORKERS (decode processes, default: cores),
+ * EMBED_BENCH_THREADS (ORT intra-op threads, default: cores), EMBED_BENCH_BATCH (images per model batch, default 32).
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { ImageEmbedder } from '../pipelines/embed/embedder.js';
+import { listModels } from '../pipelines/embed/registry.js';
+import type { ImageFeatures, ImageFeatureTask } from '../pipelines/filter/image-features.js';
+import { ProcessPool } from '../pipelines/shared/pool/process-pool.js';
+import { makeScene } from '../test/support/scenes.js';
+
+const CORPUS = resolve(import.meta.dirname, '..', '..', 'shared', 'corpora', 'natural_images');
+
+async function sourceImages(count: number, dir: string): Promise<string[]> {
+  const photos: string[] = [];
+  const walk = (d: string): void => {
+    for (const f of readdirSync(d)) {
+      const p = join(d, f);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (/\.(jpe?g|png)$/i.test(f) && statSync(p).size > 20_000) photos.push(p);
+    }
+  };
+  if (existsSync(CORPUS)) walk(CORPUS);
+  const files: string[] = [];
+  for (let i = 0; i < count; i++) {
+    // photos at up to 1024 px (varied crops so every file is distinct), else synthetic scenes
+    const src = photos[i % Math.max(1, photos.length)];
+    const bytes = src
+      ? await sharp(src).rotate().resize(1024 - (i % 7) * 32, 1024, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 90 }).toBuffer()
+      : await makeScene(i, 800, 600);
+    const file = join(dir, `${i}.jpg`);
+    await writeFile(file, bytes);
+    files.push(file);
+  }
+  return files;
+}
+
+export async function benchEmbed(): Promise<void> {
+  const count = Number(process.env.EMBED_BENCH_IMAGES ?? 240);
+  const cores = availableParallelism();
+  const workers = Number(process.env.EMBED_BENCH_WORKERS ?? cores);
+  const threads = Number(process.env.EMBED_BENCH_THREADS ?? cores);
+  const batch = Number(process.env.EMBED_BENCH_BATCH ?? 32);
+  const dir = await mkdtemp(join(tmpdir(), 'stratum-bench-embed-'));
+  try {
+    const files = await sourceImages(count, dir);
+    const [model] = await listModels(join(dir, 'models'));
+    const embedder = await ImageEmbedder.open(model!, { device: 'auto', threads, batchBytes: batch * 224 * 224 * 3 });
+    const pool = new ProcessPool<ImageFeatureTask, ImageFeatures>({
+      name: 'bench-embed',
+      workerModule: fileURLToPath(new URL('../pipelines/filter/image-worker.ts', import.meta.url)),
+      size: workers,
+      tasksPerWorker: 4,
+      taskTimeoutMs: 120_000,
+    });
+    const task = (path: string): ImageFeatureTask => ({ path, maxPixels: 100_000_000, embed: embedder.spec });
+    process.stdout.write(`${count} JPEGs (${existsSync(CORPUS) ? 'natural_images photos, ≤1024 px' : 'synthetic 800×600 scenes'}), ${workers} decode processes, ORT ${embedder.provider} with ${threads} threads, batch ${embedder.batchSize}\n`);
+
+    // warm-up: pool processes and ORT kernels
+    const warm = await Promise.all(files.slice(0, Math.min(8, count)).map((f) => pool.run(task(f))));
+    await embedder.embed(warm.flatMap((w) => (w.ok && w.pixels ? [w.pixels] : [])));
+
+    let t = performance.now();
+    const pixels = (await Promise.all(files.map((f) => pool.run(task(f))))).flatMap((f) => (f.ok && f.pixels ? [f.pixels] : []));
+    const decodeS = (performance.now() - t) / 1000;
+
+    t = performance.now();
+    for (let i = 0; i < pixels.length; i += embedder.batchSize) await embedder.embed(pixels.slice(i, i + embedder.batchSize));
+    const modelS = (performance.now() - t) / 1000;
+
+    // end to end: batches go to the model as decodes finish, the model runs while the pool decodes
+    t = performance.now();
+    let pending: Uint8Array[] = [];
+    let chain: Promise<unknown> = Promise.resolve();
+    let embedded = 0;
+    const flush = (): void => {
+      const b = pending;
+      pending = [];
+      if (b.length) chain = chain.then(async () => (embedded += (await embedder.embed(b)).vectors.length));
+    };
+    await Promise.all(
+      files.map(async (f) => {
+        const r = await pool.run(task(f));
+        if (r.ok && r.pixels) pending.push(r.pixels);
+        if (pending.length >= embedder.batchSize) flush();
+      }),
+    );
+    flush();
+    await chain;
+    const e2eS = (performance.now() - t) / 1000;
+    await pool.close();
+    await embedder.close();
+
+    const rate = (n: number, s: number): string => `${(n / s).toFixed(1)} img/s`;
+    process.stdout.write(`decode only (decode + 256-bit hash + 224×224 model pixels): ${rate(pixels.length, decodeS)}\n`);
+    process.stdout.write(`model only (${embedder.provider}, pixels in memory):        ${rate(pixels.length, modelS)}\n`);
+    process.stdout.write(`end to end (JPEG → embedding, pipelined):          ${rate(embedded, e2eS)}\n`);
+    process.stdout.write(`end to end / decode-only ceiling: ${(decodeS / e2eS).toFixed(2)}; model / decode throughput: ${(decodeS / modelS).toFixed(2)} (<1: the model is the bottleneck)\n`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,146 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { existsSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { sqlList, sqlString } from '../shared/store/duckdb.js';
+import type { StageContext } from '../shared/runner/stage.js';
+import type { EmbedConfig } from './config.js';
+import { modelId, modelsDir, resolveModel } from './registry.js';
+import { EmbeddingStore } from './store.js';
+import { kmeans } from './kmeans.js';
+
+export interface SemanticInput {
+  config: EmbedConfig;
+  /** `<name>@<sha>` of the image model whose vectors are used. */
+  model: string;
+  /** The embedding store's part files of that model. */
+  files: string[];
+  previous: string | null;
+  outDir: string;
+  /** SQL ORDER BY over io columns (rank, unit, row, pixels, text_chars) choosing the kept member. */
+  keepOrder: string;
+  ownUnits: string;
+}
+
+const CENTROIDS = 'centroids.parquet';
+const CENTROIDS_META = 'centroids.json';
+
+interface CentroidsMeta {
+  model: string;
+  k: number;
+  dim: number;
+  fittedOn: number;
+  iterations: number;
+  seed: number;
+}
+
+function autoClusters(n: number): number {
+  return Math.max(1, Math.min(4096, Math.round(Math.sqrt(n / 2))));
+}
+
+/**
+ * SemDeDup inside the filter's reduce, on tables the image step left (`io` occurrences, `i_occ` with
+ * each occurrence's near-duplicate keeper and per-kind policy, `decisions`). Only the media that
+ * survived exact and near-image dedup take part. Centroids: reused from the previous artifact when
+ * it was fitted for the same model (and the same `clusters` setting) so new data is only assigned;
+ * else spherical k-means on a seeded sample of at most `fitSample` vectors. Every vector is assigned
+ * to its nearest centroid in SQL; pairs in one cluster with cosine ≥ 1 − eps are duplicates; groups
+ * are connected components; the kept member follows `semantic.keep`. Adds `semantic_cluster` to
+ * `decisions` (and a row for every embedded sample of this dataset, so apply can write the signal).
+ */
+export async function semanticDedup(conn: DuckDBConnection, input: SemanticInput, connectedComponents: (c: DuckDBConnection, e: string, o: string) => Promise<number>): Promise<Record<string, unknown>> {
+  const cfg = input.config.semantic;
+  await conn.run(`ALTER TABLE decisions ADD COLUMN semantic_cluster INTEGER`);
+  if (!input.files.length) return { model: input.model, embedded: 0 };
+  // Parquet stores FLOAT[d] as a list: back to a fixed-size array for DuckDB's array functions
+  const dim = Number((await conn.runAndReadAll(`SELECT len(vector) FROM read_parquet(${sqlString(input.files[0] as string)}) LIMIT 1`)).getRows()[0]?.[0] ?? 0);
+  await conn.run(`CREATE TABLE emb AS SELECT media_id, any_value(vector)::FLOAT[${dim}] AS vector FROM read_parquet(${sqlList(input.files)})
+    WHERE media_id IN (SELECT DISTINCT keeper_media FROM i_occ) GROUP BY media_id`);
+  const n = Number((await conn.runAndReadAll(`SELECT count(*) FROM emb`)).getRows()[0]?.[0] ?? 0);
+  if (n === 0) return { model: input.model, embedded: 0 };
+
+  // ---- centroids: reuse or fit
+  const wanted = cfg.clusters === 'auto' ? null : cfg.clusters;
+  let meta: CentroidsMeta | null = null;
+  let reused = false;
+  if (input.previous && !cfg.recluster && existsSync(join(input.previous, CENTROIDS_META))) {
+    const prev = JSON.parse(await readFile(join(input.previous, CENTROIDS_META), 'utf8')) as CentroidsMeta;
+    if (prev.model === input.model && prev.dim === dim && (wanted === null || wanted === prev.k)) {
+      await conn.run(`CREATE TABLE cent AS SELECT cluster, centroid::FLOAT[${dim}] AS centroid FROM read_parquet(${sqlString(join(input.previous, CENTROIDS))})`);
+      meta = prev;
+      reused = true;
+    }
+  }
+  if (!meta) {
+    const sample = await conn.runAndReadAll(`SELECT vector FROM emb ORDER BY hash(media_id || ${sqlString(String(cfg.seed))}) LIMIT ${cfg.fitSample}`);
+    const vectors = sample.getRows().map((r) => Float32Array.from((r[0] as { items: number[] }).items.map(Number)));
+    const k = Math.min(wanted ?? autoClusters(n), vectors.length);
+    const fit = kmeans(vectors, k, { iterations: cfg.iterations, seed: cfg.seed });
+    // staged as JSON lines and copied by DuckDB (the reduce's memory limit is too small for the shard writer's 1 GiB JSON objects)
+    const staging = join(input.outDir, '_centroids.jsonl');
+    await writeFile(staging, fit.centroids.map((c, cluster) => JSON.stringify({ cluster, centroid: Array.from(c) })).join('\n'));
+    await conn.run(`COPY (SELECT cluster, centroid::FLOAT[${dim}] AS centroid FROM read_json(${sqlString(staging)}, format = 'newline_delimited',
+      columns = {'cluster': 'INTEGER', 'centroid': 'FLOAT[]'}, maximum_object_size = 67108864)) TO ${sqlString(join(input.outDir, CENTROIDS))} (FORMAT PARQUET, COMPRESSION ZSTD)`);
+    await rm(staging, { force: true });
+    await conn.run(`CREATE TABLE cent AS SELECT cluster, centroid::FLOAT[${dim}] AS centroid FROM read_parquet(${sqlString(join(input.outDir, CENTROIDS))})`);
+    meta = { model: input.model, k: fit.centroids.length, dim, fittedOn: vectors.length, iterations: fit.iterations, seed: cfg.seed };
+  } else {
+    await conn.run(`COPY cent TO ${sqlString(join(input.outDir, CENTROIDS))} (FORMAT PARQUET, COMPRESSION ZSTD)`);
+  }
+  await writeFile(join(input.outDir, CENTROIDS_META), JSON.stringify(meta, null, 1));
+
+  // ---- assign, pair inside clusters, group
+  await conn.run(`CREATE TABLE embc AS SELECT e.media_id, any_value(e.vector) AS vector,
+      arg_max(c.cluster, array_inner_product(e.vector, c.centroid)) AS cluster
+    FROM emb e CROSS JOIN cent c GROUP BY e.media_id`);
+  const threshold = 1 - cfg.eps;
+  await conn.run(`CREATE TABLE s_edges AS SELECT a.media_id AS a, b.media_id AS b, array_inner_product(a.vector, b.vector) AS sim
+    FROM embc a JOIN embc b ON a.cluster = b.cluster AND a.media_id < b.media_id
+    WHERE array_inner_product(a.vector, b.vector) >= ${threshold}`);
+  await connectedComponents(conn, 's_edges', 's_comp');
+  await conn.run(`CREATE TABLE s_occ AS SELECT io.unit, io.sample_id, io.media_id, o.policy, sc.comp,
+      first(io.sample_id ORDER BY ${input.keepOrder}, io.position) OVER (PARTITION BY sc.comp) AS keeper,
+      first(io.media_id ORDER BY ${input.keepOrder}, io.position) OVER (PARTITION BY sc.comp) AS keeper_media,
+      count(*) OVER (PARTITION BY sc.comp) AS size
+    FROM i_occ o JOIN io ON io.sample_id = o.sample_id AND io.media_id = o.media_id JOIN s_comp sc ON sc.node = o.media_id
+    WHERE o.media_id = o.keeper_media`);
+  await conn.run(`CREATE TABLE s_dup AS SELECT d.*, array_inner_product(x.vector, y.vector) AS cosine, x.cluster AS kmeans_cluster
+    FROM s_occ d JOIN embc x ON x.media_id = d.media_id JOIN embc y ON y.media_id = d.keeper_media
+    WHERE d.sample_id <> d.keeper AND d.media_id <> d.keeper_media AND d.policy <> 'keep'
+      AND d.sample_id NOT IN (SELECT sample_id FROM decisions WHERE action <> 'keep') AND d.${input.ownUnits}`);
+  const details = `json_object('media_id', first(media_id), 'kept_media_id', first(keeper_media), 'cosine', first(cosine),
+      'eps', ${cfg.eps}, 'kmeans_cluster', first(kmeans_cluster), 'cluster_size', first(size), 'model', ${sqlString(input.model)})::VARCHAR`;
+  await conn.run(`DELETE FROM decisions WHERE action = 'keep' AND sample_id IN (SELECT sample_id FROM s_dup)`);
+  await conn.run(`INSERT INTO decisions BY NAME
+    SELECT unit, sample_id, 'drop' AS action, 'semantic_dup:image' AS reason, first(keeper) AS dup_of, ${details} AS details,
+           []::VARCHAR[] AS removed_media, NULL AS text_cluster, first(keeper) AS image_cluster
+      FROM s_dup WHERE policy = 'drop_sample' GROUP BY unit, sample_id
+    UNION ALL BY NAME
+    SELECT unit, sample_id, 'drop_images' AS action, 'semantic_dup:image_removed' AS reason, first(keeper) AS dup_of,
+           json_object('removed', count(*), 'kept_in', list(DISTINCT keeper), 'eps', ${cfg.eps}, 'model', ${sqlString(input.model)})::VARCHAR AS details,
+           list(media_id ORDER BY media_id) AS removed_media, NULL AS text_cluster, NULL AS image_cluster
+      FROM s_dup WHERE policy = 'drop_image' AND sample_id NOT IN (SELECT sample_id FROM s_dup WHERE policy = 'drop_sample') GROUP BY unit, sample_id`);
+  // the k-means cluster of each sample's first embedded image, as a typed signal
+  await conn.run(`CREATE TABLE s_cluster AS SELECT io.unit, io.sample_id, first(e.cluster ORDER BY io.position) AS cluster
+    FROM io JOIN embc e USING (media_id) WHERE io.${input.ownUnits} GROUP BY io.unit, io.sample_id`);
+  await conn.run(`UPDATE decisions SET semantic_cluster = s.cluster FROM s_cluster s WHERE decisions.sample_id = s.sample_id`);
+  await conn.run(`INSERT INTO decisions BY NAME SELECT unit, sample_id, 'keep' AS action, []::VARCHAR[] AS removed_media, cluster AS semantic_cluster
+    FROM s_cluster WHERE sample_id NOT IN (SELECT sample_id FROM decisions)`);
+  const one = async (sql: string): Promise<number> => Number((await conn.runAndReadAll(sql)).getRows()[0]?.[0] ?? 0);
+  return {
+    model: input.model,
+    embedded: n,
+    clusters: meta.k,
+    centroidsReused: reused,
+    pairs: await one(`SELECT count(*) FROM s_edges`),
+    dropped: await one(`SELECT count(DISTINCT sample_id) FROM s_dup`),
+  };
+}
+
+/** What the filter's reduce needs for SemDeDup in this dataset's config (null when off). */
+export async function semanticInputs(ctx: StageContext): Promise<Pick<SemanticInput, 'config' | 'model' | 'files'> | null> {
+  const embed = ctx.config.filter.embed;
+  if (!embed.enabled || !embed.semantic.enabled) return null;
+  const model = modelId(await resolveModel(embed.imageModel, modelsDir(ctx.loaded.baseDir)));
+  return { config: embed, model, files: await new EmbeddingStore(ctx.loaded.shardsDir, model).files() };
+}
