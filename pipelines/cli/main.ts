@@ -1,10 +1,8 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../shared/config/load.js';
-import { RolloutError } from '../difficulty/rollout-client.js';
 import { UserError } from '../shared/errors.js';
 import { registeredStages } from '../stages.js';
-import { runCommand } from './run.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -31,6 +29,7 @@ program
     if (stage !== 'all' && !registeredStages().includes(stage)) {
       throw new InvalidArgumentError(`unknown stage "${stage}" (expected ${[...registeredStages(), 'all'].join(', ')})`);
     }
+    const { runCommand } = await import('./run.js');
     await runCommand(await loadConfig(opts.config), stage, opts);
   });
 
@@ -86,7 +85,8 @@ try {
     process.stderr.write(`error: ${err.message}\n`);
     process.exit(2);
   }
-  if (err instanceof RolloutError) {
+  // Matched by name: importing the rollout client here would load it for every command.
+  if (err instanceof Error && err.name === 'RolloutError') {
     process.stderr.write(`error: ${err.message}\nCommitted work units and every finished request are kept; run the same command again to resume.\n`);
     process.exit(3);
   }

@@ -12,8 +12,8 @@ import type { StageContext, StageDefinition } from '../shared/runner/stage.js';
 import type { UnitSink } from '../shared/runner/unit-sink.js';
 import { unitsFromUpstream, type UpstreamUnit } from '../shared/runner/upstream.js';
 import { readSamples } from '../shared/store/read-samples.js';
-import { verify, type JudgeEndpoint, type VerifyRequest, type VerifyResult } from '../verify/index.js';
-import { createVerifierPool, type VerifierPool } from '../verify/pool.js';
+import type { JudgeEndpoint, VerifyRequest, VerifyResult } from '../verify/index.js';
+import type { VerifierPool } from '../verify/pool.js';
 import { fixedPolicy, rateAdaptively, type AdaptivePolicy } from './adaptive.js';
 import { RolloutJournal, journalKey, type JournalEntry } from './journal.js';
 import { buildMessages, DEFAULT_INSTRUCTIONS } from './prompt.js';
@@ -53,10 +53,14 @@ function policyOf(config: DifficultyConfig): AdaptivePolicy {
 
 let verifierPool: VerifierPool | null = null;
 
-/** Verifies on the worker-thread pool (hard budget) when `verifierThreads` > 0, else in-process. */
-function verifyRollout(req: VerifyRequest, config: DifficultyConfig): Promise<VerifyResult> {
+/**
+ * Verifies on the worker-thread pool (hard budget) when `verifierThreads` > 0, else in-process. The
+ * verifiers load on first use: planning a re-run where nothing changed does not pay for them.
+ */
+async function verifyRollout(req: VerifyRequest, config: DifficultyConfig): Promise<VerifyResult> {
   const ctx = { judges: judgesOf(config), timeBudgetMs: config.verifyTimeBudgetMs };
-  if (config.verifierThreads === 0) return verify(req, ctx);
+  if (config.verifierThreads === 0) return (await import('../verify/index.js')).verify(req, ctx);
+  const { createVerifierPool } = await import('../verify/pool.js');
   verifierPool ??= createVerifierPool({ threads: config.verifierThreads, timeBudgetMs: config.verifyTimeBudgetMs });
   return verifierPool.verify(req, ctx);
 }

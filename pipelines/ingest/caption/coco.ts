@@ -34,8 +34,8 @@ export async function planCoco(source: CaptionSourceConfig, ctx: StageContext): 
   const units: AdapterUnit[] = [];
   for (const file of await sourceFiles(source.name, source.path, ctx.baseDir, '**/captions_*.json')) {
     const uri = sourceUri(file, ctx.baseDir);
-    const images = await countImages(ctx.conn, file, source.name);
-    const fingerprint = await sha256File(file);
+    const images = await ctx.files.get(file, 'coco-caption-images', () => countImages(ctx.conn, file, source.name));
+    const fingerprint = await ctx.files.get(file, 'sha256', () => sha256File(file));
     for (let start = 0; start < Math.max(images, 1); start += ctx.config.ingest.unitRows) {
       const end = Math.min(images, start + ctx.config.ingest.unitRows);
       const payload: CocoPayload = { layout: 'coco-captions', file, start, end };

@@ -4,7 +4,7 @@ import type { StageContext } from '../../shared/runner/stage.js';
 import type { UnitSink } from '../../shared/runner/unit-sink.js';
 import type { AdapterUnit } from '../adapter.js';
 import { getPath } from '../qa/map-record.js';
-import { countRecords, readRecords, type RawRecord, type RecordFormat } from '../readers/records.js';
+import { countRecordsOnce, readRecords, type RawRecord, type RecordFormat } from '../readers/records.js';
 import { safeJson } from '../sample-builder.js';
 import { sourceFiles, sourceUri } from '../source-files.js';
 import { captionsFromValue, type CaptionRead } from './captions.js';
@@ -23,7 +23,7 @@ export async function planRecords(source: CaptionSourceConfig, ctx: StageContext
   const format = source.format as RecordFormat;
   const units: AdapterUnit[] = [];
   for (const file of await sourceFiles(source.name, source.path, ctx.baseDir, `**/*.${format}`)) {
-    const { records, fingerprint } = await countRecords(file, format, ctx.conn);
+    const { records, fingerprint } = await countRecordsOnce(file, format, ctx);
     const uri = sourceUri(file, ctx.baseDir);
     for (let start = 0; start < Math.max(records, 1); start += ctx.config.ingest.unitRows) {
       const end = Math.min(records, start + ctx.config.ingest.unitRows);

@@ -5,7 +5,7 @@ import { mapBounded } from '../../shared/concurrency.js';
 import type { StageContext } from '../../shared/runner/stage.js';
 import type { InputRef, UnitSink } from '../../shared/runner/unit-sink.js';
 import type { AdapterUnit, SourceAdapter } from '../adapter.js';
-import { countRecords, readRecords, type RawRecord } from '../readers/records.js';
+import { countRecordsOnce, readRecords, type RawRecord } from '../readers/records.js';
 import { RecordError } from '../record-error.js';
 import type { Downloader } from '../media/download.js';
 import { buildSample, safeJson } from '../sample-builder.js';
@@ -45,7 +45,7 @@ export const interleavedAdapter: SourceAdapter<InterleavedSourceConfig> = {
     }
     const { unitRows } = ctx.config.ingest;
     for (const file of await sourceFiles(source.name, source.path, ctx.baseDir, '**/*.jsonl')) {
-      const { records, fingerprint } = await countRecords(file, 'jsonl', ctx.conn);
+      const { records, fingerprint } = await countRecordsOnce(file, 'jsonl', ctx);
       const rel = relative(ctx.baseDir, file);
       for (let start = 0; start < Math.max(records, 1); start += unitRows) {
         const end = Math.min(records, start + unitRows);

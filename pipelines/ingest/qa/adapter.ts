@@ -3,7 +3,7 @@ import type { ContentPart, MediaDescriptor } from '../../../schemas/sample.js';
 import { mapBounded } from '../../shared/concurrency.js';
 import type { SourceAdapter } from '../adapter.js';
 import { RecordError } from '../record-error.js';
-import { countRecords, readRecords, type RawRecord } from '../readers/records.js';
+import { countRecordsOnce, readRecords, type RawRecord } from '../readers/records.js';
 import { buildSample, imagePart, safeJson, storeImage, textPart } from '../sample-builder.js';
 import { sourceFiles, sourceUri } from '../source-files.js';
 import type { QaSourceConfig } from './config.js';
@@ -26,7 +26,7 @@ export const qaAdapter: SourceAdapter<QaSourceConfig> = {
     const { unitRows } = ctx.config.ingest;
     const units = [];
     for (const file of await sourceFiles(source.name, source.path, ctx.baseDir, `**/*.${source.format}`)) {
-      const { records, fingerprint } = await countRecords(file, source.format, ctx.conn);
+      const { records, fingerprint } = await countRecordsOnce(file, source.format, ctx);
       const rel = sourceUri(file, ctx.baseDir);
       for (let start = 0; start < Math.max(records, 1); start += unitRows) {
         const end = Math.min(records, start + unitRows);

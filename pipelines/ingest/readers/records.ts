@@ -6,6 +6,7 @@ import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { DuckDBBlobValue, DuckDBListValue, DuckDBStructValue, DuckDBMapValue } from '@duckdb/node-api';
 import { sha256File } from '../../shared/hash.js';
 import { sqlString } from '../../shared/store/duckdb.js';
+import type { FileMemo } from '../../shared/store/file-memo.js';
 
 export type RecordFormat = 'jsonl' | 'json' | 'parquet' | 'csv';
 
@@ -18,6 +19,11 @@ export interface FileCount {
   records: number;
   /** sha256 of the file bytes. */
   fingerprint: string;
+}
+
+/** `countRecords`, remembered in the dataset's file memo: an unchanged file is not read again at plan time. */
+export function countRecordsOnce(file: string, format: RecordFormat, ctx: { conn: DuckDBConnection; files: FileMemo }): Promise<FileCount> {
+  return ctx.files.get(file, `records:${format}`, () => countRecords(file, format, ctx.conn));
 }
 
 /** Counts records (for unit planning) and hashes the file in one streaming pass where the format allows. */

@@ -56,6 +56,7 @@ export interface ReduceRecord {
 export async function planStage(stage: AnyStage, ctx: StageContext, upstream: string | null = stage.input): Promise<WorkUnit<unknown>[]> {
   const configHash = stableHash({ config: stage.config(ctx) ?? null, version: stage.version });
   const units = await stage.plan(ctx, { upstream, configHash });
+  await ctx.files.save();
   return units.map((u) => ({ ...u, configHash: stableHash([u.configHash, stage.version]) }));
 }
 
