@@ -25,12 +25,29 @@ program
   .addOption(datasetOption())
   .option('-f, --force', 'redo every work unit even when committed and unchanged')
   .option('-l, --limit <units>', 'process at most N pending work units; a later run continues', positiveInt)
-  .action(async (stage: string, opts: { config: string; dataset?: string; force?: boolean; limit?: number }) => {
+  .option('-q, --queue <url>', 'hand units to BullMQ workers through this Redis (redis://host:port); this process plans, reduces and commits')
+  .option('--attempts <n>', 'with --queue: deliveries per unit before it counts as failed', positiveInt, 3)
+  .action(async (stage: string, opts: { config: string; dataset?: string; force?: boolean; limit?: number; queue?: string; attempts: number }) => {
     if (stage !== 'all' && !registeredStages().includes(stage)) {
       throw new InvalidArgumentError(`unknown stage "${stage}" (expected ${[...registeredStages(), 'all'].join(', ')})`);
     }
     const { runCommand } = await import('./run.js');
     await runCommand(await loadConfig(opts.config), stage, opts);
+  });
+
+program
+  .command('worker')
+  .description('process units of `run --queue` from BullMQ on Redis; run one per machine (shards on a shared filesystem, same path everywhere)')
+  .requiredOption('-q, --queue <url>', 'Redis URL, e.g. redis://10.0.0.5:6379')
+  .option('-s, --stages <list>', 'comma-separated stages this worker runs (default: all), e.g. ingest,filter on CPU hosts and difficulty on GPU hosts')
+  .option('--concurrency <n>', 'units at once per stage (default: each stage\'s own)', positiveInt)
+  .option('--metrics-port <port>', 'serve Prometheus metrics on http://HOST:PORT/metrics', positiveInt)
+  .option('--metrics-host <host>', 'address the metrics endpoint binds', '127.0.0.1')
+  .option('--lock-ms <ms>', 'a worker silent this long is presumed dead and its unit handed to another', positiveInt, 30_000)
+  .option('--stalled-check-ms <ms>', 'how often to look for units whose worker died', positiveInt, 30_000)
+  .action(async (opts: { queue: string; stages?: string; concurrency?: number; metricsPort?: number; metricsHost: string; lockMs: number; stalledCheckMs: number }) => {
+    const { workerCommand } = await import('./worker.js');
+    await workerCommand(opts);
   });
 
 program

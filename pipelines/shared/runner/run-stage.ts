@@ -5,6 +5,7 @@ import { stableHash } from '../hash.js';
 import { log } from '../log.js';
 import { InProcessExecutor, type Executor } from './executor.js';
 import { faultPoint } from './fault.js';
+import { UnitsFailedError, writeFailures } from './failures.js';
 import { acquireLock } from './lock.js';
 import { ManifestLog, writeJsonAtomic, type UnitCounts, type UnitRecord } from './manifest.js';
 import { createProgress } from './progress.js';
@@ -183,6 +184,11 @@ async function runPhase(
   });
   try {
     await executor.run(stage, ctx, jobs, { concurrency: stage.unitConcurrency, commit, onItem: progress.add });
+    await writeFailures(stageDir, []);
+  } catch (err) {
+    // Units that failed for good are kept for `status`; the next successful run clears them.
+    if (err instanceof UnitsFailedError) await writeFailures(stageDir, err.failures);
+    throw err;
   } finally {
     await commits.catch(() => {});
     progress.stop();
