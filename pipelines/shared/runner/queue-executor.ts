@@ -37,6 +37,7 @@ export class QueueExecutor implements Executor {
     let queue = this.queues.get(stage);
     if (!queue) {
       queue = new Queue(stageQueueName(stage), { connection: this.connection, prefix: QUEUE_PREFIX });
+      queue.on('error', () => {}); // connection errors are logged once by the connection, and calls retry
       this.queues.set(stage, queue);
     }
     return queue;

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { UserError } from '../errors.js';
+import { log } from '../log.js';
 import { stableHash } from '../hash.js';
 import type { DatasetConfig } from '../config/schema.js';
 import type { UnitJob } from './unit-work.js';
@@ -31,5 +32,13 @@ export function datasetConfigHash(config: DatasetConfig): string {
 /** A Redis connection from a `redis://[:password@]host:port[/db]` URL, as BullMQ needs it (no per-request retry limit). */
 export function redisConnection(url: string): Redis {
   if (!/^rediss?:\/\//.test(url)) throw new UserError(`--queue expects a redis:// URL, got "${url}"`);
-  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true });
+  const redis = new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true });
+  // While Redis is down ioredis reconnects by itself; one line per outage instead of an unhandled-error trace per attempt.
+  let down = false;
+  redis.on('error', (err: Error) => {
+    if (!down) log.warn({ url, err: err.message }, 'Redis unreachable; reconnecting');
+    down = true;
+  });
+  redis.on('ready', () => (down = false));
+  return redis;
 }
