@@ -45,9 +45,44 @@ program
   .option('--metrics-host <host>', 'address the metrics endpoint binds', '127.0.0.1')
   .option('--lock-ms <ms>', 'a worker silent this long is presumed dead and its unit handed to another', positiveInt, 30_000)
   .option('--stalled-check-ms <ms>', 'how often to look for units whose worker died', positiveInt, 30_000)
-  .action(async (opts: { queue: string; stages?: string; concurrency?: number; metricsPort?: number; metricsHost: string; lockMs: number; stalledCheckMs: number }) => {
+  .option('--runs', 'also start the runs that `schedule add` schedules (one at a time)')
+  .action(async (opts: { queue: string; stages?: string; concurrency?: number; metricsPort?: number; metricsHost: string; lockMs: number; stalledCheckMs: number; runs?: boolean }) => {
     const { workerCommand } = await import('./worker.js');
     await workerCommand(opts);
+  });
+
+const schedule = program.command('schedule').description('recurring runs through BullMQ job schedulers; `pipeline worker --runs` starts them');
+schedule
+  .command('add')
+  .description('add or replace a schedule, e.g. `schedule add nightly --cron "0 2 * * *" --stage all`')
+  .argument('<id>', 'schedule name')
+  .requiredOption('-q, --queue <url>', 'Redis URL')
+  .option('--cron <expr>', 'cron pattern (5 or 6 fields)')
+  .option('--tz <zone>', 'time zone of the cron pattern, e.g. Europe/Berlin (default: the worker\'s)')
+  .option('--every <ms>', 'instead of --cron: every N milliseconds', positiveInt)
+  .option('--stage <stage>', 'stage to run, or all', 'all')
+  .addOption(configOption())
+  .addOption(datasetOption())
+  .option('--distributed', 'hand the run\'s units to queue workers instead of running them in the worker that starts the run')
+  .action(async (id: string, opts: { queue: string; cron?: string; tz?: string; every?: number; stage: string; config: string; dataset?: string; distributed?: boolean }) => {
+    const { scheduleAdd } = await import('./schedule.js');
+    await scheduleAdd(id, opts);
+  });
+schedule
+  .command('list')
+  .description('schedules with their next run, and the last runs with their outcome')
+  .requiredOption('-q, --queue <url>', 'Redis URL')
+  .action(async (opts: { queue: string }) => {
+    const { scheduleList } = await import('./schedule.js');
+    await scheduleList(opts.queue);
+  });
+schedule
+  .command('remove')
+  .argument('<id>', 'schedule name')
+  .requiredOption('-q, --queue <url>', 'Redis URL')
+  .action(async (id: string, opts: { queue: string }) => {
+    const { scheduleRemove } = await import('./schedule.js');
+    await scheduleRemove(id, opts.queue);
   });
 
 program

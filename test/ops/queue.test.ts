@@ -188,3 +188,48 @@ describe.skipIf(!REDIS_BINARY)('distributed runs on BullMQ with a real redis-ser
     await w.stop();
   }, 240_000);
 });
+
+describe.skipIf(!REDIS_BINARY)('schedules through BullMQ job schedulers', () => {
+  it('schedule add → a worker with --runs runs it; list shows it and its last run; remove stops it', async () => {
+    const ws = await createWorkspace();
+    const redis = await startRedis();
+    const w = startWorker(redis.url, ['--runs', '--stages', 'ingest']);
+    try {
+      await ws.write('qa/part-0.jsonl', qaRows(0));
+      const loaded = await configAt(ws, 'sched', [ws.path('qa/part-0.jsonl')]);
+      const bad = await runCli(['schedule', 'add', 'nightly', '--queue', redis.url, '--config', loaded.file, '--stage', 'ingest']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('--cron');
+      const cron = await runCli(['schedule', 'add', 'nightly', '--queue', redis.url, '--config', loaded.file, '--cron', '0 2 * * *', '--tz', 'UTC', '--stage', 'ingest']);
+      expect(cron.code, cron.stderr).toBe(0);
+      expect(cron.stdout).toMatch(/next run \d{4}-\d\d-\d\dT02:00:00/);
+      const every = await runCli(['schedule', 'add', 'often', '--queue', redis.url, '--config', loaded.file, '--every', '1000', '--stage', 'ingest', '--dataset', 'd']);
+      expect(every.code, every.stderr).toBe(0);
+      await w.ready;
+      const manifest = join(loaded.shardsDir, 'd', 'ingest', '_manifest.jsonl');
+      for (let i = 0; ; i++) {
+        const text = await readFile(manifest, 'utf8').catch(() => '');
+        if (text.split('\n').filter(Boolean).length === ROWS / 6) break;
+        if (i > 1200) throw new Error(`the schedule did not fire:\n${w.output()}`);
+        await sleep(100);
+      }
+      let listed = await runCli(['schedule', 'list', '--queue', redis.url]);
+      for (let i = 0; !listed.stdout.includes('completed') && i < 60; i++) {
+        await sleep(500);
+        listed = await runCli(['schedule', 'list', '--queue', redis.url]);
+      }
+      expect(listed.stdout).toMatch(/nightly\s+0 2 \* \* \*/);
+      expect(listed.stdout).toMatch(/often\s+every 1000 ms/);
+      expect(listed.stdout).toMatch(/completed\s+ingest: \d+ processed/);
+      expect((await runCli(['schedule', 'remove', 'often', '--queue', redis.url])).code).toBe(0);
+      expect((await runCli(['schedule', 'remove', 'often', '--queue', redis.url])).code).toBe(2);
+      const after = await runCli(['schedule', 'list', '--queue', redis.url]);
+      expect(after.stdout).not.toContain('often');
+      expect(after.stdout).toContain('nightly');
+    } finally {
+      await w.stop();
+      await redis.stop();
+      await ws.cleanup();
+    }
+  }, 240_000);
+});
