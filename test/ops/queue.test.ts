@@ -218,9 +218,9 @@ describe.skipIf(!REDIS_BINARY)('schedules through BullMQ job schedulers', () => 
         await sleep(500);
         listed = await runCli(['schedule', 'list', '--queue', redis.url]);
       }
-      expect(listed.stdout).toMatch(/nightly\s+0 2 \* \* \*/);
-      expect(listed.stdout).toMatch(/often\s+every 1000 ms/);
-      expect(listed.stdout).toMatch(/completed\s+ingest: \d+ processed/);
+      expect(listed.stdout).toMatch(/nightly[\s│]+0 2 \* \* \*/);
+      expect(listed.stdout).toMatch(/often[\s│]+every 1000 ms/);
+      expect(listed.stdout).toMatch(/completed[\s│]+ingest: \d+ processed/);
       expect((await runCli(['schedule', 'remove', 'often', '--queue', redis.url])).code).toBe(0);
       expect((await runCli(['schedule', 'remove', 'often', '--queue', redis.url])).code).toBe(2);
       const after = await runCli(['schedule', 'list', '--queue', redis.url]);
