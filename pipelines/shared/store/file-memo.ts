@@ -25,7 +25,7 @@ interface Entry extends Stamp {
 const RACY_WINDOW_MS = 2000;
 
 export interface FileMemoOptions {
-  /** How close to its last change a file's entry is not trusted (default 2000 ms; tests lower it). */
+  /** How close to its last change a file's entry is not trusted (default 2000 ms; 0 turns the check off, for tests). */
   racyWindowMs?: number;
 }
 
@@ -111,6 +111,7 @@ function windowNs(options: FileMemoOptions): bigint {
 }
 
 function isRacy(entry: Entry, stamp: Stamp, racyWindowNs: bigint): boolean {
+  if (racyWindowNs === 0n) return false;
   const recordedNs = BigInt(entry.recordedAt) * 1_000_000n;
   const changedNs = BigInt(stamp.mtimeNs) > BigInt(stamp.ctimeNs) ? BigInt(stamp.mtimeNs) : BigInt(stamp.ctimeNs);
   return changedNs + racyWindowNs > recordedNs;
