@@ -85,8 +85,14 @@ export class QueueExecutor implements Executor {
         }
       }
       let progressed = false;
-      for (const id of [...outstanding]) {
-        const job = await retrying(() => Job.fromId<QueuedUnit, UnitResult>(queue, id), ctx.signal, true);
+      // One round trip per batch of jobs, not per job.
+      const ids = [...outstanding];
+      const fetched: Array<Job<QueuedUnit, UnitResult> | undefined> = [];
+      for (let i = 0; i < ids.length; i += 200) {
+        fetched.push(...(await retrying(() => Promise.all(ids.slice(i, i + 200).map((id) => Job.fromId<QueuedUnit, UnitResult>(queue, id))), ctx.signal, true)));
+      }
+      for (const [index, id] of ids.entries()) {
+        const job = fetched[index];
         if (!job) {
           outstanding.delete(id);
           failures.push(failure(byId.get(id) as UnitJob, 'the job vanished from the queue (Redis lost its data?)', 0));
