@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-APT_PACKAGES=(ffmpeg tesseract-ocr tesseract-ocr-eng poppler-utils chromium fonts-dejavu-core python3-pil)
+APT_PACKAGES=(ffmpeg tesseract-ocr tesseract-ocr-eng poppler-utils chromium fonts-dejavu-core python3-pil redis-server)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -1,10 +1,8 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../shared/config/load.js';
-import { RolloutError } from '../difficulty/rollout-client.js';
 import { UserError } from '../shared/errors.js';
 import { registeredStages } from '../stages.js';
-import { runCommand } from './run.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -27,11 +25,64 @@ program
   .addOption(datasetOption())
   .option('-f, --force', 'redo every work unit even when committed and unchanged')
   .option('-l, --limit <units>', 'process at most N pending work units; a later run continues', positiveInt)
-  .action(async (stage: string, opts: { config: string; dataset?: string; force?: boolean; limit?: number }) => {
+  .option('-q, --queue <url>', 'hand units to BullMQ workers through this Redis (redis://host:port); this process plans, reduces and commits')
+  .option('--attempts <n>', 'with --queue: deliveries per unit before it counts as failed', positiveInt, 3)
+  .action(async (stage: string, opts: { config: string; dataset?: string; force?: boolean; limit?: number; queue?: string; attempts: number }) => {
     if (stage !== 'all' && !registeredStages().includes(stage)) {
       throw new InvalidArgumentError(`unknown stage "${stage}" (expected ${[...registeredStages(), 'all'].join(', ')})`);
     }
+    const { runCommand } = await import('./run.js');
     await runCommand(await loadConfig(opts.config), stage, opts);
+  });
+
+program
+  .command('worker')
+  .description('process units of `run --queue` from BullMQ on Redis; run one per machine (shards on a shared filesystem, same path everywhere)')
+  .requiredOption('-q, --queue <url>', 'Redis URL, e.g. redis://10.0.0.5:6379')
+  .option('-s, --stages <list>', 'comma-separated stages this worker runs (default: all), e.g. ingest,filter on CPU hosts and difficulty on GPU hosts')
+  .option('--concurrency <n>', 'units at once per stage (default: each stage\'s own)', positiveInt)
+  .option('--metrics-port <port>', 'serve Prometheus metrics on http://HOST:PORT/metrics', positiveInt)
+  .option('--metrics-host <host>', 'address the metrics endpoint binds', '127.0.0.1')
+  .option('--lock-ms <ms>', 'a worker silent this long is presumed dead and its unit handed to another', positiveInt, 30_000)
+  .option('--stalled-check-ms <ms>', 'how often to look for units whose worker died', positiveInt, 30_000)
+  .option('--runs', 'also start the runs that `schedule add` schedules (one at a time)')
+  .action(async (opts: { queue: string; stages?: string; concurrency?: number; metricsPort?: number; metricsHost: string; lockMs: number; stalledCheckMs: number; runs?: boolean }) => {
+    const { workerCommand } = await import('./worker.js');
+    await workerCommand(opts);
+  });
+
+const schedule = program.command('schedule').description('recurring runs through BullMQ job schedulers; `pipeline worker --runs` starts them');
+schedule
+  .command('add')
+  .description('add or replace a schedule, e.g. `schedule add nightly --cron "0 2 * * *" --stage all`')
+  .argument('<id>', 'schedule name')
+  .requiredOption('-q, --queue <url>', 'Redis URL')
+  .option('--cron <expr>', 'cron pattern (5 or 6 fields)')
+  .option('--tz <zone>', 'time zone of the cron pattern, e.g. Europe/Berlin (default: the worker\'s)')
+  .option('--every <ms>', 'instead of --cron: every N milliseconds', positiveInt)
+  .option('--stage <stage>', 'stage to run, or all', 'all')
+  .addOption(configOption())
+  .addOption(datasetOption())
+  .option('--distributed', 'hand the run\'s units to queue workers instead of running them in the worker that starts the run')
+  .action(async (id: string, opts: { queue: string; cron?: string; tz?: string; every?: number; stage: string; config: string; dataset?: string; distributed?: boolean }) => {
+    const { scheduleAdd } = await import('./schedule.js');
+    await scheduleAdd(id, opts);
+  });
+schedule
+  .command('list')
+  .description('schedules with their next run, and the last runs with their outcome')
+  .requiredOption('-q, --queue <url>', 'Redis URL')
+  .action(async (opts: { queue: string }) => {
+    const { scheduleList } = await import('./schedule.js');
+    await scheduleList(opts.queue);
+  });
+schedule
+  .command('remove')
+  .argument('<id>', 'schedule name')
+  .requiredOption('-q, --queue <url>', 'Redis URL')
+  .action(async (id: string, opts: { queue: string }) => {
+    const { scheduleRemove } = await import('./schedule.js');
+    await scheduleRemove(id, opts.queue);
   });
 
 program
@@ -140,7 +191,8 @@ try {
     process.stderr.write(`error: ${err.message}\n`);
     process.exit(2);
   }
-  if (err instanceof RolloutError) {
+  // Matched by name: importing the rollout client here would load it for every command.
+  if (err instanceof Error && err.name === 'RolloutError') {
     process.stderr.write(`error: ${err.message}\nCommitted work units and every finished request are kept; run the same command again to resume.\n`);
     process.exit(3);
   }

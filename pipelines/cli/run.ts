@@ -7,8 +7,9 @@ import { loadStage, resolveUpstream, stageChain } from '../stages.js';
 export async function runCommand(
   loaded: LoadedConfig,
   stage: string,
-  opts: { dataset?: string; force?: boolean; limit?: number },
+  opts: { dataset?: string; force?: boolean; limit?: number; queue?: string; attempts?: number },
 ): Promise<StageRunSummary[]> {
+  const executor = opts.queue ? new (await import('../shared/runner/queue-executor.js')).QueueExecutor({ url: opts.queue, attempts: opts.attempts }) : undefined;
   const controller = new AbortController();
   // Every in-flight request listens on this one signal (hundreds at high concurrency), each removing its listener when done.
   setMaxListeners(0, controller.signal);
@@ -24,7 +25,7 @@ export async function runCommand(
       const ctx = await stageContext(loaded, dataset, controller.signal);
       for (const name of stage === 'all' ? stageChain(ctx.config) : [stage]) {
         const definition = await loadStage(name);
-        const summary = await runStage(definition, ctx, { force: opts.force, limitUnits: opts.limit, upstream: resolveUpstream(name, ctx.config) });
+        const summary = await runStage(definition, ctx, { force: opts.force, limitUnits: opts.limit, upstream: resolveUpstream(name, ctx.config), executor });
         summaries.push(summary);
         const c = summary.counts;
         process.stdout.write(
@@ -38,6 +39,7 @@ export async function runCommand(
     }
   } finally {
     process.removeListener('SIGINT', onSignal);
+    await executor?.close();
   }
   return summaries;
 }

@@ -1,5 +1,6 @@
 import type { LoadedConfig } from '../shared/config/load.js';
 import { datasetNames, stageContext } from '../shared/runner/context.js';
+import { readFailures, type UnitFailure } from '../shared/runner/failures.js';
 import { readManifest } from '../shared/runner/manifest.js';
 import { applyUnits, planStage, readReduceRecord } from '../shared/runner/run-stage.js';
 import { createShardViews } from '../shared/store/views.js';
@@ -11,8 +12,10 @@ export async function statusCommand(loaded: LoadedConfig, only: string | undefin
   for (const dataset of datasetNames(loaded, only)) {
     const ctx = await stageContext(loaded, dataset, new AbortController().signal);
     const rows: unknown[][] = [];
+    const failed: Array<UnitFailure & { stage: string }> = [];
     const stages = stageChain(ctx.config);
     for (const stage of stages) {
+      for (const where of [stage, `${stage}/_map`]) for (const f of await readFailures(ctx.layout.stageDir(where))) failed.push({ ...f, stage: where });
       const manifest = await readManifest(ctx.layout.manifest(stage), stage);
       let planned: { id: string; fingerprint: string; configHash: string }[] = [];
       let planError = '';
@@ -33,6 +36,10 @@ export async function statusCommand(loaded: LoadedConfig, only: string | undefin
     }
     process.stdout.write(`\n# ${dataset}\n`);
     process.stdout.write(formatTable(['stage', 'units done', 'units pending', 'in', 'kept', 'dropped', 'quarantined', 'note'], rows) + '\n');
+    if (failed.length) {
+      process.stdout.write(`\nfailed units (last run; every attempt used):\n`);
+      process.stdout.write(formatTable(['stage', 'unit', 'attempts', 'failed at', 'error'], failed.map((f) => [f.stage, f.label, f.attempts, f.failedAt, f.error])) + '\n');
+    }
     await createShardViews(ctx.conn, loaded.shardsDir, [dataset], stages);
     const reasons = await ctx.conn.runAndReadAll(
       `SELECT stage, decision, reason, count(*)::BIGINT AS n FROM ledger GROUP BY ALL ORDER BY stage, decision, n DESC`,

@@ -10,8 +10,8 @@ import type { StageContext, StageDefinition } from '../shared/runner/stage.js';
 import type { UnitSink } from '../shared/runner/unit-sink.js';
 import { unitsFromUpstream, type UpstreamUnit } from '../shared/runner/upstream.js';
 import { readSamples } from '../shared/store/read-samples.js';
-import { verify, type JudgeEndpoint, type VerifyRequest, type VerifyResult } from '../verify/index.js';
-import { createVerifierPool, type VerifierPool } from '../verify/pool.js';
+import type { JudgeEndpoint, VerifyRequest, VerifyResult } from '../verify/index.js';
+import type { VerifierPool } from '../verify/pool.js';
 import { fixedPolicy, rateAdaptively, type AdaptivePolicy } from './adaptive.js';
 import { RolloutJournal, migrateUnitJournals, sequenceFor, type JournalEntry } from './journal.js';
 import { buildMessages, DEFAULT_INSTRUCTIONS } from './prompt.js';
@@ -65,6 +65,8 @@ export interface DifficultyResources {
 /** The worker pool, warmed up (verifier loaded in every worker) before its first verification. */
 function warmVerifierPool(config: DifficultyConfig, res: DifficultyResources): Promise<VerifierPool> {
   res.pool ??= (async () => {
+    // The verifiers load on first use: planning a re-run where nothing changed does not pay for them.
+    const { createVerifierPool } = await import('../verify/pool.js');
     const pool = createVerifierPool({ threads: config.verifierThreads, timeBudgetMs: config.verifyTimeBudgetMs });
     await pool.ready();
     return pool;
@@ -75,14 +77,14 @@ function warmVerifierPool(config: DifficultyConfig, res: DifficultyResources): P
 /** Verifies on the worker-thread pool (hard budget) when `verifierThreads` > 0, else in-process. */
 async function verifyRollout(req: VerifyRequest, config: DifficultyConfig, res: DifficultyResources): Promise<VerifyResult> {
   const ctx = { judges: judgesOf(config), timeBudgetMs: config.verifyTimeBudgetMs };
-  if (config.verifierThreads === 0) return verify(req, ctx);
+  if (config.verifierThreads === 0) return (await import('../verify/index.js')).verify(req, ctx);
   return (await warmVerifierPool(config, res)).verify(req, ctx);
 }
 
 /** A round's rollouts in one pool message, each undecided one retried on its own. */
 async function verifyRound(reqs: VerifyRequest[], config: DifficultyConfig, res: DifficultyResources): Promise<Verdict[]> {
   const ctx = { judges: judgesOf(config), timeBudgetMs: config.verifyTimeBudgetMs };
-  const batch = async () => (config.verifierThreads === 0 ? Promise.all(reqs.map((r) => verify(r, ctx))) : (await warmVerifierPool(config, res)).verifyBatch(reqs, ctx));
+  const batch = async () => (config.verifierThreads === 0 ? Promise.all(reqs.map(async (r) => (await import('../verify/index.js')).verify(r, ctx))) : (await warmVerifierPool(config, res)).verifyBatch(reqs, ctx));
   return verifyAllDecided(batch, (i) => verifyRollout(reqs[i]!, config, res));
 }
 

@@ -40,7 +40,7 @@ export async function planCoco(source: CaptionSourceConfig, ctx: StageContext): 
       await rejectFile(file, 'json_too_deep', `${file} nests JSON more than ${MAX_JSON_DEPTH} levels deep: not a COCO captions file (and too deep to parse safely)`);
       continue;
     }
-    const images = await countImages(ctx.conn, file);
+    const images = await ctx.files.get(file, 'coco-caption-images', () => countImages(ctx.conn, file));
     if (typeof images === 'string') {
       await rejectFile(file, 'not_coco', images);
       continue;
@@ -49,7 +49,7 @@ export async function planCoco(source: CaptionSourceConfig, ctx: StageContext): 
       await rejectFile(file, 'no_images', `${file} has an empty "images" list`);
       continue;
     }
-    const fingerprint = await sha256File(file);
+    const fingerprint = await ctx.files.get(file, 'sha256', () => sha256File(file));
     for (let start = 0; start < Math.max(images, 1); start += ctx.config.ingest.unitRows) {
       const end = Math.min(images, start + ctx.config.ingest.unitRows);
       const payload: CocoPayload = { layout: 'coco-captions', file, start, end };

@@ -25,7 +25,7 @@ export async function planRecords(source: CaptionSourceConfig, ctx: StageContext
   const format = source.format as RecordFormat;
   const units: AdapterUnit[] = [];
   for (const file of await sourceFiles(source.name, source.path, ctx.baseDir, `**/*.${format}`)) {
-    const counted = await countRecordsOrReject(file, format, ctx.conn, ctx.config.ingest.unitRows);
+    const counted = await countRecordsOrReject(file, format, ctx, ctx.config.ingest.unitRows);
       if (!counted) continue;
       const { records, fingerprint, seeks } = counted;
     const uri = sourceUri(file, ctx.baseDir);

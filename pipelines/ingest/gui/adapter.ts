@@ -38,7 +38,7 @@ export const guiAdapter: SourceAdapter<GuiSourceConfig> = {
     const targets: { target: PageTarget; stamp: string }[] = [];
     if (source.path) {
       for (const path of await sourceFiles(source.name, source.path, ctx.baseDir, ['**/*.html', '**/*.htm'])) {
-        targets.push({ target: { kind: 'file', path }, stamp: await sha256File(path) });
+        targets.push({ target: { kind: 'file', path }, stamp: await ctx.files.get(path, 'sha256', () => sha256File(path)) });
       }
     }
     for (const url of source.urls) targets.push({ target: { kind: 'url', url }, stamp: url });

@@ -47,7 +47,7 @@ export const interleavedAdapter: SourceAdapter<InterleavedSourceConfig> = {
     }
     const { unitRows } = ctx.config.ingest;
     for (const file of await sourceFiles(source.name, source.path, ctx.baseDir, '**/*.jsonl')) {
-      const counted = await countRecordsOrReject(file, 'jsonl', ctx.conn, unitRows);
+      const counted = await countRecordsOrReject(file, 'jsonl', ctx, unitRows);
       if (!counted) continue;
       const { records, fingerprint, seeks } = counted;
       const rel = relative(ctx.baseDir, file);

@@ -26,8 +26,8 @@ export async function planPdfUnits(opts: PdfPlanOptions, ctx: StageContext): Pro
   const units: AdapterUnit[] = [];
   for (const file of await sourceFiles(opts.sourceName, opts.path, ctx.baseDir, ['**/*.pdf', '**/*.PDF'])) {
     const rel = relative(ctx.baseDir, file);
-    const fingerprint = await sha256File(file);
-    const pages = opts.wholeDocuments ? null : await pageCount(file, opts.maxFileBytes);
+    const fingerprint = await ctx.files.get(file, 'sha256', () => sha256File(file));
+    const pages = opts.wholeDocuments ? null : await ctx.files.get(file, `pdf-pages:${opts.maxFileBytes}`, () => pageCount(file, opts.maxFileBytes));
     if (pages === null || pages === 0) {
       const payload: PdfUnitPayload = { file, pages: 'document' };
       units.push({ key: `${rel}#document`, label: `${opts.sourceName} ${rel}`, fingerprint, size: 1, payload });

@@ -28,7 +28,7 @@ export const qaAdapter: SourceAdapter<QaSourceConfig> = {
     const { unitRows } = ctx.config.ingest;
     const units = [];
     for (const file of await sourceFiles(source.name, source.path, ctx.baseDir, `**/*.${source.format}`)) {
-      const counted = await countRecordsOrReject(file, source.format, ctx.conn, unitRows);
+      const counted = await countRecordsOrReject(file, source.format, ctx, unitRows);
       if (!counted) continue;
       const { records, fingerprint, seeks } = counted;
       const rel = sourceUri(file, ctx.baseDir);

@@ -8,6 +8,7 @@ import { sqlString } from '../../shared/store/duckdb.js';
 import { RecordError } from '../record-error.js';
 import { JsonDepthScanner, MAX_JSON_DEPTH } from './json-depth.js';
 import { rejectFile } from '../source-files.js';
+import type { FileMemo } from '../../shared/store/file-memo.js';
 
 export type RecordFormat = 'jsonl' | 'json' | 'parquet' | 'csv';
 
@@ -31,6 +32,11 @@ export interface FileCount {
   fingerprint: string;
   /** JSONL: the start of records 0, every, 2·every, ... (the unit boundaries); empty for other formats. */
   seeks: RecordSeek[];
+}
+
+/** countRecords through the dataset's file memo: an unchanged file (size, mtime, inode) is not read again. */
+export function countRecordsOnce(file: string, format: RecordFormat, ctx: { conn: DuckDBConnection; files: FileMemo }, every?: number): Promise<FileCount> {
+  return ctx.files.get(file, `records:${format}:${every ?? 'all'}`, () => countRecords(file, format, ctx.conn, every));
 }
 
 /** Counts records (for unit planning) and hashes the file in one streaming pass where the format allows. */
@@ -64,9 +70,9 @@ export async function countRecords(file: string, format: RecordFormat, conn: Duc
  * Parquet or CSV, the file vanished, ...; `empty_file`: no records) so one bad file is a
  * quarantine row, not a failed plan or a file that silently contributes nothing.
  */
-export async function countRecordsOrReject(file: string, format: RecordFormat, conn: DuckDBConnection, every?: number): Promise<FileCount | null> {
+export async function countRecordsOrReject(file: string, format: RecordFormat, ctx: { conn: DuckDBConnection; files: FileMemo }, every?: number): Promise<FileCount | null> {
   try {
-    const counted = await countRecords(file, format, conn, every);
+    const counted = await countRecordsOnce(file, format, ctx, every);
     if (counted.records > 0) return counted;
     await rejectFile(file, 'empty_file', `${file} holds no ${format} records`);
     return null;

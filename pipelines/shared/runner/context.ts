@@ -1,7 +1,9 @@
+import { join } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import { ConfigError } from '../config/load.js';
 import { BlobStore } from '../store/blob-store.js';
 import { connect } from '../store/duckdb.js';
+import { FileMemo } from '../store/file-memo.js';
 import { DatasetLayout } from '../store/layout.js';
 import type { StageContext } from './stage.js';
 
@@ -16,5 +18,11 @@ export async function stageContext(loaded: LoadedConfig, dataset: string, signal
   const config = loaded.config.datasets[dataset];
   if (!config) throw new ConfigError(`no dataset "${dataset}" in ${loaded.file}`);
   const layout = new DatasetLayout(loaded.shardsDir, dataset);
-  return { dataset, config, loaded, baseDir: loaded.baseDir, layout, blobs: new BlobStore(layout.blobs), conn: await connect(), signal };
+  const files = await FileMemo.open(fileMemoPath(layout));
+  return { dataset, config, loaded, baseDir: loaded.baseDir, layout, blobs: new BlobStore(layout.blobs), conn: await connect(), signal, files };
+}
+
+/** Where a dataset's file memo lives (see FileMemo). */
+export function fileMemoPath(layout: DatasetLayout): string {
+  return join(layout.root, '_cache', 'file-memo.json');
 }

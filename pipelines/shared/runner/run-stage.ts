@@ -5,6 +5,7 @@ import { stableHash } from '../hash.js';
 import { log } from '../log.js';
 import { InProcessExecutor, type Executor } from './executor.js';
 import { faultPoint } from './fault.js';
+import { UnitsFailedError, writeFailures } from './failures.js';
 import { acquireLock } from './lock.js';
 import { ManifestLog, writeJsonAtomic, type UnitCounts, type UnitRecord } from './manifest.js';
 import { createProgress } from './progress.js';
@@ -56,6 +57,7 @@ export interface ReduceRecord {
 export async function planStage(stage: AnyStage, ctx: StageContext, upstream: string | null = stage.input): Promise<WorkUnit<unknown>[]> {
   const configHash = stableHash({ config: stage.config(ctx) ?? null, version: stage.version });
   const units = await stage.plan(ctx, { upstream, configHash });
+  await ctx.files.save();
   return units.map((u) => ({ ...u, configHash: stableHash([u.configHash, stage.version]) }));
 }
 
@@ -182,6 +184,11 @@ async function runPhase(
   });
   try {
     await executor.run(stage, ctx, jobs, { concurrency: stage.unitConcurrency, commit, onItem: progress.add });
+    await writeFailures(stageDir, []);
+  } catch (err) {
+    // Units that failed for good are kept for `status`; the next successful run clears them.
+    if (err instanceof UnitsFailedError) await writeFailures(stageDir, err.failures);
+    throw err;
   } finally {
     await commits.catch(() => {});
     progress.stop();

@@ -3,6 +3,7 @@ import type { LedgerRow } from '../../../schemas/ledger.js';
 import type { DatasetConfig } from '../config/schema.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { BlobStore } from '../store/blob-store.js';
+import type { FileMemo } from '../store/file-memo.js';
 import type { DatasetLayout, StageName } from '../store/layout.js';
 import type { UnitSink } from './unit-sink.js';
 
@@ -42,6 +43,8 @@ export interface StageContext {
   blobs: BlobStore;
   conn: DuckDBConnection;
   signal: AbortSignal;
+  /** Values derived from whole input files (hash, record count), reused while a file's stat is unchanged: plans read only what changed. */
+  files: FileMemo;
 }
 
 /** What the runner tells a stage when it plans. */

@@ -19,6 +19,11 @@ export interface UnitJob<P = unknown> {
   unit: WorkUnit<P>;
   /** Apply only: the reduce artifact folder and this unit's map outputs. */
   step?: { artifact: string; mapFiles: Record<string, string[]> };
+  /**
+   * Names this delivery's temp folder: a queue may deliver a job twice at once (a worker presumed
+   * dead that was only slow), and two attempts must not write into the same folder.
+   */
+  attempt?: string;
 }
 
 /** A processed unit, written under the stage's `_tmp` and not yet visible: the coordinator commits it. */
@@ -59,7 +64,7 @@ export function phaseOutputs(stage: AnyStage, phase: Phase): Record<string, Outp
 export async function executeUnit(stage: AnyStage, ctx: StageContext, job: UnitJob, resources: unknown, onItem: (n: number) => void): Promise<UnitResult> {
   const started = Date.now();
   const key = unitKey(job.unit.id);
-  const tmpDir = join(ctx.layout.tmp(phaseStage(stage.name, job.phase)), key);
+  const tmpDir = join(ctx.layout.tmp(phaseStage(stage.name, job.phase)), job.attempt ? `${key}-${job.attempt}` : key);
   await rm(tmpDir, { recursive: true, force: true });
   const outputs = phaseOutputs(stage, job.phase);
   const sink = new UnitSink(stage.name, job.unit.id, join(tmpDir, 'staging'), onItem, Object.keys(outputs));

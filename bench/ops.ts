@@ -1,0 +1,153 @@
+/**
+ * Operations: what a nightly run costs when nothing (or 1%) changed, against a full run, all through
+ * the CLI as cron would start it; then units/s on BullMQ workers (1 and 2 processes) and the queue's
+ * overhead per unit against the in-process executor. Needs redis-server for the second part.
+ *
+ * STRATUM_BENCH_OPS_ROWS (default 200000) sets the corpus size; STRATUM_BENCH_OPS_UNITS (default 300)
+ * the unit count of the queue part.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const REPO = join(import.meta.dirname, '..');
+const MAIN = join(REPO, 'pipelines', 'cli', 'main.ts');
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+
+interface Timed {
+  wall: number;
+  cpu: number | null;
+  stdout: string;
+}
+
+/** One CLI invocation in its own process, timed from spawn to exit (wall, and user+sys CPU when /usr/bin/time exists). */
+function cli(args: string[], configDir: string): Promise<Timed> {
+  const cwd = REPO;
+  if (args[0] !== '--help') args = [...args, '--config', join(configDir, 'pipeline.config.ts')];
+  return new Promise((resolve, reject) => {
+    const argv = [process.execPath, '--import', 'tsx', MAIN, ...args];
+    const started = performance.now();
+    const child = TIME ? spawn(TIME, ['-f', '@@time %U %S', ...argv], { cwd, env: { ...process.env, STRATUM_LOG_LEVEL: 'warn' } }) : spawn(argv[0] as string, argv.slice(1), { cwd, env: { ...process.env, STRATUM_LOG_LEVEL: 'warn' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const wall = (performance.now() - started) / 1000;
+      if (code !== 0) return reject(new Error(`pipeline ${args.join(' ')} exited ${code}:\n${stderr}`));
+      const m = /@@time ([\d.]+) ([\d.]+)/.exec(stderr);
+      resolve({ wall, cpu: m ? Number(m[1]) + Number(m[2]) : null, stdout });
+    });
+  });
+}
+
+function rows(file: number, n: number, tag: string): string {
+  let out = '';
+  for (let i = 0; i < n; i++) {
+    out += JSON.stringify({
+      id: `${tag}${file}-${i}`,
+      question: `Problem ${tag}${file}.${i}: a train leaves at ${i % 24}:00 and travels ${(i * 7) % 300} km at ${(file % 9) + 40} km/h. How long does the journey take, in minutes, if it stops ${i % 5} times for ${file % 7} minutes?`,
+      answer: String(i),
+    });
+    out += '\n';
+  }
+  return out;
+}
+
+function config(files: string, unitRows: number): string {
+  return `export default ${JSON.stringify({
+    shardsDir: 'shards',
+    datasets: { bench: { sources: [{ name: 'qa', type: 'qa', path: files, format: 'jsonl', fields: { id: 'id', question: 'question', answer: 'answer' } }], ingest: { unitRows } } },
+  })};\n`;
+}
+
+function ratio(a: Timed, full: Timed): string {
+  const wall = `${((a.wall / full.wall) * 100).toFixed(2)}% of wall`;
+  return a.cpu !== null && full.cpu ? `${wall}, ${((a.cpu / full.cpu) * 100).toFixed(2)}% of CPU` : wall;
+}
+
+function show(label: string, t: Timed): void {
+  process.stdout.write(`${label}: ${t.wall.toFixed(2)} s wall${t.cpu !== null ? `, ${t.cpu.toFixed(2)} s CPU` : ''}\n`);
+}
+
+async function nightly(dir: string): Promise<void> {
+  const total = Number(process.env.STRATUM_BENCH_OPS_ROWS ?? 200_000);
+  const files = 20;
+  const perFile = Math.ceil(total / files);
+  await mkdir(join(dir, 'qa'), { recursive: true });
+  for (let f = 0; f < files; f++) await writeFile(join(dir, 'qa', `part-${String(f).padStart(3, '0')}.jsonl`), rows(f, perFile, 'p'));
+  await writeFile(join(dir, 'pipeline.config.ts'), config('qa/*.jsonl', 5000));
+  // Nightly input lands well before the run; files changed within 2 s of a plan are re-read once (racily clean).
+  await sleep(2500);
+  process.stdout.write(`corpus: ${files} JSONL files, ${files * perFile} QA rows; run all = ingest → filter → difficulty (no endpoint) → export\n`);
+  const full = await cli(['run', 'all'], dir);
+  show('full run', full);
+  const rerun = await cli(['run', 'all'], dir);
+  show('re-run, nothing changed', rerun);
+  const status = await cli(['status'], dir);
+  show('status', status);
+  const help = await cli(['--help'], dir);
+  show('CLI start-up (--help)', help);
+  // 1% new data: one more file, as a nightly drop would add it.
+  await writeFile(join(dir, 'qa', `part-new.jsonl`), rows(999, Math.ceil(total / 100), 'n'));
+  await sleep(2500);
+  const append = await cli(['run', 'all'], dir);
+  show('run after appending 1% new rows', append);
+  process.stdout.write(`re-run / full: ${ratio(rerun, full)} (goal ≤ 2%)\n1% append / full: ${ratio(append, full)} (goal ≤ 5%)\n`);
+}
+
+async function queue(dir: string): Promise<void> {
+  if (spawnSync('redis-server', ['--version']).status !== 0) {
+    process.stdout.write('queue part skipped: redis-server is not installed\n');
+    return;
+  }
+  const units = Number(process.env.STRATUM_BENCH_OPS_UNITS ?? 300);
+  const unitRows = 50;
+  await mkdir(join(dir, 'qa'), { recursive: true });
+  for (let f = 0; f < units / 10; f++) await writeFile(join(dir, 'qa', `part-${f}.jsonl`), rows(f, unitRows * 10, 'q'));
+  const { startRedis, startWorker } = await import('../test/support/redis.js');
+  const redis = await startRedis();
+  try {
+    const variants: Array<[string, number | null]> = [
+      ['in-process', null],
+      ['queue, 1 worker', 1],
+      ['queue, 2 workers', 2],
+    ];
+    const results: Record<string, number> = {};
+    for (const [label, workers] of variants) {
+      const sub = join(dir, label.replace(/\W+/g, '-'));
+      await mkdir(sub, { recursive: true });
+      await writeFile(join(sub, 'pipeline.config.ts'), config(join(dir, 'qa', '*.jsonl'), unitRows));
+      const procs = workers ? Array.from({ length: workers }, () => startWorker(redis.url)) : [];
+      await Promise.all(procs.map((p) => p.ready));
+      const t = await cli(['run', 'ingest', ...(workers ? ['--queue', redis.url] : [])], sub);
+      const m = /\| ([\d.]+) s\n/.exec(t.stdout);
+      const seconds = m ? Number(m[1]) : t.wall;
+      results[label] = seconds;
+      process.stdout.write(`${label}: ${units} ingest units (${unitRows} rows each) in ${seconds.toFixed(2)} s = ${(units / seconds).toFixed(1)} units/s\n`);
+      for (const p of procs) await p.stop();
+    }
+    const inProcess = results['in-process'] as number;
+    const one = results['queue, 1 worker'] as number;
+    process.stdout.write(`queue overhead per unit (1 worker vs in-process, same concurrency): ${(((one - inProcess) / units) * 1000).toFixed(1)} ms\n`);
+    process.stdout.write(`2 workers / 1 worker speed-up: ${(one / (results['queue, 2 workers'] as number)).toFixed(2)}× (this machine has 2 cores shared with other work)\n`);
+  } finally {
+    await redis.stop();
+  }
+}
+
+export async function benchOps(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'stratum-bench-ops-'));
+  try {
+    await nightly(join(dir, 'nightly'));
+    await queue(join(dir, 'queue'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await benchOps();
