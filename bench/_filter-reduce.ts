@@ -42,6 +42,8 @@ interface ChildSpec {
 
 interface ChildResult {
   seconds: number;
+  /** User + system CPU seconds of the reduce process (all DuckDB threads). */
+  cpuSeconds: number;
   maxRssMiB: number;
   summary: Record<string, unknown>;
 }
@@ -68,7 +70,7 @@ export async function reduceBench(options: ReduceBenchOptions): Promise<void> {
       const check = await checkPlanted(dir, plan);
       const s = result.summary as { textEdges?: number; imageEdges?: number; decisions?: Record<string, number> };
       process.stdout.write(
-        `   reduce: ${result.seconds.toFixed(1)} s, peak RSS ${result.maxRssMiB} MiB (reduceMemory ${options.reduceMemory}); ` +
+        `   reduce: ${result.seconds.toFixed(1)} s wall, ${result.cpuSeconds.toFixed(1)} s CPU, peak RSS ${result.maxRssMiB} MiB (reduceMemory ${options.reduceMemory}); ` +
           `${fmt(s.textEdges ?? 0)} text edges, ${fmt(s.imageEdges ?? 0)} image edges; decisions ${JSON.stringify(s.decisions ?? {})}\n`,
       );
       process.stdout.write(
@@ -132,7 +134,7 @@ function bandKeysSql(plan: number[][], prefix: string): string {
   return `[${keys.join(', ')}]`;
 }
 
-export async function generate(dir: string, size: number): Promise<Plan> {
+async function generate(dir: string, size: number): Promise<Plan> {
   const text = Math.floor(size / 2 / 3) * 3;
   const images = Math.floor((size - text) / 3) * 3;
   const textThird = text / 3;
@@ -305,9 +307,12 @@ async function childMain(spec: ChildSpec): Promise<void> {
   const outDir = join(spec.dir, 'out');
   await mkdir(outDir, { recursive: true });
   const started = performance.now();
+  const cpu = process.resourceUsage();
   const result = await reduceFilter(config, { rank: 0, files }, [], { units, changed: new Set(units.keys()), previous: null, outDir });
   const seconds = (performance.now() - started) / 1000;
-  const out: ChildResult = { seconds, maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024), summary: result.summary };
+  const after = process.resourceUsage();
+  const cpuSeconds = (after.userCPUTime - cpu.userCPUTime + after.systemCPUTime - cpu.systemCPUTime) / 1e6;
+  const out: ChildResult = { seconds, cpuSeconds, maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024), summary: result.summary };
   process.stdout.write(`\n${JSON.stringify(out)}\n`);
 }
 
