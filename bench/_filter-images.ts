@@ -323,6 +323,7 @@ function reportEdits(s: Scored, radius: number): void {
     const dists: number[] = [];
     const direct: number[] = [];
     const misses: string[] = [];
+    let withinMissed = 0;
     for (const i of idx) {
       const o = s.items.findIndex((it) => it.group === s.items[i]!.group && it.label === 'original');
       const together = s.cluster[i] === s.cluster[o];
@@ -332,6 +333,7 @@ function reportEdits(s: Scored, radius: number): void {
       const dd = directDistance(s, o, i);
       if (dd !== null) direct.push(dd);
       if (!together) misses.push(`${s.items[i]!.name}${d === null ? '' : ` d=${d}`}`);
+      if (!together && d !== null && d <= radius) withinMissed++;
       // Flagged: this copy dropped as a duplicate, or another sample dropped in its favour.
       const members = s.items.flatMap((_, j) => (j !== i && s.cluster[j] === s.cluster[i] ? [j] : []));
       if (members.length) {
@@ -342,8 +344,11 @@ function reportEdits(s: Scored, radius: number): void {
     process.stdout.write(
       `      ${edit.padEnd(20)} ${pct(found, idx.length).padEnd(20)} ${pct(flaggedRight, flagged).padEnd(20)} ${quantiles(dists)}  ≤ ${radius}: ${dists.filter((d) => d <= radius).length}/${dists.length}      ${quantiles(direct)}\n`,
     );
-    if (misses.length && misses.length <= 6) process.stdout.write(`         missed: ${misses.join(', ')}\n`);
-    else if (misses.length) process.stdout.write(`         missed: ${misses.slice(0, 6).join(', ')} … (${misses.length})\n`);
+    if (misses.length) {
+      const shown = misses.length <= 6 ? misses.join(', ') : `${misses.slice(0, 6).join(', ')}, …`;
+      const within = withinMissed ? `; ${withinMissed} of them within the radius but sharing no band` : '';
+      process.stdout.write(`         missed ${misses.length}${within}: ${shown}\n`);
+    }
   }
   const all = pairCounts(s);
   process.stdout.write(`      all pairs: precision ${pct(all.correct, all.predictedPairs)}, recall ${pct(all.correct, all.truePairs)}\n`);
