@@ -1,8 +1,8 @@
 /**
  * Part 3 of `pnpm bench filter`: the filter reduce (pipelines/filter/reduce.ts) on synthetic map
  * outputs. Per-unit Parquet files in the shapes of schemas/filter.ts are generated directly with
- * DuckDB: half the samples are text samples (QA) with random 128-value MinHash signatures and their
- * 16 band keys, half are caption samples with random 256-bit hashes (and mirrored hashes) and the
+ * DuckDB: text samples (QA) with random 128-value MinHash signatures and their 16 band keys, and
+ * caption samples (half of all by default) with random 256-bit hashes (and mirrored hashes) and the
  * product's 48 bit-sampled band keys of each. Planted clusters of three: a base and two copies, the
  * text copies sharing 13 of 16 bands with the base (estimated Jaccard 104/128 = 0.81), the image
  * copies differing from the base by ~8 random bits (each bit flipped with p = 1/32). The reduce runs
@@ -51,6 +51,8 @@ interface ChildResult {
 export interface ReduceBenchOptions {
   sizes: number[];
   reduceMemory: string;
+  /** Share of the samples that are caption samples with an image (the rest are text samples). */
+  imageShare: number;
 }
 
 export async function reduceBench(options: ReduceBenchOptions): Promise<void> {
@@ -60,10 +62,10 @@ export async function reduceBench(options: ReduceBenchOptions): Promise<void> {
       const dir = join(root, `n${size}`);
       await mkdir(dir, { recursive: true });
       const started = performance.now();
-      const plan = await generate(dir, size);
+      const plan = await generate(dir, size, options.imageShare);
       const genSeconds = (performance.now() - started) / 1000;
       process.stdout.write(
-        `   ${fmt(size)} samples (${fmt(plan.text)} text with ${PERMS}-value MinHash, ${fmt(plan.images)} images with 256-bit hashes) in ${plan.units} units: ` +
+        `   ${fmt(size)} samples (${fmt(plan.text)} text with ${PERMS}-value MinHash, ${fmt(plan.images)} images with 256-bit hashes) in ${plan.units} unit${plan.units === 1 ? "" : "s"}: ` +
           `${(plan.bytes / 1e6).toFixed(0)} MB of map Parquet generated in ${genSeconds.toFixed(0)} s\n`,
       );
       const result = await runChild({ dir, reduceMemory: options.reduceMemory });
@@ -134,8 +136,8 @@ function bandKeysSql(plan: number[][], prefix: string): string {
   return `[${keys.join(', ')}]`;
 }
 
-async function generate(dir: string, size: number): Promise<Plan> {
-  const text = Math.floor(size / 2 / 3) * 3;
+async function generate(dir: string, size: number, imageShare: number): Promise<Plan> {
+  const text = Math.floor((size * (1 - imageShare)) / 3) * 3;
   const images = Math.floor((size - text) / 3) * 3;
   const textThird = text / 3;
   const imageThird = images / 3;
@@ -195,13 +197,13 @@ async function textUnit(conn: DuckDBConnection, dir: string, plan: Plan, start: 
     pixels: '0',
     minhash: `list_transform(range(${PERMS}), k -> (${value}))`,
   })} FROM range(${start}, ${end}) r(i)`);
-  await conn.run(`COPY t TO ${sqlString(join(dir, 'map', 'samples', `${unit}.parquet`))} (FORMAT PARQUET, COMPRESSION ZSTD)`);
+  await conn.run(`COPY t TO ${sqlString(join(dir, 'map', 'samples', `${unit}.parquet`))} (FORMAT PARQUET, COMPRESSION SNAPPY)`);
   await conn.run(`COPY (SELECT ${select(FILTER_TEXT_BAND_COLUMNS, {
     unit: 'unit',
     sample_id: 'sample_id',
     band: 'b',
     key: `hash(b, list_slice(minhash, b * ${ROWS} + 1, (b + 1) * ${ROWS})) % ${U32}`,
-  })} FROM t, range(${TEXT_BANDS}) bands(b)) TO ${sqlString(join(dir, 'map', 'text_bands', `${unit}.parquet`))} (FORMAT PARQUET, COMPRESSION ZSTD)`);
+  })} FROM t, range(${TEXT_BANDS}) bands(b)) TO ${sqlString(join(dir, 'map', 'text_bands', `${unit}.parquet`))} (FORMAT PARQUET, COMPRESSION SNAPPY)`);
 }
 
 /** Image sample j: planted like text; a copy's hash word w is the base's XOR a mask with each bit set with p = 1/32. */
@@ -229,7 +231,7 @@ async function imageUnit(conn: DuckDBConnection, dir: string, plan: Plan, bands:
     exprs[`m${w}`] = `hash(${seed(8)} + j * 8 + ${w}) % ${U32}`;
   }
   await conn.run(`CREATE OR REPLACE TEMP TABLE im AS SELECT ${select(FILTER_IMAGE_COLUMNS, exprs)} FROM range(${start}, ${end}) r(j)`);
-  await conn.run(`COPY im TO ${sqlString(join(dir, 'map', 'images', `${unit}.parquet`))} (FORMAT PARQUET, COMPRESSION ZSTD)`);
+  await conn.run(`COPY im TO ${sqlString(join(dir, 'map', 'images', `${unit}.parquet`))} (FORMAT PARQUET, COMPRESSION SNAPPY)`);
   await conn.run(`COPY (SELECT ${select(FILTER_SAMPLE_COLUMNS, {
     unit: 'unit',
     row: 'row',
@@ -244,16 +246,17 @@ async function imageUnit(conn: DuckDBConnection, dir: string, plan: Plan, bands:
     text_chars: 'text_chars',
     pixels: 'width::BIGINT * height',
     minhash: 'NULL',
-  })} FROM im) TO ${sqlString(join(dir, 'map', 'samples', `${unit}.parquet`))} (FORMAT PARQUET, COMPRESSION ZSTD)`);
+  })} FROM im) TO ${sqlString(join(dir, 'map', 'samples', `${unit}.parquet`))} (FORMAT PARQUET, COMPRESSION SNAPPY)`);
   const bandRows = (prefix: string, mirrored: boolean): string =>
     `SELECT ${select(FILTER_IMAGE_BAND_COLUMNS, { unit: 'unit', media_id: 'media_id', band: 'unnest(range(' + IMAGE_BANDS + '))', key: `unnest(${bandKeysSql(bands, prefix)})`, mirrored: String(mirrored) })} FROM im`;
-  await conn.run(`COPY (${bandRows('h', false)} UNION ALL ${bandRows('m', true)}) TO ${sqlString(join(dir, 'map', 'image_bands', `${unit}.parquet`))} (FORMAT PARQUET, COMPRESSION ZSTD)`);
+  await conn.run(`COPY (${bandRows('h', false)} UNION ALL ${bandRows('m', true)}) TO ${sqlString(join(dir, 'map', 'image_bands', `${unit}.parquet`))} (FORMAT PARQUET, COMPRESSION SNAPPY)`);
 }
 
 /** Every planted copy (member 1 and 2) should be dropped with its cluster's base (member 0) as `dup_of`; nothing else dropped. */
 async function checkPlanted(dir: string, plan: Plan): Promise<{ textFound: number; textPlanted: number; imageFound: number; imagePlanted: number; falseDrops: number }> {
   const db = await DuckDBInstance.create(':memory:');
   const conn = await db.connect();
+  plan = { ...plan, textThird: Math.max(1, plan.textThird), imageThird: Math.max(1, plan.imageThird) };
   try {
     const decisions = `read_parquet(${sqlString(join(dir, 'out', 'decisions.parquet'))})`;
     const row = (

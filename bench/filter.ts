@@ -20,6 +20,7 @@
  *   STRATUM_BENCH_FILTER_RADIUS=56                     # image radius for part 1 (default: the config default)
  *   STRATUM_BENCH_FILTER_EDIT_COCO=1                   # part 1(b) also edits the 80 COCO photos (default: distinct photos only)
  *   STRATUM_BENCH_FILTER_REDUCE_MEMORY=1GB             # filter.reduceMemory for part 3 (default: the config default)
+ *   STRATUM_BENCH_FILTER_IMAGE_SHARE=0                 # share of image samples in part 3 (default 0.5; the rest are text)
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -67,6 +68,7 @@ export async function benchFilter(): Promise<void> {
   if (parts.has('reduce')) {
     const reduceMemory = process.env.STRATUM_BENCH_FILTER_REDUCE_MEMORY ?? defaults.reduceMemory;
     process.stdout.write(`3. reduce (DuckDB, file-backed, spills beyond reduceMemory) on synthetic signatures with planted clusters of 3\n`);
-    await reduceBench({ sizes: reduceSizes(), reduceMemory });
+    const imageShare = Number(process.env.STRATUM_BENCH_FILTER_IMAGE_SHARE ?? 0.5);
+    await reduceBench({ sizes: reduceSizes(), reduceMemory, imageShare: Math.min(1, Math.max(0, imageShare)) });
   }
 }
