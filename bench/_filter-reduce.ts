@@ -98,7 +98,7 @@ interface Plan {
   bytes: number;
 }
 
-const fmt = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(n % 1e6 ? 1 : 0)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(0)}k` : String(n));
+const fmt = (n: number): string => (n >= 999_500 ? `${(n / 1e6).toFixed(n % 1e6 ? 1 : 0)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(0)}k` : String(n));
 
 /** `expr::TYPE AS name` for every column of a schema, in order, from a map of expressions. */
 function select(columns: Record<string, string>, exprs: Record<string, string>): string {
