@@ -68,7 +68,16 @@ export async function reduceBench(options: ReduceBenchOptions): Promise<void> {
         `   ${fmt(size)} samples (${fmt(plan.text)} text with ${PERMS}-value MinHash, ${fmt(plan.images)} images with 256-bit hashes) in ${plan.units} unit${plan.units === 1 ? "" : "s"}: ` +
           `${(plan.bytes / 1e6).toFixed(0)} MB of map Parquet generated in ${genSeconds.toFixed(0)} s\n`,
       );
-      const result = await runChild({ dir, reduceMemory: options.reduceMemory });
+      const reduceStarted = performance.now();
+      let result: ChildResult;
+      try {
+        result = await runChild({ dir, reduceMemory: options.reduceMemory });
+      } catch (err) {
+        // A reduce that dies (DuckDB out of memory, disk full) is a result too: say so and go on.
+        process.stdout.write(`   reduce FAILED after ${((performance.now() - reduceStarted) / 1000).toFixed(0)} s: ${(err as Error).message.split('\n')[0]} (its error is above)\n`);
+        await rm(dir, { recursive: true, force: true });
+        continue;
+      }
       const check = await checkPlanted(dir, plan);
       const s = result.summary as { textEdges?: number; imageEdges?: number; decisions?: Record<string, number> };
       process.stdout.write(
