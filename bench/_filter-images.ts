@@ -129,7 +129,6 @@ export async function imageBench(options: ImageBenchOptions): Promise<void> {
 
 async function knownItems(natural: string): Promise<Item[]> {
   const items: Item[] = [];
-  const groupOf = new Map<string, string>();
   const labelOf = new Map<string, string>();
   // Union of the listed groups (Shell's thumbnail and crop join one group through the full wallpaper).
   const parent = new Map<string, string>();
@@ -150,7 +149,6 @@ async function knownItems(natural: string): Promise<Item[]> {
   }
   for (const file of await photos(natural)) {
     const rel = file.slice(natural.length + 1);
-    groupOf.set(rel, find(rel));
     items.push({ group: find(rel), label: labelOf.get(rel) ?? 'original', name: rel, path: file });
   }
   return items;
