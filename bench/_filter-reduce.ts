@@ -1,0 +1,335 @@
+/**
+ * Part 3 of `pnpm bench filter`: the filter reduce (pipelines/filter/reduce.ts) on synthetic map
+ * outputs. Per-unit Parquet files in the shapes of schemas/filter.ts are generated directly with
+ * DuckDB: text samples (QA) with random 128-value MinHash signatures and their 16 band keys, and
+ * caption samples (half of all by default) with random 256-bit hashes (and mirrored hashes) and the
+ * product's 48 bit-sampled band keys of each. Planted clusters of three: a base and two copies, the
+ * text copies sharing 13 of 16 bands with the base (estimated Jaccard 104/128 = 0.81), the image
+ * copies differing from the base by ~8 random bits (each bit flipped with p = 1/32). The reduce runs
+ * in a fresh child process, which reports its wall time and peak RSS (`process.resourceUsage()`,
+ * DuckDB included); the parent then checks the planted clusters against `decisions.parquet`.
+ */
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FILTER_IMAGE_BAND_COLUMNS, FILTER_IMAGE_COLUMNS, FILTER_SAMPLE_COLUMNS, FILTER_TEXT_BAND_COLUMNS } from '../schemas/filter.js';
+import { filterSchema } from '../pipelines/filter/config.js';
+import { hashBands } from '../pipelines/filter/image-hash.js';
+import { IMAGE_BANDS, IMAGE_BAND_BITS } from '../pipelines/filter/map.js';
+import { reduceFilter } from '../pipelines/filter/reduce.js';
+import type { ReduceInput } from '../pipelines/shared/runner/stage.js';
+import { sqlString } from '../pipelines/shared/store/duckdb.js';
+
+const CHILD_ENV = 'STRATUM_BENCH_FILTER_REDUCE_CHILD';
+const SELF = fileURLToPath(import.meta.url);
+const UNIT_ROWS = 10_000;
+const PERMS = 128;
+const TEXT_BANDS = 16;
+const ROWS = PERMS / TEXT_BANDS;
+/** Share of each third of the samples that starts a planted cluster (so 3 × this share of samples are in clusters). */
+const PLANTED_SHARE = 0.01;
+const U32 = '4294967296';
+/** Disjoint integer ranges per random stream: DuckDB's one-argument hash of an integer mixes well (its multi-argument combine does not, in the low bits). */
+const seed = (stream: number): string => `${stream * 2 ** 40}::UBIGINT`;
+
+interface ChildSpec {
+  dir: string;
+  reduceMemory: string;
+}
+
+interface ChildResult {
+  seconds: number;
+  /** User + system CPU seconds of the reduce process (all DuckDB threads). */
+  cpuSeconds: number;
+  maxRssMiB: number;
+  summary: Record<string, unknown>;
+}
+
+export interface ReduceBenchOptions {
+  sizes: number[];
+  reduceMemory: string;
+  /** Share of the samples that are caption samples with an image (the rest are text samples). */
+  imageShare: number;
+}
+
+export async function reduceBench(options: ReduceBenchOptions): Promise<void> {
+  const root = await mkdtemp(join(tmpdir(), 'stratum-bench-reduce-'));
+  try {
+    for (const size of options.sizes) {
+      const dir = join(root, `n${size}`);
+      await mkdir(dir, { recursive: true });
+      const started = performance.now();
+      const plan = await generate(dir, size, options.imageShare);
+      const genSeconds = (performance.now() - started) / 1000;
+      process.stdout.write(
+        `   ${fmt(size)} samples (${fmt(plan.text)} text with ${PERMS}-value MinHash, ${fmt(plan.images)} images with 256-bit hashes) in ${plan.units} unit${plan.units === 1 ? "" : "s"}: ` +
+          `${(plan.bytes / 1e6).toFixed(0)} MB of map Parquet generated in ${genSeconds.toFixed(0)} s\n`,
+      );
+      const reduceStarted = performance.now();
+      let result: ChildResult;
+      try {
+        result = await runChild({ dir, reduceMemory: options.reduceMemory });
+      } catch (err) {
+        // A reduce that dies (DuckDB out of memory, disk full) is a result too: say so and go on.
+        process.stdout.write(`   reduce FAILED after ${((performance.now() - reduceStarted) / 1000).toFixed(0)} s: ${(err as Error).message.split('\n')[0]} (its error is above)\n`);
+        await rm(dir, { recursive: true, force: true });
+        continue;
+      }
+      const check = await checkPlanted(dir, plan);
+      const s = result.summary as { textEdges?: number; imageEdges?: number; decisions?: Record<string, number> };
+      process.stdout.write(
+        `   reduce: ${result.seconds.toFixed(1)} s wall, ${result.cpuSeconds.toFixed(1)} s CPU, peak RSS ${result.maxRssMiB} MiB (reduceMemory ${options.reduceMemory}); ` +
+          `${fmt(s.textEdges ?? 0)} text edges, ${fmt(s.imageEdges ?? 0)} image edges; decisions ${JSON.stringify(s.decisions ?? {})}\n`,
+      );
+      process.stdout.write(
+        `   planted: text copies dropped as near_dup:text of their base ${check.textFound}/${check.textPlanted}, ` +
+          `image copies dropped as near_dup:image of their base ${check.imageFound}/${check.imagePlanted}; ` +
+          `samples outside planted clusters dropped: ${check.falseDrops}\n`,
+      );
+      await rm(dir, { recursive: true, force: true });
+    }
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+interface Plan {
+  text: number;
+  images: number;
+  textThird: number;
+  imageThird: number;
+  textClusters: number;
+  imageClusters: number;
+  units: number;
+  bytes: number;
+}
+
+const fmt = (n: number): string => (n >= 999_500 ? `${(n / 1e6).toFixed(n % 1e6 ? 1 : 0)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(0)}k` : String(n));
+
+/** `expr::TYPE AS name` for every column of a schema, in order, from a map of expressions. */
+function select(columns: Record<string, string>, exprs: Record<string, string>): string {
+  return Object.entries(columns)
+    .map(([name, type]) => {
+      const expr = exprs[name];
+      if (expr === undefined) throw new Error(`no generator for column ${name}`);
+      return `(${expr})::${type} AS ${name}`;
+    })
+    .join(', ');
+}
+
+/**
+ * The image band plan, recovered from the product's `hashBands` by probing it with one-bit hashes
+ * (the plan itself is private): plan[b][j] is the hash bit that lands in bit (bits-1-j) of band b's key.
+ */
+function bandPlan(): number[][] {
+  const plan = Array.from({ length: IMAGE_BANDS }, () => new Array<number>(IMAGE_BAND_BITS).fill(-1));
+  for (let p = 0; p < 256; p++) {
+    const hash = new Array<number>(8).fill(0);
+    hash[p >>> 5] = (1 << (31 - (p & 31))) >>> 0;
+    for (const [b, key] of hashBands(hash, IMAGE_BANDS, IMAGE_BAND_BITS).entries()) {
+      for (let q = 0; q < IMAGE_BAND_BITS; q++) if ((key >>> q) & 1) (plan[b] as number[])[IMAGE_BAND_BITS - 1 - q] = p;
+    }
+  }
+  if (plan.some((band) => band.includes(-1))) throw new Error('could not recover the image band plan from hashBands');
+  return plan;
+}
+
+/** SQL for the 48 band keys of the hash in columns `${prefix}0..7`, as a list. */
+function bandKeysSql(plan: number[][], prefix: string): string {
+  const keys = plan.map((band) =>
+    band.map((pos, j) => `(((${prefix}${pos >>> 5} >> ${31 - (pos & 31)}) & 1)::UINTEGER << ${IMAGE_BAND_BITS - 1 - j})`).join(' | '),
+  );
+  return `[${keys.join(', ')}]`;
+}
+
+async function generate(dir: string, size: number, imageShare: number): Promise<Plan> {
+  const text = Math.floor((size * (1 - imageShare)) / 3) * 3;
+  const images = Math.floor((size - text) / 3) * 3;
+  const textThird = text / 3;
+  const imageThird = images / 3;
+  const plan: Plan = {
+    text,
+    images,
+    textThird,
+    imageThird,
+    textClusters: Math.floor(textThird * PLANTED_SHARE),
+    imageClusters: Math.floor(imageThird * PLANTED_SHARE),
+    units: Math.ceil(text / UNIT_ROWS) + Math.ceil(images / UNIT_ROWS),
+    bytes: 0,
+  };
+  const db = await DuckDBInstance.create(join(dir, 'gen.duckdb'), { memory_limit: '1GB', temp_directory: join(dir, 'gen-spill'), preserve_insertion_order: 'false' });
+  const conn = await db.connect();
+  try {
+    for (const out of ['samples', 'text_bands', 'images', 'image_bands']) await mkdir(join(dir, 'map', out), { recursive: true });
+    for (let start = 0; start < text; start += UNIT_ROWS) await textUnit(conn, dir, plan, start, Math.min(text, start + UNIT_ROWS));
+    const bands = bandPlan();
+    for (let start = 0; start < images; start += UNIT_ROWS) await imageUnit(conn, dir, plan, bands, start, Math.min(images, start + UNIT_ROWS));
+  } finally {
+    conn.closeSync();
+    db.closeSync();
+    await rm(join(dir, 'gen.duckdb'), { force: true });
+    await rm(join(dir, 'gen.duckdb.wal'), { force: true });
+    await rm(join(dir, 'gen-spill'), { recursive: true, force: true });
+  }
+  for (const out of ['samples', 'text_bands', 'images', 'image_bands']) {
+    for (const f of await readdir(join(dir, 'map', out))) plan.bytes += (await stat(join(dir, 'map', out, f))).size;
+  }
+  return plan;
+}
+
+const unitName = (prefix: string, start: number): string => `${prefix}${String(start / UNIT_ROWS).padStart(5, '0')}`;
+
+/**
+ * Text sample i: member m = i div third of cluster c = i mod third; planted when c < textClusters.
+ * Its MinHash value k is the cluster's, except in the three bands the member alters (the base, m = 0, alters none).
+ */
+async function textUnit(conn: DuckDBConnection, dir: string, plan: Plan, start: number, end: number): Promise<void> {
+  const unit = unitName('t', start);
+  const planted = `(i % ${plan.textThird}) < ${plan.textClusters}`;
+  const altered = `(i // ${plan.textThird}) > 0 AND (((k // ${ROWS}) - (i % ${plan.textThird}) - 3 * (i // ${plan.textThird})) % ${TEXT_BANDS} + ${TEXT_BANDS}) % ${TEXT_BANDS} < 3`;
+  const value = `CASE WHEN ${planted} AND NOT (${altered}) THEN hash(${seed(1)} + (i % ${plan.textThird}) * ${PERMS} + k) ELSE hash(${seed(0)} + i * ${PERMS} + k) END % ${U32}`;
+  await conn.run(`CREATE OR REPLACE TEMP TABLE t AS SELECT ${select(FILTER_SAMPLE_COLUMNS, {
+    unit: sqlString(unit),
+    row: `i - ${start}`,
+    sample_id: `'t' || i`,
+    kind: `'qa'`,
+    status: `'candidate'`,
+    reason: 'NULL',
+    details: 'NULL',
+    quality: 'NULL',
+    text_hash: `md5('text' || i)`,
+    image_key: `''`,
+    text_chars: '600',
+    pixels: '0',
+    minhash: `list_transform(range(${PERMS}), k -> (${value}))`,
+  })} FROM range(${start}, ${end}) r(i)`);
+  await conn.run(`COPY t TO ${sqlString(join(dir, 'map', 'samples', `${unit}.parquet`))} (FORMAT PARQUET, COMPRESSION SNAPPY)`);
+  await conn.run(`COPY (SELECT ${select(FILTER_TEXT_BAND_COLUMNS, {
+    unit: 'unit',
+    sample_id: 'sample_id',
+    band: 'b',
+    key: `hash(b, list_slice(minhash, b * ${ROWS} + 1, (b + 1) * ${ROWS})) % ${U32}`,
+  })} FROM t, range(${TEXT_BANDS}) bands(b)) TO ${sqlString(join(dir, 'map', 'text_bands', `${unit}.parquet`))} (FORMAT PARQUET, COMPRESSION SNAPPY)`);
+}
+
+/** Image sample j: planted like text; a copy's hash word w is the base's XOR a mask with each bit set with p = 1/32. */
+async function imageUnit(conn: DuckDBConnection, dir: string, plan: Plan, bands: number[][], start: number, end: number): Promise<void> {
+  const unit = unitName('i', start);
+  const c = `(j % ${plan.imageThird})`;
+  const m = `(j // ${plan.imageThird})`;
+  const planted = `${c} < ${plan.imageClusters}`;
+  const mask = (w: number): string => [1, 2, 3, 4, 5].map((s) => `hash(${seed(2 + s)} + j * 8 + ${w})`).join(' & ');
+  const word = (w: number): string =>
+    `CASE WHEN ${planted} THEN xor(hash(${seed(1)} + ${c} * 8 + ${w}) % ${U32}, CASE WHEN ${m} > 0 THEN (${mask(w)}) % ${U32} ELSE 0 END) ELSE hash(${seed(0)} + j * 8 + ${w}) % ${U32} END`;
+  const exprs: Record<string, string> = {
+    unit: sqlString(unit),
+    row: `j - ${start}`,
+    sample_id: `'i' || j`,
+    kind: `'caption'`,
+    media_id: `md5('media' || j)`,
+    position: '0',
+    width: `CASE WHEN ${planted} AND ${m} = 0 THEN 1024 ELSE 512 END`,
+    height: `CASE WHEN ${planted} AND ${m} = 0 THEN 768 ELSE 384 END`,
+    text_chars: '60',
+  };
+  for (let w = 0; w < 8; w++) {
+    exprs[`h${w}`] = word(w);
+    exprs[`m${w}`] = `hash(${seed(8)} + j * 8 + ${w}) % ${U32}`;
+  }
+  await conn.run(`CREATE OR REPLACE TEMP TABLE im AS SELECT ${select(FILTER_IMAGE_COLUMNS, exprs)} FROM range(${start}, ${end}) r(j)`);
+  await conn.run(`COPY im TO ${sqlString(join(dir, 'map', 'images', `${unit}.parquet`))} (FORMAT PARQUET, COMPRESSION SNAPPY)`);
+  await conn.run(`COPY (SELECT ${select(FILTER_SAMPLE_COLUMNS, {
+    unit: 'unit',
+    row: 'row',
+    sample_id: 'sample_id',
+    kind: 'kind',
+    status: `'candidate'`,
+    reason: 'NULL',
+    details: 'NULL',
+    quality: 'NULL',
+    text_hash: 'NULL',
+    image_key: 'media_id',
+    text_chars: 'text_chars',
+    pixels: 'width::BIGINT * height',
+    minhash: 'NULL',
+  })} FROM im) TO ${sqlString(join(dir, 'map', 'samples', `${unit}.parquet`))} (FORMAT PARQUET, COMPRESSION SNAPPY)`);
+  const bandRows = (prefix: string, mirrored: boolean): string =>
+    `SELECT ${select(FILTER_IMAGE_BAND_COLUMNS, { unit: 'unit', media_id: 'media_id', band: 'unnest(range(' + IMAGE_BANDS + '))', key: `unnest(${bandKeysSql(bands, prefix)})`, mirrored: String(mirrored) })} FROM im`;
+  await conn.run(`COPY (${bandRows('h', false)} UNION ALL ${bandRows('m', true)}) TO ${sqlString(join(dir, 'map', 'image_bands', `${unit}.parquet`))} (FORMAT PARQUET, COMPRESSION SNAPPY)`);
+}
+
+/** Every planted copy (member 1 and 2) should be dropped with its cluster's base (member 0) as `dup_of`; nothing else dropped. */
+async function checkPlanted(dir: string, plan: Plan): Promise<{ textFound: number; textPlanted: number; imageFound: number; imagePlanted: number; falseDrops: number }> {
+  const db = await DuckDBInstance.create(':memory:');
+  const conn = await db.connect();
+  plan = { ...plan, textThird: Math.max(1, plan.textThird), imageThird: Math.max(1, plan.imageThird) };
+  try {
+    const decisions = `read_parquet(${sqlString(join(dir, 'out', 'decisions.parquet'))})`;
+    const row = (
+      await conn.runAndReadAll(`WITH d AS (SELECT sample_id, reason, dup_of, substr(sample_id, 1, 1) AS k, substr(sample_id, 2)::BIGINT AS n,
+          substr(dup_of, 2)::BIGINT AS base FROM ${decisions} WHERE action = 'drop')
+        SELECT
+          count(*) FILTER (WHERE k = 't' AND reason = 'near_dup:text' AND n % ${plan.textThird} < ${plan.textClusters} AND n >= ${plan.textThird} AND base = n % ${plan.textThird})::INTEGER,
+          count(*) FILTER (WHERE k = 'i' AND reason = 'near_dup:image' AND n % ${plan.imageThird} < ${plan.imageClusters} AND n >= ${plan.imageThird} AND base = n % ${plan.imageThird})::INTEGER,
+          count(*) FILTER (WHERE (k = 't' AND n % ${plan.textThird} >= ${plan.textClusters}) OR (k = 'i' AND n % ${plan.imageThird} >= ${plan.imageClusters})
+                             OR (k = 't' AND n < ${plan.textThird}) OR (k = 'i' AND n < ${plan.imageThird}))::INTEGER
+        FROM d`)
+    ).getRows()[0] as number[];
+    return { textFound: row[0] as number, textPlanted: plan.textClusters * 2, imageFound: row[1] as number, imagePlanted: plan.imageClusters * 2, falseDrops: row[2] as number };
+  } finally {
+    conn.closeSync();
+    db.closeSync();
+  }
+}
+
+function runChild(spec: ChildSpec): Promise<ChildResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', SELF], {
+      env: { ...process.env, [CHILD_ENV]: JSON.stringify(spec), STRATUM_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const last = out.trim().split('\n').pop() ?? '';
+      if (code !== 0 || !last.startsWith('{')) reject(new Error(`reduce child exited with ${code}: ${out.slice(-500)}`));
+      else resolvePromise(JSON.parse(last) as ChildResult);
+    });
+  });
+}
+
+/** In the child: one reduce over every generated map file, as the filter stage calls it for a dataset with no shared index. */
+async function childMain(spec: ChildSpec): Promise<void> {
+  const config = filterSchema.parse({ reduceMemory: spec.reduceMemory });
+  const units: ReduceInput['units'] = new Map();
+  for (const output of ['samples', 'text_bands', 'images', 'image_bands']) {
+    for (const f of (await readdir(join(spec.dir, 'map', output))).sort()) {
+      const id = f.replace(/\.parquet$/, '');
+      let unit = units.get(id);
+      if (!unit) units.set(id, (unit = { files: {}, outputHash: id }));
+      (unit.files[output] ??= []).push(join(spec.dir, 'map', output, f));
+    }
+  }
+  const files: Record<string, string[]> = {};
+  for (const unit of units.values()) for (const [output, list] of Object.entries(unit.files)) (files[output] ??= []).push(...list);
+  const outDir = join(spec.dir, 'out');
+  await mkdir(outDir, { recursive: true });
+  const started = performance.now();
+  const cpu = process.resourceUsage();
+  const result = await reduceFilter(config, { rank: 0, files }, [], { units, changed: new Set(units.keys()), previous: null, outDir });
+  const seconds = (performance.now() - started) / 1000;
+  const after = process.resourceUsage();
+  const cpuSeconds = (after.userCPUTime - cpu.userCPUTime + after.systemCPUTime - cpu.systemCPUTime) / 1e6;
+  const out: ChildResult = { seconds, cpuSeconds, maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024), summary: result.summary };
+  process.stdout.write(`\n${JSON.stringify(out)}\n`);
+}
+
+if (process.env[CHILD_ENV]) {
+  const spec = JSON.parse(process.env[CHILD_ENV] as string) as ChildSpec;
+  delete process.env[CHILD_ENV];
+  await childMain(spec);
+}

@@ -1,0 +1,74 @@
+/**
+ * The filter stage (pipelines/filter), measured:
+ *
+ * 1. precision and recall of near-duplicate image detection, through ingest + filter and the
+ *    ledger: (a) on the known duplicates of ../shared/corpora/natural_images, (b) on copies made
+ *    here from its photos (resize, JPEG quality, 5% crop, brightness, watermark, flip), per edit,
+ *    with the Hamming distances of each edit and of distinct pairs (bench/_filter-images.ts);
+ * 2. MinHash MB/s per core on real text (MMC4 documents, math QA records) against Python + numpy
+ *    doing the same work on the same text in the same run (bench/_filter-minhash.ts);
+ * 3. the reduce's wall time, CPU time and peak RSS on synthetic map outputs with planted duplicate
+ *    clusters, and whether it found them (bench/_filter-reduce.ts).
+ *
+ * Parts 1 and 2 need ../shared/corpora and are skipped without it; part 3 generates its input.
+ *
+ *   pnpm bench filter                                  # reduce at 100k samples
+ *   STRATUM_BENCH_FILTER_1M=1 pnpm bench filter        # also 1M
+ *   STRATUM_BENCH_FILTER_10M=1 pnpm bench filter       # also 10M (disk: ~6 GB of map Parquet, plus DuckDB spill)
+ *   STRATUM_BENCH_FILTER_SIZES=300000 pnpm bench filter  # reduce sizes, comma-separated (replaces the above)
+ *   STRATUM_BENCH_FILTER_PARTS=images,minhash,reduce   # a subset of the parts
+ *   STRATUM_BENCH_FILTER_RADIUS=56                     # image radius for part 1 (default: the config default)
+ *   STRATUM_BENCH_FILTER_EDIT_COCO=1                   # part 1(b) also edits the 80 COCO photos (default: distinct photos only)
+ *   STRATUM_BENCH_FILTER_REDUCE_MEMORY=1GB             # filter.reduceMemory for part 3 (default: the config default)
+ *   STRATUM_BENCH_FILTER_IMAGE_SHARE=0                 # share of image samples in part 3 (default 0.5; the rest are text)
+ */
+import { existsSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import { resolve } from 'node:path';
+import { filterSchema } from '../pipelines/filter/config.js';
+import { log } from '../pipelines/shared/log.js';
+import { imageBench } from './_filter-images.js';
+import { loadTextCorpora, minhashBench } from './_filter-minhash.js';
+import { reduceBench } from './_filter-reduce.js';
+
+const CORPORA = resolve(import.meta.dirname, '..', '..', 'shared', 'corpora');
+const PARTS = ['images', 'minhash', 'reduce'] as const;
+
+function reduceSizes(): number[] {
+  const explicit = process.env.STRATUM_BENCH_FILTER_SIZES;
+  if (explicit) return explicit.split(',').map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n >= 6);
+  const sizes = [100_000];
+  if (process.env.STRATUM_BENCH_FILTER_1M === '1') sizes.push(1_000_000);
+  if (process.env.STRATUM_BENCH_FILTER_10M === '1') sizes.push(10_000_000);
+  return sizes;
+}
+
+export async function benchFilter(): Promise<void> {
+  if (!process.env.STRATUM_LOG_LEVEL) log.level = 'warn';
+  const defaults = filterSchema.parse({});
+  const parts = new Set(process.env.STRATUM_BENCH_FILTER_PARTS ? process.env.STRATUM_BENCH_FILTER_PARTS.split(',').map((p) => p.trim()) : PARTS);
+  const load = loadavg().map((l) => l.toFixed(1)).join(' ');
+  process.stdout.write(`${availableParallelism()} cores, load average ${load} at start (wall times below are shared with that load; CPU times are not)\n\n`);
+
+  if (parts.has('images')) {
+    process.stdout.write('1. near-duplicate images: ingest + filter on caption records, verdicts from the ledger\n');
+    const radius = Number(process.env.STRATUM_BENCH_FILTER_RADIUS ?? defaults.nearImage.radius);
+    await imageBench({ corpora: CORPORA, radius, editCoco: process.env.STRATUM_BENCH_FILTER_EDIT_COCO === '1' });
+    process.stdout.write('\n');
+  }
+
+  if (parts.has('minhash')) {
+    process.stdout.write(`2. MinHash (${defaults.nearText.permutations} permutations, word ${defaults.nearText.ngram}-grams), CPU time of one thread / one process, best of 3\n`);
+    const corpora = existsSync(CORPORA) ? await loadTextCorpora(CORPORA) : [];
+    if (!corpora.length) process.stdout.write(`   skipped: no text corpora under ${CORPORA}\n`);
+    else await minhashBench(corpora, 3, process.env.STRATUM_BENCH_PYTHON ?? 'python3');
+    process.stdout.write('\n');
+  }
+
+  if (parts.has('reduce')) {
+    const reduceMemory = process.env.STRATUM_BENCH_FILTER_REDUCE_MEMORY ?? defaults.reduceMemory;
+    process.stdout.write(`3. reduce (DuckDB, file-backed, spills beyond reduceMemory) on synthetic signatures with planted clusters of 3\n`);
+    const imageShare = Number(process.env.STRATUM_BENCH_FILTER_IMAGE_SHARE ?? 0.5);
+    await reduceBench({ sizes: reduceSizes(), reduceMemory, imageShare: Math.min(1, Math.max(0, imageShare)) });
+  }
+}
