@@ -98,9 +98,10 @@ export async function semanticDedup(conn: DuckDBConnection, input: SemanticInput
     FROM embc a JOIN embc b ON a.cluster = b.cluster AND a.media_id < b.media_id
     WHERE array_inner_product(a.vector, b.vector) >= ${threshold}`);
   await connectedComponents(conn, 's_edges', 's_comp');
-  await conn.run(`CREATE TABLE s_occ AS SELECT io.unit, io.sample_id, io.media_id, o.policy, sc.comp,
-      first(io.sample_id ORDER BY ${input.keepOrder}, io.position) OVER (PARTITION BY sc.comp) AS keeper,
-      first(io.media_id ORDER BY ${input.keepOrder}, io.position) OVER (PARTITION BY sc.comp) AS keeper_media,
+  // first_value over an ordered window, the sample id last: keepers must not change between runs.
+  await conn.run(`CREATE TABLE s_occ AS SELECT io.unit, io.rank, io.sample_id, io.media_id, o.policy, sc.comp,
+      first_value(io.sample_id) OVER (PARTITION BY sc.comp ORDER BY ${input.keepOrder}, io.position, io.sample_id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS keeper,
+      first_value(io.media_id) OVER (PARTITION BY sc.comp ORDER BY ${input.keepOrder}, io.position, io.sample_id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS keeper_media,
       count(*) OVER (PARTITION BY sc.comp) AS size
     FROM i_occ o JOIN io ON io.sample_id = o.sample_id AND io.media_id = o.media_id JOIN s_comp sc ON sc.node = o.media_id
     WHERE o.media_id = o.keeper_media`);
@@ -108,20 +109,20 @@ export async function semanticDedup(conn: DuckDBConnection, input: SemanticInput
     FROM s_occ d JOIN embc x ON x.media_id = d.media_id JOIN embc y ON y.media_id = d.keeper_media
     WHERE d.sample_id <> d.keeper AND d.media_id <> d.keeper_media AND d.policy <> 'keep'
       AND d.sample_id NOT IN (SELECT sample_id FROM decisions WHERE action <> 'keep') AND d.${input.ownUnits}`);
-  const details = `json_object('media_id', first(media_id), 'kept_media_id', first(keeper_media), 'cosine', first(cosine),
-      'eps', ${cfg.eps}, 'kmeans_cluster', first(kmeans_cluster), 'cluster_size', first(size), 'model', ${sqlString(input.model)})::VARCHAR`;
+  const details = `json_object('media_id', min(media_id), 'kept_media_id', arg_min(keeper_media, media_id), 'cosine', arg_min(cosine, media_id),
+      'eps', ${cfg.eps}, 'kmeans_cluster', arg_min(kmeans_cluster, media_id), 'cluster_size', arg_min(size, media_id), 'model', ${sqlString(input.model)})::VARCHAR`;
   await conn.run(`DELETE FROM decisions WHERE action = 'keep' AND sample_id IN (SELECT sample_id FROM s_dup)`);
   await conn.run(`INSERT INTO decisions BY NAME
-    SELECT unit, sample_id, 'drop' AS action, 'semantic_dup:image' AS reason, first(keeper) AS dup_of, ${details} AS details,
-           []::VARCHAR[] AS removed_media, NULL AS text_cluster, first(keeper) AS image_cluster
+    SELECT unit, sample_id, 'drop' AS action, 'semantic_dup:image' AS reason, arg_min(keeper, media_id) AS dup_of, ${details} AS details,
+           []::VARCHAR[] AS removed_media, NULL AS text_cluster, arg_min(keeper, media_id) AS image_cluster
       FROM s_dup WHERE policy = 'drop_sample' GROUP BY unit, sample_id
     UNION ALL BY NAME
-    SELECT unit, sample_id, 'drop_images' AS action, 'semantic_dup:image_removed' AS reason, first(keeper) AS dup_of,
-           json_object('removed', count(*), 'kept_in', list(DISTINCT keeper), 'eps', ${cfg.eps}, 'model', ${sqlString(input.model)})::VARCHAR AS details,
+    SELECT unit, sample_id, 'drop_images' AS action, 'semantic_dup:image_removed' AS reason, min(keeper) AS dup_of,
+           json_object('removed', count(*), 'kept_in', list(DISTINCT keeper ORDER BY keeper), 'eps', ${cfg.eps}, 'model', ${sqlString(input.model)})::VARCHAR AS details,
            list(media_id ORDER BY media_id) AS removed_media, NULL AS text_cluster, NULL AS image_cluster
       FROM s_dup WHERE policy = 'drop_image' AND sample_id NOT IN (SELECT sample_id FROM s_dup WHERE policy = 'drop_sample') GROUP BY unit, sample_id`);
   // the k-means cluster of each sample's first embedded image, as a typed signal
-  await conn.run(`CREATE TABLE s_cluster AS SELECT io.unit, io.sample_id, first(e.cluster ORDER BY io.position) AS cluster
+  await conn.run(`CREATE TABLE s_cluster AS SELECT io.unit, io.sample_id, arg_min(e.cluster, io.position) AS cluster
     FROM io JOIN embc e USING (media_id) WHERE io.${input.ownUnits} GROUP BY io.unit, io.sample_id`);
   await conn.run(`UPDATE decisions SET semantic_cluster = s.cluster FROM s_cluster s WHERE decisions.sample_id = s.sample_id`);
   await conn.run(`INSERT INTO decisions BY NAME SELECT unit, sample_id, 'keep' AS action, []::VARCHAR[] AS removed_media, cluster AS semantic_cluster

@@ -105,7 +105,15 @@ function bandPlan(bands: number, bits: number): Uint16Array {
       seed = (seed ^ (seed << 5)) >>> 0;
       return seed;
     };
-    for (let i = 0; i < plan.length; i++) plan[i] = next() % 256;
+    // Each band samples `bits` distinct positions (a partial Fisher–Yates shuffle of 0..255).
+    const positions = Array.from({ length: 256 }, (_, i) => i);
+    for (let b = 0; b < bands; b++) {
+      for (let j = 0; j < bits; j++) {
+        const k = j + (next() % (256 - j));
+        [positions[j], positions[k]] = [positions[k] as number, positions[j] as number];
+        plan[b * bits + j] = positions[j] as number;
+      }
+    }
     plans.set(id, plan);
   }
   return plan;

@@ -100,15 +100,24 @@ export async function reduceFilter(
       first_value(sample_id) OVER (PARTITION BY text_hash, image_key ORDER BY ${textOrder}, sample_id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS keeper FROM tc`);
     if (!config.exact.text) await conn.run(`UPDATE t_exact SET keeper = sample_id`);
     await table('tb_all', 'text_bands', `NULL::VARCHAR AS unit, NULL::VARCHAR AS sample_id, 0::USMALLINT AS band, 0::UINTEGER AS key, 0 AS rank`);
-    await conn.run(`CREATE TABLE tb AS SELECT * FROM tb_all WHERE sample_id IN (SELECT sample_id FROM t_exact WHERE keeper = sample_id)`);
+    // Sorted by band, so each band's join below reads only its own rows (zone maps).
+    await conn.run(`CREATE TABLE tb AS SELECT * FROM tb_all WHERE sample_id IN (SELECT sample_id FROM t_exact WHERE keeper = sample_id) ORDER BY band, key`);
     const incremental = previous ? `AND (a.unit IN (SELECT unit FROM changed_units) OR b.unit IN (SELECT unit FROM changed_units))` : '';
-    await conn.run(`CREATE TABLE t_cand AS SELECT DISTINCT a.sample_id AS a, b.sample_id AS b, a.unit AS unit_a, b.unit AS unit_b
-      FROM tb a JOIN tb b ON a.band = b.band AND a.key = b.key AND a.sample_id < b.sample_id ${incremental}`);
-    await conn.run(`CREATE TABLE t_edges AS SELECT c.a, c.b, c.unit_a, c.unit_b,
-        list_sum(list_transform(range(1, len(x.minhash) + 1), i -> (x.minhash[i] = y.minhash[i])::INTEGER)) / len(x.minhash) AS sim
-      FROM t_cand c JOIN tc x ON x.sample_id = c.a JOIN tc y ON y.sample_id = c.b
-      WHERE x.image_key = y.image_key AND len(x.minhash) = len(y.minhash)`);
-    await conn.run(`DELETE FROM t_edges WHERE sim < ${config.nearText.threshold}`);
+    // One band at a time, each candidate verified at once: only verified pairs are kept, so memory
+    // follows the number of near-duplicates, not the number of band collisions (which grows with N²).
+    await conn.run(`CREATE TABLE t_edges (a VARCHAR, b VARCHAR, unit_a VARCHAR, unit_b VARCHAR, sim DOUBLE)`);
+    for (let band = 0; band < config.nearText.bands; band++) {
+      await conn.run(`INSERT INTO t_edges SELECT * FROM (
+          SELECT c.a, c.b, c.unit_a, c.unit_b,
+            list_sum(list_transform(range(1, len(x.minhash) + 1), i -> (x.minhash[i] = y.minhash[i])::INTEGER)) / len(x.minhash) AS sim
+          FROM (SELECT a.sample_id AS a, b.sample_id AS b, a.unit AS unit_a, b.unit AS unit_b
+                FROM tb a JOIN tb b ON a.key = b.key AND a.sample_id < b.sample_id
+                WHERE a.band = ${band} AND b.band = ${band} ${incremental}) c
+          JOIN tc x ON x.sample_id = c.a JOIN tc y ON y.sample_id = c.b
+          WHERE x.image_key = y.image_key AND len(x.minhash) = len(y.minhash)
+        ) WHERE sim >= ${config.nearText.threshold}`);
+    }
+    await conn.run(`CREATE OR REPLACE TABLE t_edges AS SELECT a, b, min(unit_a) AS unit_a, min(unit_b) AS unit_b, max(sim) AS sim FROM t_edges GROUP BY a, b`);
     if (previous && existsSync(join(previous, 'text_edges.parquet'))) {
       await conn.run(`INSERT INTO t_edges SELECT a, b, unit_a, unit_b, sim FROM read_parquet(${sqlString(join(previous, 'text_edges.parquet'))})
         WHERE unit_a NOT IN (SELECT unit FROM changed_units) AND unit_b NOT IN (SELECT unit FROM changed_units)
@@ -136,20 +145,23 @@ export async function reduceFilter(
       WHERE sample_id NOT IN (SELECT sample_id FROM text_drop) ORDER BY sample_id, media_id, position`);
     await conn.run(`CREATE TABLE media AS SELECT DISTINCT ON (media_id) media_id, ${hashCols} FROM io ORDER BY media_id`);
     await table('ib_all', 'image_bands', `NULL::VARCHAR AS unit, NULL::VARCHAR AS media_id, 0::USMALLINT AS band, 0::UINTEGER AS key, false AS mirrored, 0 AS rank`);
-    await conn.run(`CREATE TABLE ib AS SELECT DISTINCT unit, media_id, band, key, mirrored FROM ib_all WHERE media_id IN (SELECT media_id FROM media)`);
+    await conn.run(`CREATE TABLE ib AS SELECT DISTINCT unit, media_id, band, key, mirrored FROM ib_all WHERE media_id IN (SELECT media_id FROM media) ORDER BY band, key`);
+    const imageBands = Number((await conn.runAndReadAll(`SELECT coalesce(max(band) + 1, 0)::INTEGER FROM ib`)).getRows()[0]?.[0] ?? 0);
     const hamming = (x: string, y: string, pre: 'h' | 'm'): string =>
       [...Array(8).keys()].map((i) => `bit_count(xor(${x}.h${i}, ${y}.${pre}${i}))::INTEGER`).join(' + ');
     const flips = config.nearImage.flips ? '' : 'AND NOT b.mirrored';
-    await conn.run(`CREATE TABLE i_cand AS SELECT DISTINCT least(a.media_id, b.media_id) AS a, greatest(a.media_id, b.media_id) AS b,
-        min(a.unit) AS unit_a, min(b.unit) AS unit_b
-      FROM ib a JOIN ib b ON a.band = b.band AND a.key = b.key AND a.media_id <> b.media_id AND NOT a.mirrored ${flips}
-      WHERE true ${incremental}
-      GROUP BY ALL`);
-    await conn.run(`CREATE TABLE i_edges AS SELECT c.a, c.b, c.unit_a, c.unit_b,
-        least(${hamming('x', 'y', 'h')}, ${hamming('x', 'y', 'm')}) AS distance
-      FROM (SELECT a, b, min(unit_a) AS unit_a, min(unit_b) AS unit_b FROM i_cand GROUP BY a, b) c
-      JOIN media x ON x.media_id = c.a JOIN media y ON y.media_id = c.b`);
-    await conn.run(`DELETE FROM i_edges WHERE distance > ${config.nearImage.radius}`);
+    // As for text: band by band, each candidate pair verified by Hamming distance before it is kept.
+    await conn.run(`CREATE TABLE i_edges (a VARCHAR, b VARCHAR, unit_a VARCHAR, unit_b VARCHAR, distance INTEGER)`);
+    for (let band = 0; band < imageBands; band++) {
+      await conn.run(`INSERT INTO i_edges SELECT * FROM (
+          SELECT c.a, c.b, c.unit_a, c.unit_b, least(${hamming('x', 'y', 'h')}, ${hamming('x', 'y', 'm')}) AS distance
+          FROM (SELECT least(a.media_id, b.media_id) AS a, greatest(a.media_id, b.media_id) AS b, a.unit AS unit_a, b.unit AS unit_b
+                FROM ib a JOIN ib b ON a.key = b.key AND a.media_id <> b.media_id AND NOT a.mirrored ${flips}
+                WHERE a.band = ${band} AND b.band = ${band} ${incremental}) c
+          JOIN media x ON x.media_id = c.a JOIN media y ON y.media_id = c.b
+        ) WHERE distance <= ${config.nearImage.radius}`);
+    }
+    await conn.run(`CREATE OR REPLACE TABLE i_edges AS SELECT a, b, min(unit_a) AS unit_a, min(unit_b) AS unit_b, min(distance) AS distance FROM i_edges GROUP BY a, b`);
     if (previous && existsSync(join(previous, 'image_edges.parquet'))) {
       await conn.run(`INSERT INTO i_edges SELECT a, b, unit_a, unit_b, distance FROM read_parquet(${sqlString(join(previous, 'image_edges.parquet'))})
         WHERE unit_a NOT IN (SELECT unit FROM changed_units) AND unit_b NOT IN (SELECT unit FROM changed_units)
