@@ -155,7 +155,7 @@ describe('ingest planning with the file memo', () => {
     await planStage(await loadStage('ingest'), ctx);
     expect(ctx.files.misses).toBe(1);
     const reopened = await FileMemo.open(fileMemoPath(ctx.layout), { racyWindowMs: 0 });
-    const remembered = await reopened.get(ws.path('qa/part-0.jsonl'), 'records:jsonl', async () => {
+    const remembered = await reopened.get(ws.path('qa/part-0.jsonl'), 'records:jsonl:2000', async () => {
       throw new Error('not remembered');
     });
     expect(remembered).toMatchObject({ records: 9 });

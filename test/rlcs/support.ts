@@ -32,6 +32,7 @@ export async function buildDataset(ws: Workspace, count: number, opts: { labels?
     },
   });
   await runCommand(loaded, 'ingest', {});
+  await runCommand(loaded, 'filter', {});
   await runCommand(loaded, 'difficulty', {});
   const rows = await queryShards(loaded, `SELECT id, tier, json_extract_string(meta, '$.id') AS m, source.locator AS loc FROM difficulty_samples`);
   const samples = rows.map((r) => {
