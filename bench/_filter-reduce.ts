@@ -109,11 +109,14 @@ interface Plan {
 
 const fmt = (n: number): string => (n >= 999_500 ? `${(n / 1e6).toFixed(n % 1e6 ? 1 : 0)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(0)}k` : String(n));
 
+const OPTIONAL_COLUMNS = new Set(['nsfw', 'clip_score']);
+
 /** `expr::TYPE AS name` for every column of a schema, in order, from a map of expressions. */
 function select(columns: Record<string, string>, exprs: Record<string, string>): string {
   return Object.entries(columns)
     .map(([name, type]) => {
-      const expr = exprs[name];
+      // Columns the synthetic signatures do not model (scores of optional steps) are NULL.
+      const expr = exprs[name] ?? (OPTIONAL_COLUMNS.has(name) ? 'NULL' : undefined);
       if (expr === undefined) throw new Error(`no generator for column ${name}`);
       return `(${expr})::${type} AS ${name}`;
     })
