@@ -1,3 +1,5 @@
+import { mulberry32 } from '../shared/random.js';
+
 /**
  * Spherical k-means (cosine) on L2-normalised vectors: seeded k-means++ initialisation, then Lloyd
  * iterations where a centroid is the normalised mean of its members. Deterministic for a seed.
@@ -7,16 +9,6 @@ export interface KMeansResult {
   iterations: number;
 }
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function dot(a: Float32Array, b: Float32Array): number {
   let s = 0;

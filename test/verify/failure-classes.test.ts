@@ -10,18 +10,10 @@ import { clearParseCache, evalReal, parseLatex, parseLatexCanonical } from '../.
 import { compareMathJson } from '../../pipelines/verify/math-equivalence.js';
 import { compareMath } from '../../pipelines/verify/math.js';
 import { isUndecided, verify } from '../../pipelines/verify/index.js';
+import { mulberry32 } from '../../pipelines/shared/random.js';
 
-/** Small deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded so failures reproduce. */
+const rng = mulberry32;
 const int = (r: () => number, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 const shuffle = <T>(r: () => number, xs: T[]): T[] => {

@@ -1,20 +1,17 @@
 import { sha256Hex } from '../../../shared/hash.js';
+import { mulberry32 } from '../../../shared/random.js';
 
 /** A seeded generator (mulberry32): the same seed draws the same sequence on every run and machine. */
 export class Random {
-  private state: number;
+  private readonly draw: () => number;
 
   constructor(seed: string) {
-    this.state = parseInt(sha256Hex(seed).slice(0, 8), 16) >>> 0;
+    this.draw = mulberry32(parseInt(sha256Hex(seed).slice(0, 8), 16));
   }
 
   /** Uniform in [0, 1). */
   next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.draw();
   }
 
   uniform(min: number, max: number): number {
