@@ -118,12 +118,7 @@ export async function reduceFilter(
         ) WHERE sim >= ${config.nearText.threshold}`);
     }
     await conn.run(`CREATE OR REPLACE TABLE t_edges AS SELECT a, b, min(unit_a) AS unit_a, min(unit_b) AS unit_b, max(sim) AS sim FROM t_edges GROUP BY a, b`);
-    if (previous && existsSync(join(previous, 'text_edges.parquet'))) {
-      await conn.run(`INSERT INTO t_edges SELECT a, b, unit_a, unit_b, sim FROM read_parquet(${sqlString(join(previous, 'text_edges.parquet'))})
-        WHERE unit_a NOT IN (SELECT unit FROM changed_units) AND unit_b NOT IN (SELECT unit FROM changed_units)
-          AND unit_a IN (SELECT unit FROM own_units) AND unit_b IN (SELECT unit FROM own_units)
-          AND a IN (SELECT sample_id FROM tb) AND b IN (SELECT sample_id FROM tb)`);
-    }
+    if (previous) await reusePreviousEdges(conn, join(previous, 'text_edges.parquet'), 't_edges', 'sim', 'SELECT sample_id FROM tb');
     if (!config.nearText.enabled) await conn.run(`DELETE FROM t_edges`);
     await connectedComponents(conn, 't_edges', 't_comp');
     await conn.run(`CREATE TABLE t_near AS SELECT c.node AS sample_id, first_value(tc.sample_id) OVER (PARTITION BY c.comp ORDER BY ${textOrder.replaceAll(/(rank|unit|row|pixels|text_chars)/g, 'tc.$1')}, tc.sample_id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS keeper,
@@ -162,12 +157,7 @@ export async function reduceFilter(
         ) WHERE distance <= ${config.nearImage.radius}`);
     }
     await conn.run(`CREATE OR REPLACE TABLE i_edges AS SELECT a, b, min(unit_a) AS unit_a, min(unit_b) AS unit_b, min(distance) AS distance FROM i_edges GROUP BY a, b`);
-    if (previous && existsSync(join(previous, 'image_edges.parquet'))) {
-      await conn.run(`INSERT INTO i_edges SELECT a, b, unit_a, unit_b, distance FROM read_parquet(${sqlString(join(previous, 'image_edges.parquet'))})
-        WHERE unit_a NOT IN (SELECT unit FROM changed_units) AND unit_b NOT IN (SELECT unit FROM changed_units)
-          AND unit_a IN (SELECT unit FROM own_units) AND unit_b IN (SELECT unit FROM own_units)
-          AND a IN (SELECT media_id FROM media) AND b IN (SELECT media_id FROM media)`);
-    }
+    if (previous) await reusePreviousEdges(conn, join(previous, 'image_edges.parquet'), 'i_edges', 'distance', 'SELECT media_id FROM media');
     if (!config.nearImage.enabled) await conn.run(`DELETE FROM i_edges`);
     // Every media id is a node: occurrences of one sha256 in several samples form a cluster even without edges.
     await conn.run(`INSERT INTO i_edges SELECT media_id, media_id, NULL, NULL, 0 FROM media`);
@@ -247,6 +237,18 @@ export async function reduceFilter(
     await rm(join(input.outDir, '_work.duckdb.wal'), { force: true });
     await rm(join(input.outDir, '_spill'), { recursive: true, force: true });
   }
+}
+
+/**
+ * Verified pairs of the previous artifact between units that are unchanged and still planned, whose
+ * nodes are still candidates: the part of the index a nightly run does not recompute.
+ */
+async function reusePreviousEdges(conn: DuckDBConnection, file: string, table: string, score: string, nodes: string): Promise<void> {
+  if (!existsSync(file)) return;
+  await conn.run(`INSERT INTO ${table} SELECT a, b, unit_a, unit_b, ${score} FROM read_parquet(${sqlString(file)})
+    WHERE unit_a NOT IN (SELECT unit FROM changed_units) AND unit_b NOT IN (SELECT unit FROM changed_units)
+      AND unit_a IN (SELECT unit FROM own_units) AND unit_b IN (SELECT unit FROM own_units)
+      AND a IN (${nodes}) AND b IN (${nodes})`);
 }
 
 /**
