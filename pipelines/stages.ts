@@ -6,8 +6,15 @@ import { registerStage } from './shared/runner/registry.js';
  */
 registerStage({ name: 'ingest', input: null, load: async () => (await import('./ingest/stage.js')).ingestStage });
 registerStage({
-  name: 'filter',
+  name: 'synthesize',
   input: 'ingest',
+  load: async () => (await import('./synthesize/stage.js')).synthesizeStage,
+  // Only datasets with a `synthesize` section run it; the others read ingest straight into the filter.
+  enabled: (config) => config.synthesize?.enabled === true,
+});
+registerStage({
+  name: 'filter',
+  input: 'synthesize',
   load: async () => (await import('./filter/stage.js')).filterStage,
   enabled: (config) => config.filter.enabled,
 });

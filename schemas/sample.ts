@@ -4,7 +4,8 @@
  */
 import type { Tier } from './tier.js';
 
-export const SAMPLE_SCHEMA_VERSION = 2;
+/** 3: `derived_from` (synthesize stage). Older shards read back with `derived_from: null` (read-samples.ts). */
+export const SAMPLE_SCHEMA_VERSION = 3;
 
 export const SAMPLE_KINDS = ['caption', 'interleaved', 'ocr', 'grounding', 'gui', 'video', 'qa'] as const;
 export type SampleKind = (typeof SAMPLE_KINDS)[number];
@@ -139,6 +140,13 @@ export interface Signals {
   embedding: EmbeddingSignals | null;
 }
 
+/** Provenance of a synthesized sample: the source sample and the generator (with its code version) that made it. */
+export interface DerivedFrom {
+  sample_id: string;
+  generator: string;
+  generator_version: number;
+}
+
 export interface Sample {
   id: string;
   schema_version: number;
@@ -155,6 +163,8 @@ export interface Sample {
   difficulty: Difficulty;
   /** Source fields not mapped elsewhere (level, subject, ...) as a JSON object string. */
   meta: string;
+  /** Set on samples the synthesize stage made from another sample; null on samples read from a source. */
+  derived_from: DerivedFrom | null;
 }
 
 /** DuckDB column types, in column order. `tier` is hoisted to the top level so it can be a partition. */
@@ -184,6 +194,7 @@ export const SAMPLE_COLUMNS = {
     'per_model STRUCT(model VARCHAR, k INTEGER, n INTEGER, pass_rate DOUBLE)[], source VARCHAR, rated_at TIMESTAMP, ' +
     'history STRUCT("at" TIMESTAMP, source VARCHAR, k INTEGER, n INTEGER)[])',
   meta: 'VARCHAR',
+  derived_from: 'STRUCT(sample_id VARCHAR, generator VARCHAR, generator_version INTEGER)',
   tier: 'VARCHAR',
 } as const satisfies Record<keyof Sample | 'tier', string>;
 

@@ -47,7 +47,7 @@ export const filterStage: GlobalStage<UpstreamUnit, FilterResources> = {
   kind: 'global',
   name: 'filter',
   version: 3,
-  input: 'ingest',
+  input: 'synthesize',
   config: (ctx) => {
     const { imageWorkers: _w, reduceMemory: _m, embed, ...rest } = ctx.config.filter;
     // where and how fast the model runs does not change the vectors it stores

@@ -25,7 +25,7 @@ export interface SampleParts {
  * record id or locator); `signals.content_hash` is the exact-dedup key over the content itself.
  */
 export function buildSample(ctx: StageContext, parts: SampleParts): Sample {
-  const text = parts.content.map((p) => (p.type === 'text' ? p.text.replace(/\s+/g, ' ').trim() : `<${p.type}:${p.media_id}>`));
+  const text = contentText(parts.content);
   return {
     id: sha256Hex(`${ctx.dataset}\u0000${parts.source.name}\u0000${parts.recordId ?? `${parts.uri}#${parts.locator}`}`),
     schema_version: SAMPLE_SCHEMA_VERSION,
@@ -39,7 +39,7 @@ export function buildSample(ctx: StageContext, parts: SampleParts): Sample {
     media: parts.media,
     task: parts.task ?? null,
     signals: {
-      content_hash: stableHash({ t: text, a: parts.task?.answer ?? null, b: parts.task?.boxes ?? [] }),
+      content_hash: contentHash(parts.content, parts.task ?? null),
       extra: JSON.stringify(parts.signals ?? {}),
       quality: null,
       dedup: null,
@@ -47,7 +47,17 @@ export function buildSample(ctx: StageContext, parts: SampleParts): Sample {
     },
     difficulty: unratedDifficulty(),
     meta: safeJson(parts.meta ?? {}),
+    derived_from: null,
   };
+}
+
+function contentText(content: readonly ContentPart[]): string[] {
+  return content.map((p) => (p.type === 'text' ? p.text.replace(/\s+/g, ' ').trim() : `<${p.type}:${p.media_id}>`));
+}
+
+/** The exact-dedup key of a sample: its normalised content, answer and boxes (`signals.content_hash`). */
+export function contentHash(content: readonly ContentPart[], task: Task | null): string {
+  return stableHash({ t: contentText(content), a: task?.answer ?? null, b: task?.boxes ?? [] });
 }
 
 /**

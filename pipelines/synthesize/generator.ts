@@ -4,15 +4,13 @@
  * `applies` to it, gives the generated tasks ids and provenance with `deriveSample`, self-checks each
  * answer with its verifier, and writes one ledger row per input sample.
  */
-import type { Sample, Task } from '../../schemas/sample.js';
+import type { DerivedFrom, Sample, Task } from '../../schemas/sample.js';
 import { sha256Hex } from '../shared/hash.js';
+import type { StageContext } from '../shared/runner/stage.js';
+import type { Templates } from './templates.js';
 
-/** Provenance of a generated sample: the source sample and the generator (with its code version) that made it. */
-export interface DerivedFrom {
-  sample_id: string;
-  generator: string;
-  generator_version: number;
-}
+/** Provenance of a generated sample (defined with the Sample in schemas/sample.ts, column `derived_from`). */
+export type { DerivedFrom };
 
 /** One task a generator made from a source sample; `key` tells apart several tasks from one source, stably across runs. */
 export interface GeneratedTask {
@@ -47,4 +45,35 @@ export interface Generator<Ctx = unknown> {
 /** A derived sample's id: a function of the source id, the generator and the task key only, so reruns are idempotent. */
 export function derivedSampleId(sourceId: string, generator: string, key: string): string {
   return sha256Hex(`derived\u0000${sourceId}\u0000${generator}\u0000${key}`);
+}
+
+/**
+ * What the synthesize stage hands every generator (the `Ctx` of `Generator<Ctx>`): the stage context,
+ * a random stream seeded by (config seed, source sample id, generator name) so output does not depend
+ * on the order samples are processed in, the question templates, this generator's options from the
+ * config, and the per-worker resources its `setup` made (model clients; undefined for rule generators).
+ */
+export interface GeneratorContext<Options = unknown, Resources = undefined> {
+  stage: StageContext;
+  seed: number;
+  rng: () => number;
+  templates: Templates;
+  options: Options;
+  resources: Resources;
+}
+
+/**
+ * A generator as the stage's registry knows it: the generator, the zod schema of its options (its
+ * `synthesize.generators.<name>` config section; defaults fill a missing section) and, for generators
+ * that hold something per worker (model clients, journals), `setup`/`teardown`. The stage calls
+ * `setup` only for enabled generators, so with no model generator configured nothing model-related loads.
+ */
+export interface GeneratorEntry<Options = unknown, Resources = undefined> {
+  generator: Generator<GeneratorContext<Options, Resources>>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  options: import('zod').ZodType<Options, any>;
+  setup?(ctx: StageContext, options: Options): Promise<Resources>;
+  teardown?(resources: Resources): Promise<void>;
+  /** Runs once per stage run before any unit when the generator is enabled, e.g. to say plainly that no endpoint is configured. */
+  beforeRun?(ctx: StageContext, options: Options): Promise<void>;
 }

@@ -50,6 +50,7 @@ const full: Sample = {
     history: [{ at: '2026-11-25 10:00:00', source: 'offline', k: 3, n: 8 }],
   },
   meta: '{"level":5}',
+  derived_from: { sample_id: 'b'.repeat(64), generator: 'count_boxes', generator_version: 1 },
 };
 
 describe('canonical sample schema', () => {
@@ -66,5 +67,21 @@ describe('canonical sample schema', () => {
     expect(Object.keys(described)).toEqual(Object.keys(SAMPLE_COLUMNS));
     expect(described.media).toContain('phash VARCHAR');
     expect(described.task).toMatch(/boxes STRUCT\("?label"? VARCHAR, x1 SMALLINT/);
+  });
+});
+
+describe('older shards', () => {
+  it('reads a schema-2 shard (no derived_from column) beside a current one, as samples with derived_from null', async () => {
+    ws ??= await createWorkspace();
+    const conn = await connect();
+    const { derived_from: _d, ...v2Columns } = SAMPLE_COLUMNS;
+    const { derived_from: _x, ...v2 } = { ...full, id: 'f'.repeat(64), schema_version: 2 };
+    await writeParquet(conn, [{ ...v2, tier: 'medium' }], { columns: v2Columns, dir: ws.path('v2'), stem: 'old' });
+    await writeParquet(conn, [toSampleRow(full)], { columns: SAMPLE_COLUMNS, dir: ws.path('v2'), stem: 'new' });
+    const back = await readSamples(conn, [ws.path('v2', 'new.parquet'), ws.path('v2', 'old.parquet')]);
+    expect(back.map((s) => [s.schema_version, s.derived_from])).toEqual([
+      [SAMPLE_SCHEMA_VERSION, full.derived_from],
+      [2, null],
+    ]);
   });
 });

@@ -171,6 +171,7 @@ export async function writeUpstreamCorpus(layout: DatasetLayout, conn: DuckDBCon
       signals: { content_hash: sha256Hex(JSON.stringify(content)), extra: JSON.stringify(extra), quality: null, dedup: null, embedding: null },
       difficulty: unratedDifficulty(),
       meta: JSON.stringify({ i }),
+      derived_from: null,
     };
     generated.push({ sample, score, fault: null });
   }

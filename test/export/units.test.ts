@@ -31,6 +31,7 @@ function withSignals(extra: string, typed: Record<string, unknown> = {}): Sample
     signals: { content_hash: 'h', extra, ...typed } as Sample['signals'],
     difficulty: unratedDifficulty(),
     meta: '{}',
+    derived_from: null,
   };
 }
 

@@ -8,7 +8,7 @@ function sample(meta: unknown, source = 'math500', difficulty = unratedDifficult
     id: 'a'.repeat(64), schema_version: 1, dataset: 'd', source: { name: source, uri: 'file:///x', locator: 'line:1' }, kind: 'qa',
     domain: 'math', license: null, lang: null, content: [{ type: 'text', text: 'q', media_id: null }], media: [],
     task: { question: 'q', answer: '1', answer_raw: '1', answer_type: 'numeric', choices: [], boxes: [], verifier: 'math', solution: null },
-    signals: { content_hash: 'h', extra: '{}', quality: null, dedup: null, embedding: null }, difficulty, meta: typeof meta === 'string' ? meta : JSON.stringify(meta),
+    signals: { content_hash: 'h', extra: '{}', quality: null, dedup: null, embedding: null }, difficulty, meta: typeof meta === 'string' ? meta : JSON.stringify(meta), derived_from: null,
   };
 }
 

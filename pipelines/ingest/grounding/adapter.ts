@@ -9,7 +9,7 @@ import { planYolo, processYolo } from './yolo.js';
  */
 export const groundingAdapter: SourceAdapter<GroundingSourceConfig> = {
   type: 'grounding',
-  version: 1,
+  version: 2,
   plan: (source, ctx) => (source.format === 'coco' ? planCoco(source, ctx) : planYolo(source, ctx)),
   process: (source, unit, ctx, sink) => (source.format === 'coco' ? processCoco(source, unit, ctx, sink) : processYolo(source, unit, ctx, sink)),
 };

@@ -125,7 +125,8 @@ export async function processAnnotatedImage(source: GroundingSourceConfig, image
   ];
   sink.inputs(candidates.length);
   const clippedBoxes = usable.filter((u) => u.clipped).length;
-  for (const candidate of candidates) {
+  const objects = imageObjects(usable, image.annotations);
+  for (const [i, candidate] of candidates.entries()) {
     const task: Task = {
       question: candidate.question,
       answer: boxesAnswer(candidate.boxes),
@@ -148,10 +149,24 @@ export async function processAnnotatedImage(source: GroundingSourceConfig, image
       media: [media],
       task,
       signals: { boxes_in_image: usable.length, clipped_boxes_in_image: clippedBoxes },
-      meta: { image: image.key, ...image.meta, ...candidate.meta },
+      // The first task of an image carries every object of it, once, for the synthesize stage (counting, spatial relations).
+      meta: { image: image.key, ...image.meta, ...candidate.meta, ...(i === 0 ? { image_objects: objects } : {}) },
     });
     sink.keep({ sample_id: sample.id, source_uri: image.uri, locator }, { ...sample, tier: sample.difficulty.tier });
   }
+}
+
+/** Every usable box of an image (0–999) and the crowd regions per category: what counting and spatial questions need. */
+export interface ImageObjects {
+  boxes: Array<{ category: string; box: [number, number, number, number] }>;
+  /** COCO `iscrowd` regions per category: such a category has no countable set of instances. */
+  crowd: Record<string, number>;
+}
+
+function imageObjects(usable: readonly UsableBox[], annotations: readonly RawAnnotation[]): ImageObjects {
+  const crowd: Record<string, number> = {};
+  for (const a of annotations) if (a.crowd && a.category !== null && !a.invalid) crowd[a.category] = (crowd[a.category] ?? 0) + 1;
+  return { boxes: sortBoxes(usable).map((u) => ({ category: u.category, box: [u.box.x1, u.box.y1, u.box.x2, u.box.y2] })), crowd };
 }
 
 function categoryTasks(usable: readonly UsableBox[], crowdCategories: ReadonlySet<string>): TaskCandidate[] {

@@ -6,6 +6,7 @@ import { labelRuleSchema } from '../../rlcs/label-priors.js';
 import { rlcsSchema } from '../../rlcs/config.js';
 import { pretrainingSchema } from '../../export/pretraining/config.js';
 import { PRETRAINING_FORMATS } from '../../export/pretraining/formats.js';
+import { synthesizeSchema } from '../../synthesize/config.js';
 
 export const endpointSchema = z
   .object({
@@ -98,6 +99,8 @@ export const datasetSchema = z
       })
       .strict()
       .default({ unitRows: 2000, maxImagePixels: 100_000_000, concurrency: 8 }),
+    /** Synthesis of verifiable tasks from samples (docs/synthesize.md); the stage runs only when this section is present. */
+    synthesize: synthesizeSchema.optional(),
     filter: filterSchema.default(() => filterSchema.parse({})),
     difficulty: difficultySchema.default(() => difficultySchema.parse({})),
     export: exportSchema.default(() => exportSchema.parse({})),
@@ -122,3 +125,4 @@ export type DifficultyConfig = z.output<typeof difficultySchema>;
 export type { FilterConfig } from '../../filter/config.js';
 export type ExportConfig = z.output<typeof exportSchema>;
 export type EndpointConfig = z.output<typeof endpointSchema>;
+export type { SynthesizeConfig } from '../../synthesize/config.js';

@@ -12,9 +12,14 @@ export interface RowRange {
 export async function readSamples(conn: DuckDBConnection, files: string[], range?: RowRange): Promise<Sample[]> {
   if (files.length === 0) return [];
   const source = range
-    ? `(SELECT * EXCLUDE (tier, filename, file_row_number) FROM read_parquet(${sqlList(files)}, hive_partitioning = false, filename = true, file_row_number = true)
+    ? `(SELECT * EXCLUDE (tier, filename, file_row_number) FROM read_parquet(${sqlList(files)}, hive_partitioning = false, union_by_name = true, filename = true, file_row_number = true)
         QUALIFY row_number() OVER (ORDER BY filename, file_row_number) - 1 BETWEEN ${range.start} AND ${range.end - 1} ORDER BY filename, file_row_number)`
-    : `(SELECT * EXCLUDE (tier) FROM read_parquet(${sqlList(files)}, hive_partitioning = false))`;
+    : `(SELECT * EXCLUDE (tier) FROM read_parquet(${sqlList(files)}, hive_partitioning = false, union_by_name = true))`;
   const reader = await conn.runAndReadAll(`SELECT to_json(t)::VARCHAR FROM ${source} t`);
-  return reader.getRows().map((row) => JSON.parse(String(row[0])) as Sample);
+  // Shards written before schema version 3 have no `derived_from` column: such samples were never derived.
+  return reader.getRows().map((row) => {
+    const sample = JSON.parse(String(row[0])) as Sample;
+    sample.derived_from ??= null;
+    return sample;
+  });
 }

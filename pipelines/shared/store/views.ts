@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { LEDGER_COLUMNS } from '../../../schemas/ledger.js';
 import { ROLLOUT_COLUMNS } from '../../../schemas/rollout.js';
 import { SAMPLE_COLUMNS } from '../../../schemas/sample.js';
+import { SYNTHESIZE_OUTCOME_COLUMNS } from '../../../schemas/synthesize.js';
 import { manifestFiles, readManifest } from '../runner/manifest.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { sqlList, sqlString } from './duckdb.js';
@@ -20,6 +21,8 @@ interface ViewSpec {
 /** Output names of each stage that get a SQL view; export's columns follow the trainer formats. */
 const VIEWS: ViewSpec[] = [
   { name: 'ingest_samples', stage: 'ingest', output: 'data', columns: SAMPLE_COLUMNS },
+  { name: 'synthesize_samples', stage: 'synthesize', output: 'data', columns: SAMPLE_COLUMNS },
+  { name: 'synthesize_outcomes', stage: 'synthesize', output: 'outcomes', columns: SYNTHESIZE_OUTCOME_COLUMNS },
   { name: 'filter_samples', stage: 'filter', output: 'data', columns: SAMPLE_COLUMNS },
   { name: 'difficulty_samples', stage: 'difficulty', output: 'data', columns: SAMPLE_COLUMNS },
   { name: 'rollouts', stage: 'difficulty', output: 'rollouts', columns: ROLLOUT_COLUMNS },
@@ -35,7 +38,7 @@ export async function createShardViews(
   conn: DuckDBConnection,
   shardsDir: string,
   datasets: string[],
-  stages: readonly string[] = ['ingest', 'filter', 'difficulty', 'export'],
+  stages: readonly string[] = ['ingest', 'synthesize', 'filter', 'difficulty', 'export'],
 ): Promise<string[]> {
   const filesOf = async (stage: StageName, output: string): Promise<string[]> => {
     const all: string[] = [];
@@ -58,7 +61,7 @@ export async function createShardViews(
   };
   for (const view of VIEWS) await define(view.name, await filesOf(view.stage, view.output), view.columns);
   let latest: string[] = [];
-  for (const stage of ['difficulty', 'filter', 'ingest']) if (!latest.length) latest = await filesOf(stage, 'data');
+  for (const stage of ['difficulty', 'filter', 'synthesize', 'ingest']) if (!latest.length) latest = await filesOf(stage, 'data');
   await define('samples', latest, SAMPLE_COLUMNS);
   const ledgerFiles = (await Promise.all(stages.map((s) => filesOf(s, 'ledger')))).flat();
   await define('ledger', ledgerFiles, LEDGER_COLUMNS);
