@@ -1,7 +1,8 @@
 import { defineConfig } from './pipelines/shared/config/define.js';
 
 /**
- * The example job: the bundled QA rows (examples/qa) through ingest → filter → difficulty → export.
+ * The example job: the bundled QA rows (examples/qa) and synthesis material (examples/synthesize) through
+ * ingest → synthesize → filter → difficulty → export.
  * With no `difficulty.endpoints`, tiers come from the sources' own difficulty labels (MATH and
  * MathVision `level`, see docs/rlcs.md); samples without a label keep tier `unrated`. With endpoints,
  * model pass rates are pooled with the labels. See README "Pointing difficulty at vLLM".
@@ -19,8 +20,14 @@ export default defineConfig({
         { name: 'svamp', type: 'qa', path: 'examples/qa/svamp.jsonl', format: 'jsonl', preset: 'svamp', license: 'MIT' },
         { name: 'mathvision', type: 'qa', path: 'examples/qa/mathvision/testmini.jsonl', format: 'jsonl', preset: 'mathvision', license: 'MIT' },
         { name: 'geometry3k', type: 'qa', path: 'examples/qa/geometry3k/*/data.json', format: 'json', preset: 'geometry3k', license: 'MIT' },
+        // Material for the synthesize stage (examples/synthesize): shapes with COCO boxes, and sign texts rendered onto CC0 photos.
+        { name: 'shapes', type: 'grounding', format: 'coco', path: 'examples/synthesize/shapes/annotations/instances_shapes.json', imageRoot: 'examples/synthesize/shapes/images', tasks: ['category'], license: 'CC0-1.0' },
+        { name: 'signs', type: 'ocr', mode: 'synthetic', path: 'examples/pretraining/captions', text: 'examples/synthesize/ocr/lines.txt', lines: [2, 3], fontSize: [20, 36], maxRotation: 0, license: 'CC0-1.0' },
       ],
       ingest: { unitRows: 2000 },
+      // Verifiable tasks made from the samples (docs/synthesize.md): counts and spatial relations from the
+      // shapes' boxes, reading questions from the rendered signs, open-ended forms of multiple choice (AQuA, MathVision).
+      synthesize: { seed: 0 },
       // Heuristics, exact and near-duplicate removal run with their defaults; the eval set below is held out.
       filter: {
         decontaminate: { sets: [{ name: 'math500_heldout', path: 'examples/eval/math500_heldout.jsonl', questionField: 'question' }] },

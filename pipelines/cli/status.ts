@@ -45,5 +45,12 @@ export async function statusCommand(loaded: LoadedConfig, only: string | undefin
       `SELECT stage, decision, reason, count(*)::BIGINT AS n FROM ledger GROUP BY ALL ORDER BY stage, decision, n DESC`,
     );
     process.stdout.write('\nreasons:\n' + formatTable(reasons.columnNames(), reasons.getRowsJson() as unknown[][]) + '\n');
+    if (stages.includes('synthesize')) {
+      // The synthesize stage adds samples: what each generator made, and its skips by reason.
+      const made = await ctx.conn.runAndReadAll(
+        `SELECT generator, outcome, reason, count(*)::BIGINT AS n FROM synthesize_outcomes GROUP BY ALL ORDER BY generator, outcome, n DESC, reason`,
+      );
+      process.stdout.write('\nsynthesized (per generator):\n' + formatTable(made.columnNames(), made.getRowsJson() as unknown[][]) + '\n');
+    }
   }
 }

@@ -152,8 +152,10 @@ async function synthesizeFrom(sample: Sample, ctx: StageContext, sink: UnitSink,
   }
   const total = derived.length;
   const reason = outcomes.length === 0 ? 'no_generator_applies' : total > 0 ? 'synthesized' : 'nothing_synthesized';
-  sink.keep(ref, toSampleRow(sample), reason, ledgerDetails(outcomes));
+  // Derived rows go first: where one duplicates its source's text (an open form of a multiple-choice
+  // question), the filter's first-kept rule keeps the derived form and drops the source naming it.
   for (const d of derived) sink.emit('data', toSampleRow(d));
+  sink.keep(ref, toSampleRow(sample), reason, ledgerDetails(outcomes));
 }
 
 /** Per generator: how many tasks it made and its skips counted by reason (the numbers are in `outcomes`). */
