@@ -1,0 +1,247 @@
+import { describe, expect, it } from 'vitest';
+import type { Task } from '../../schemas/sample.js';
+import { mulberry32 } from '../../pipelines/shared/random.js';
+import { validateConfig } from '../../pipelines/shared/config/load.js';
+import { verifyDeterministic } from '../../pipelines/verify/deterministic.js';
+import { countBoxes } from '../../pipelines/synthesize/rule/count-boxes.js';
+import { mcToOpen } from '../../pipelines/synthesize/rule/mc-to-open.js';
+import { readText } from '../../pipelines/synthesize/rule/read-text.js';
+import { spatialRelations } from '../../pipelines/synthesize/rule/spatial.js';
+import { selfCheck } from '../../pipelines/synthesize/self-check.js';
+import { Templates } from '../../pipelines/synthesize/templates.js';
+import { contextFor, sampleWith } from './support.js';
+
+type B = [number, number, number, number];
+const objectsSample = (boxes: Array<{ category: string; box: B }>, crowd: Record<string, number> = {}) =>
+  sampleWith({ meta: JSON.stringify({ image: '1', image_objects: { boxes, crowd } }) });
+
+const area = (b: Task['boxes'][number]) => (b.x2 - b.x1) * (b.y2 - b.y1);
+const inner = (answer: string) => /<\|begin_of_box\|>([\s\S]*)<\|end_of_box\|>/.exec(answer)![1]!;
+
+describe('count_boxes', () => {
+  it('counts every category as the boxes say and skips crowd, tiny and overlapping categories with their numbers', async () => {
+    const sample = objectsSample(
+      [
+        { category: 'dog', box: [10, 10, 100, 100] },
+        { category: 'dog', box: [200, 10, 300, 100] },
+        { category: 'dog', box: [400, 10, 500, 100] },
+        { category: 'cat', box: [10, 500, 100, 600] },
+        { category: 'cat', box: [600, 600, 610, 608] }, // 80 units²: 0.00008 of the image
+        { category: 'car', box: [100, 300, 300, 400] },
+        { category: 'car', box: [110, 305, 310, 405] }, // IoU ≈ 0.82 with the one before
+        { category: 'bus', box: [700, 700, 900, 900] },
+        { category: 'person', box: [500, 300, 550, 400] },
+      ],
+      { person: 2, kite: 1 },
+    );
+    const { tasks, skipped } = await countBoxes.generator.generate(sample, contextFor(countBoxes, 1));
+    expect(tasks.map((t) => [t.key, inner(t.task.answer)])).toEqual([['count:dog', '3'], ['count:bus', '1']]);
+    expect(tasks.every((t) => t.task.verifier === 'counting' && t.task.boxes.length === Number(inner(t.task.answer)))).toBe(true);
+    expect(tasks[0]!.task.question).toMatch(/dogs/);
+    const byReason = Object.fromEntries(skipped.map((s) => [`${s.reason}:${s.detail.category}`, s.detail]));
+    expect(Object.keys(byReason).sort()).toEqual(['crowd_region:kite', 'crowd_region:person', 'overlapping_boxes:car', 'tiny_boxes:cat']);
+    expect(byReason['tiny_boxes:cat']).toMatchObject({ tiny: 1, boxes: 2, min_area: 0.0005 });
+    expect(byReason['overlapping_boxes:car']!.max_iou).toBeGreaterThan(0.5);
+    expect(byReason['crowd_region:person']).toMatchObject({ crowd_regions: 2, boxes: 1 });
+    for (const t of tasks) expect((await selfCheck(t.task)).ok).toBe(true);
+  });
+
+  it('on 300 random images the count of every emitted question equals the number of boxes of its category', async () => {
+    const rng = mulberry32(7);
+    for (let n = 0; n < 300; n++) {
+      const boxes: Array<{ category: string; box: B }> = [];
+      const truth = new Map<string, number>();
+      for (const category of ['apple', 'boat', 'sheep']) {
+        const k = Math.floor(rng() * 6);
+        for (let i = 0; i < k; i++) {
+          const x = Math.floor(rng() * 900);
+          const y = Math.floor(rng() * 900);
+          const s = 2 + Math.floor(rng() * 95);
+          boxes.push({ category, box: [x, y, x + s, y + s] });
+        }
+        truth.set(category, k);
+      }
+      const { tasks, skipped } = await countBoxes.generator.generate(objectsSample(boxes), contextFor(countBoxes, n));
+      for (const t of tasks) expect(Number(inner(t.task.answer))).toBe(truth.get(t.key.slice('count:'.length)));
+      // every category present is either asked or skipped with a reason
+      const present = [...truth].filter(([, k]) => k > 0).map(([c]) => c).sort();
+      expect([...tasks.map((t) => t.key.slice(6)), ...skipped.map((s) => String(s.detail.category))].sort()).toEqual(present);
+    }
+  });
+});
+
+/** What a spatial question claims, checked against the two boxes with the generator's default margins (independently of its code). */
+function checkSpatial(task: Task, margin = 30, ratio = 1.5, minOverlap = 0.5): void {
+  const [a, b] = task.boxes as [Task['boxes'][number], Task['boxes'][number]];
+  const holds = (rel: string, m: number) =>
+    rel === 'left' ? b.x1 - a.x2 >= m : rel === 'right' ? a.x1 - b.x2 >= m : rel === 'above' ? b.y1 - a.y2 >= m : a.y1 - b.y2 >= m;
+  const opposite: Record<string, string> = { left: 'right', right: 'left', above: 'below', below: 'above' };
+  const answer = inner(task.answer);
+  const q = task.question;
+  const overlap = (a1: number, a2: number, b1: number, b2: number) => Math.max(0, Math.min(a2, b2) - Math.max(a1, b1)) / Math.min(a2 - a1, b2 - b1);
+  if (task.verifier === 'multiple_choice') {
+    const picked = task.choices['ABCD'.indexOf(answer)]!;
+    if (/larger|more of the image/.test(q)) {
+      const [big, small] = picked === a.label ? [a, b] : [b, a];
+      expect(area(big)).toBeGreaterThanOrEqual(ratio * area(small));
+      return;
+    }
+    const rel = { 'to the left of': 'left', 'to the right of': 'right', above: 'above', below: 'below' }[picked]!;
+    expect(holds(rel, margin), `${q} → ${picked}`).toBe(true);
+    const horizontal = rel === 'left' || rel === 'right';
+    expect(horizontal ? overlap(a.y1, a.y2, b.y1, b.y2) : overlap(a.x1, a.x2, b.x1, b.x2)).toBeGreaterThanOrEqual(minOverlap);
+    for (const other of ['left', 'right', 'above', 'below'].filter((r) => r !== rel)) expect(holds(other, 0), `${q}: option ${other} is also true`).toBe(false);
+    return;
+  }
+  expect(['yes', 'no']).toContain(answer);
+  if (/larger/.test(q)) {
+    const [big, small] = answer === 'yes' ? [a, b] : [b, a];
+    expect(area(big)).toBeGreaterThanOrEqual(ratio * area(small));
+    return;
+  }
+  const asked = /to the left of/.test(q) ? 'left' : /to the right of/.test(q) ? 'right' : / above /.test(q) ? 'above' : 'below';
+  expect(holds(answer === 'yes' ? asked : opposite[asked]!, margin), `${q} → ${answer}`).toBe(true);
+}
+
+describe('spatial_relations', () => {
+  it('on 2,000 random layouts every emitted question is decided by the geometry with its margin, and passes its own verifier', async () => {
+    const rng = mulberry32(11);
+    let emitted = 0;
+    let ambiguous = 0;
+    const names = ['ball', 'vase', 'lamp', 'chair', 'clock'];
+    for (let n = 0; n < 2000; n++) {
+      const boxes: Array<{ category: string; box: B }> = [];
+      const count = 2 + Math.floor(rng() * 3);
+      for (let i = 0; i < count; i++) {
+        // Boxes clustered in a small area so that near-margin gaps and overlaps are common.
+        const x = Math.floor(rng() * 400);
+        const y = Math.floor(rng() * 400);
+        const w = 10 + Math.floor(rng() * 150);
+        const h = 10 + Math.floor(rng() * 150);
+        boxes.push({ category: names[i]!, box: [x, y, x + w, y + h] });
+      }
+      if (rng() < 0.2) boxes.push({ category: names[0]!, box: [900, 900, 950, 950] }); // a second ball: never a subject
+      const { tasks, skipped } = await spatialRelations.generator.generate(objectsSample(boxes), contextFor(spatialRelations, n));
+      ambiguous += skipped.filter((s) => s.reason === 'ambiguous_layout').length;
+      for (const t of tasks) {
+        emitted++;
+        checkSpatial(t.task);
+        expect(t.task.boxes.some((b) => b.label === 'ball') && boxes.filter((b) => b.category === 'ball').length > 1).toBe(false);
+      }
+      for (const t of tasks.slice(0, 2)) expect((await selfCheck(t.task)).ok).toBe(true);
+    }
+    expect(emitted).toBeGreaterThan(1000);
+    expect(ambiguous).toBeGreaterThan(50);
+  });
+
+  it('asks nothing about touching, overlapping or same-sized objects', async () => {
+    const sample = objectsSample([
+      { category: 'cup', box: [100, 100, 200, 200] },
+      { category: 'plate', box: [210, 120, 310, 220] }, // 10 apart: under the 30 margin; same size
+    ]);
+    const { tasks, skipped } = await spatialRelations.generator.generate(sample, contextFor(spatialRelations, 3));
+    expect(tasks).toEqual([]);
+    expect(skipped).toEqual([{ reason: 'ambiguous_layout', detail: expect.objectContaining({ gap_x: 10, margin: 30 }) }]);
+  });
+});
+
+describe('read_text', () => {
+  const ocr = (origin: string, boxes: Task['boxes']) =>
+    sampleWith({
+      kind: 'ocr',
+      signals: { content_hash: 'h', extra: JSON.stringify({ text_origin: origin }), quality: null, dedup: null, embedding: null },
+      content: [{ type: 'image', text: null, media_id: 'a'.repeat(64) }, { type: 'text', text: boxes.map((b) => b.label).join('\n'), media_id: null }],
+      task: { question: 'Read all the text in the image.', answer: '', answer_raw: '', answer_type: 'text', choices: [], boxes, verifier: 'ocr', solution: null },
+    });
+
+  it('asks for the text of separate regions of exact transcriptions only, without the transcription in the prompt', async () => {
+    const boxes = [
+      { label: 'Exit only', x1: 10, y1: 10, x2: 200, y2: 60 },
+      { label: 'Gate B7', x1: 10, y1: 100, x2: 200, y2: 150 },
+      { label: 'Overlap', x1: 150, y1: 120, x2: 300, y2: 170 },
+      { label: 'x', x1: 500, y1: 500, x2: 520, y2: 520 },
+    ];
+    const { tasks, skipped } = await readText.generator.generate(ocr('synthetic', boxes), contextFor(readText, 1));
+    expect(tasks.map((t) => inner(t.task.answer))).toEqual(['Exit only']);
+    expect(skipped.map((s) => s.reason).sort()).toEqual(['overlapping_regions', 'overlapping_regions', 'text_too_short']);
+    expect(tasks[0]!.overrides!.content!.map((p) => p.text ?? p.type)).toEqual(['image', tasks[0]!.task.question]);
+    expect((await selfCheck(tasks[0]!.task)).ok).toBe(true);
+    const pseudo = await readText.generator.generate(ocr('tesseract', boxes), contextFor(readText, 1));
+    expect(pseudo).toEqual({ tasks: [], skipped: [{ reason: 'pseudo_label_text', detail: { text_origin: 'tesseract' } }] });
+  });
+});
+
+describe('mc_to_open', () => {
+  const mc = (question: string, choices: string[], letter: string) =>
+    sampleWith({
+      kind: 'qa',
+      domain: 'math',
+      content: [{ type: 'text', text: question, media_id: null }],
+      media: [],
+      task: { question, answer: `<|begin_of_box|>${letter}<|end_of_box|>`, answer_raw: letter, answer_type: 'choice', choices, boxes: [], verifier: 'multiple_choice', solution: null },
+    });
+  const run = (s: ReturnType<typeof mc>) => mcToOpen.generator.generate(s, contextFor(mcToOpen, 0));
+
+  it('turns a number, an expression or a short span into the open answer, keeping the original options as provenance', async () => {
+    for (const [choices, letter, expected, verifier] of [
+      [['12', '15', '18', '21'], 'C', '18', 'math'],
+      [['$\\frac{1}{3}$', '$\\frac{2}{3}$', '$\\sqrt{2}$', '$\\pi$'], 'C', '\\sqrt{2}', 'math'],
+      [['5(√3 + 1)', '6(√3 + √2)', '7(√3 – 1)'], 'A', '5(√3 + 1)', 'math'],
+      [['Paris', 'Lyon', 'Marseille'], 'B', 'Lyon', 'vqa'],
+    ] as const) {
+      const { tasks, skipped } = await run(mc('What is the value?', [...choices], letter));
+      expect(skipped).toEqual([]);
+      expect(tasks).toHaveLength(1);
+      const t = tasks[0]!.task;
+      expect([inner(t.answer), t.verifier, t.choices]).toEqual([expected, verifier, []]);
+      expect(JSON.parse(tasks[0]!.overrides!.meta!).original).toMatchObject({ choices, answer: letter });
+      expect((await selfCheck(t)).ok).toBe(true);
+      // none of the wrong options verifies as the open answer
+      for (const other of choices.filter((_, i) => 'ABCD'[i] !== letter)) {
+        expect(verifyDeterministic({ domain: t.verifier as 'math', response: other, groundTruth: t.answer, format: 'none' }, 5000).result.score).toBe(0);
+      }
+    }
+  });
+
+  it('skips, with the reason, what has no single open answer', async () => {
+    const cases: Array<[ReturnType<typeof mc>, string]> = [
+      [mc('What is x?', ['0.5', '1/2', '2', '3'], 'A'), 'options_equivalent'],
+      [mc('What is x?', ['1', '2', '3', 'None of these'], 'D'), 'option_refers_to_others'],
+      [mc('Which of the following is prime?', ['4', '6', '7', '9'], 'C'), 'question_refers_to_options'],
+      [mc('Pick the right figure.', ['A', 'B', 'C', 'D'], 'B'), 'options_in_image'],
+      [mc('Why?', ['because the sum of the angles of a triangle is 180 degrees', 'no', 'maybe'], 'A'), 'option_not_short'],
+      [mc('Which are even?', ['2', '3', '4'], 'A, C'), 'several_correct_options'],
+      [mc('Solve: A) 1 B) 2', ['1', '2'], 'A'), 'options_in_question'],
+    ];
+    for (const [sample, reason] of cases) {
+      const { tasks, skipped } = await run(sample);
+      expect([tasks.length, skipped.map((s) => s.reason)], sample.task!.question).toEqual([0, [reason]]);
+    }
+  });
+});
+
+describe('synthesize config and templates', () => {
+  const base = { sources: [{ name: 'q', type: 'qa', path: 'a.jsonl', format: 'jsonl' }] };
+  it('refuses a misspelt generator name at load time with the valid names, and bad options with their path', () => {
+    expect(() => validateConfig({ datasets: { d: { ...base, synthesize: { generators: { count_box: { enabled: true } } } } } }, '/x/pipeline.config.ts')).toThrow(
+      /datasets\.d\.synthesize\.generators\.count_box: unknown generator "count_box" \(generators: count_boxes, spatial_relations, read_text, mc_to_open, video_order/,
+    );
+    expect(() => validateConfig({ datasets: { d: { ...base, synthesize: { generators: { count_boxes: { maxIoU: 2 } } } } } }, '/x/pipeline.config.ts')).toThrow(/generators\.count_boxes\.maxIoU/);
+    expect(() => validateConfig({ datasets: { d: { ...base, synthesize: { templates: { count: ['How many {{thing}}?'] } } } } }, '/x/pipeline.config.ts')).toThrow(/must use exactly \{category_plural\}/);
+    const ok = validateConfig({ datasets: { d: { ...base, synthesize: { generators: { spatial_relations: { enabled: false } } } } } }, '/x/pipeline.config.ts');
+    const gens = ok.config.datasets.d!.synthesize!.generators;
+    expect([gens.spatial_relations!.enabled, gens.count_boxes!.enabled, gens.count_boxes!.maxIoU]).toEqual([false, true, 0.5]);
+  });
+
+  it('uses an overriding phrasing, and the same seed gives the same tasks', async () => {
+    const sample = objectsSample([{ category: 'mouse', box: [10, 10, 100, 100] }, { category: 'mouse', box: [300, 10, 400, 100] }]);
+    const ctx = { ...contextFor(countBoxes, 5), templates: Templates.load({ count: ['Tell me the number of {{category_plural}}.'] }) };
+    const { tasks } = await countBoxes.generator.generate(sample, ctx);
+    expect(tasks[0]!.task.question).toBe('Tell me the number of mice.');
+    const layout = objectsSample([{ category: 'ball', box: [10, 10, 100, 100] }, { category: 'vase', box: [300, 10, 400, 100] }, { category: 'lamp', box: [10, 400, 90, 480] }]);
+    const once = await spatialRelations.generator.generate(layout, contextFor(spatialRelations, 9));
+    const twice = await spatialRelations.generator.generate(layout, contextFor(spatialRelations, 9));
+    expect(once.tasks.length).toBeGreaterThan(0);
+    expect(twice).toEqual(once);
+  });
+});
