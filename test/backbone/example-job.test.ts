@@ -7,22 +7,43 @@ import { createWorkspace, queryShards, REPO_ROOT, runCli, type Workspace } from 
 let ws: Workspace;
 afterAll(() => ws?.cleanup());
 
-describe('the bundled example job (pipeline.config.ts + examples/qa)', () => {
-  it('runs ingest → filter → difficulty → export with no server: duplicates and held-out eval items removed, labelled sources (MATH, MathVision `level`) get real tiers, the rest stay unrated, all exported', async () => {
+describe('the bundled example job (pipeline.config.ts + examples/qa + examples/synthesize)', () => {
+  it('runs ingest → synthesize → filter → difficulty → export with no server: tasks synthesised, duplicates and held-out eval items removed, labelled sources (MATH, MathVision `level`) get real tiers, the rest stay unrated, all exported', async () => {
     ws = await createWorkspace();
     const loaded = { ...(await loadConfig(join(REPO_ROOT, 'pipeline.config.ts'))), shardsDir: ws.path('shards') };
     const summaries = await runCommand(loaded, 'all', {});
-    expect(summaries.map((s) => s.stage)).toEqual(['ingest', 'filter', 'difficulty', 'export', 'ingest', 'filter', 'difficulty', 'export']);
+    expect(summaries.map((s) => s.stage)).toEqual(['ingest', 'synthesize', 'filter', 'difficulty', 'export', 'ingest', 'filter', 'difficulty', 'export']);
     for (const s of summaries) expect(s.counts.in).toBe(s.counts.kept + s.counts.dropped + s.counts.quarantined);
-    expect(summaries[0]!.counts).toMatchObject({ in: 61, kept: 61 });
-    expect(summaries[1]!.counts).toMatchObject({ in: 61, kept: 52, dropped: 9 });
+    // 61 QA rows, 6 shape images (16 "locate every" tasks; one crowd region dropped), 8 rendered signs.
+    expect(summaries[0]!.counts).toMatchObject({ in: 86, kept: 85, dropped: 1 });
+    // synthesize passes all 85 through and adds 52 derived tasks (the filter's input)
+    expect(summaries[1]!.counts).toMatchObject({ in: 85, kept: 85 });
+    expect(summaries[2]!.counts).toMatchObject({ in: 137, kept: 120, dropped: 17 });
+    const made = await queryShards(loaded, `SELECT generator, outcome, reason, count(*)::INT AS n FROM synthesize_outcomes GROUP BY ALL ORDER BY ALL`);
+    expect(made).toEqual([
+      { generator: 'count_boxes', outcome: 'generated', reason: 'ok', n: 14 },
+      { generator: 'count_boxes', outcome: 'skipped', reason: 'crowd_region', n: 1 },
+      { generator: 'count_boxes', outcome: 'skipped', reason: 'overlapping_boxes', n: 1 },
+      { generator: 'count_boxes', outcome: 'skipped', reason: 'tiny_boxes', n: 1 },
+      { generator: 'mc_to_open', outcome: 'generated', reason: 'ok', n: 8 },
+      { generator: 'mc_to_open', outcome: 'skipped', reason: 'options_in_image', n: 1 },
+      { generator: 'mc_to_open', outcome: 'skipped', reason: 'question_refers_to_options', n: 1 },
+      { generator: 'read_text', outcome: 'generated', reason: 'ok', n: 20 },
+      { generator: 'spatial_relations', outcome: 'generated', reason: 'ok', n: 10 },
+      { generator: 'spatial_relations', outcome: 'skipped', reason: 'fewer_than_two_unique_objects', n: 3 },
+    ]);
     const reasons = await queryShards(loaded, `SELECT reason, count(*)::INT AS n FROM ledger l JOIN ingest_samples s ON s.id = l.sample_id WHERE l.stage = 'filter' AND l.decision = 'dropped' AND s.dataset = 'example' GROUP BY reason ORDER BY reason`);
-    expect(reasons).toEqual([{ reason: 'decontaminated:math500_heldout', n: 3 }, { reason: 'exact_dup:text', n: 6 }]);
+    // 6 repeated GSM8K rows, and the 8 multiple-choice questions whose open form (emitted before them) is kept in their place.
+    expect(reasons).toEqual([{ reason: 'decontaminated:math500_heldout', n: 3 }, { reason: 'exact_dup:text', n: 14 }]);
+    const replaced = await queryShards(loaded, `SELECT count(*)::INT AS n FROM ledger l JOIN synthesize_samples d ON d.id = json_extract_string(l.details, '$.kept_sample_id') WHERE l.stage = 'filter' AND d.derived_from.sample_id = l.sample_id`);
+    expect(replaced).toEqual([{ n: 8 }]);
     const tiers = await queryShards(loaded, `SELECT tier, count(*)::INT AS n FROM samples WHERE dataset = 'example' GROUP BY tier ORDER BY tier`);
-    // MATH-500 (7 after the 3 held-out items) and MathVision (10) carry `level` labels; GSM8K, AQuA, SVAMP and Geometry3K do not.
-    expect(tiers).toEqual([{ tier: 'easy', n: 11 }, { tier: 'hard', n: 2 }, { tier: 'medium', n: 4 }, { tier: 'unrated', n: 35 }]);
+    // MATH-500 (7 after the 3 held-out items) and MathVision (10) carry `level` labels; GSM8K, AQuA, SVAMP, Geometry3K and the synthesised tasks do not.
+    expect(tiers).toEqual([{ tier: 'easy', n: 11 }, { tier: 'hard', n: 2 }, { tier: 'medium', n: 4 }, { tier: 'unrated', n: 103 }]);
     const exported = await queryShards(loaded, `SELECT count(*)::INT AS n, count(*) FILTER (WHERE len(images) > 0)::INT AS with_images FROM export_verl`);
-    expect(exported).toEqual([{ n: 52, with_images: 13 }]);
+    expect(exported).toEqual([{ n: 120, with_images: 61 }]);
+    const verifiers = await queryShards(loaded, `SELECT reward_model.ground_truth IS NOT NULL AS gt, count(*)::INT AS n FROM export_verl GROUP BY ALL`);
+    expect(verifiers).toEqual([{ gt: true, n: 120 }]);
   });
 
   it('exports the bundled pre-training samples as WebDataset shards, interleaved Parquet and SFT conversations', async () => {
@@ -47,10 +68,10 @@ describe('the bundled example job (pipeline.config.ts + examples/qa)', () => {
     await writeFile(cfg, (await readFile(join(REPO_ROOT, 'pipeline.config.ts'), 'utf8')).replace("from './pipelines/", `from '${REPO_ROOT}/pipelines/`).replace("shardsDir: 'shards'", `shardsDir: '${ws.path('shards')}'`).replaceAll("'examples/", `'${REPO_ROOT}/examples/`));
     const oneShot = await runCli(['sql', '--config', cfg, '--json', "SELECT kind, count(*)::INT AS n FROM samples WHERE dataset = 'example' GROUP BY kind"]);
     expect(oneShot.code, oneShot.stderr).toBe(0);
-    expect(JSON.parse(oneShot.stdout.trim())).toEqual({ kind: 'qa', n: 52 });
+    expect(oneShot.stdout.trim().split('\n').map((l) => JSON.parse(l)).sort((a, b) => a.kind.localeCompare(b.kind))).toEqual([{ kind: 'grounding', n: 40 }, { kind: 'ocr', n: 28 }, { kind: 'qa', n: 52 }]);
     const interactive = await runCli(['sql', '--config', cfg], { input: 'SELECT count(*) AS n\nFROM ledger\nWHERE stage = \'export\' AND unit NOT LIKE \'pretraining:%\';\nSELECT nonsense;\n.quit\n' });
     expect(interactive.code).toBe(0);
-    expect(interactive.stdout).toMatch(/\b52\b/);
+    expect(interactive.stdout).toMatch(/\b120\b/);
     expect(interactive.stdout).toContain('error:');
   });
 
