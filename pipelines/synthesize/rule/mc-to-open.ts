@@ -18,7 +18,11 @@ export type McToOpenOptions = z.output<typeof mcToOpenOptions>;
 /** Options that only make sense next to the others. */
 const REFERS_TO_OTHERS = /\b(none of (these|the above|them)|all of (these|the above|them)|both|neither|cannot be determined|can(?:'|no)t be determined|not enough information|insufficient data|either)\b/i;
 /** Questions that only make sense with their options shown. */
-const QUESTION_NEEDS_OPTIONS = /\b(which|what|who) of the (following|these|options|choices|statements|answers|above)\b|\bthe following (is|are|could|must|can|would|will)\b|\b(answer )?(options|choices)\b|\bthe (correct|best) (option|choice|answer below)\b/i;
+const QUESTION_NEEDS_OPTIONS = /\b(which|what|who) of (the )?(following|these|those|options|choices|statements|answers|above)\b|\bthe following\b|\bEXCEPT\b|\b(answer )?(options|choices)\b|\bthe (correct|best) (option|choice)\b/;
+/** A question that ends mid-sentence ("... because", "... is") is completed by its options, not answered. */
+const STEM = /(\.\.\.|…|_{2,}|\b(because|is|are|was|were|of|to|the|a|an|by|that|for|with|as|in|on)|[^.?!:)\]}$。？！])\s*$/i;
+/** Options that only fix a format (True, False / False, True ...): the open question would not say which format to use. */
+const FORMAT_ONLY = /^(true|false|yes|no)(\s*,\s*(true|false|yes|no))*$/i;
 /** Options written into the question text itself ("A) 5 B) 6"). */
 const INLINE_OPTIONS = /(^|\s)\(?A[).:]\s*\S[\s\S]*(^|\s)\(?B[).:]\s*\S/;
 
@@ -63,9 +67,12 @@ export const mcToOpen: GeneratorEntry<McToOpenOptions> = {
       const correct = options[index] as string;
       if (REFERS_TO_OTHERS.test(correct)) return skip('option_refers_to_others', { option: correct });
       const question = task.question;
-      const needs = QUESTION_NEEDS_OPTIONS.exec(question);
+      const needs = QUESTION_NEEDS_OPTIONS.exec(question) ?? /\b(which|what|who) of (the )?(following|these|those)\b/i.exec(question);
       if (needs) return skip('question_refers_to_options', { phrase: needs[0] });
       if (INLINE_OPTIONS.test(question)) return skip('options_in_question', {});
+      const stem = STEM.exec(question.replace(/<image\d*>/g, '').trim());
+      if (stem) return skip('question_is_a_stem', { ends_with: question.trim().slice(-30) });
+      if (options.every((o) => FORMAT_ONLY.test(o))) return skip('options_fix_a_format', { options });
       const shape = answerShape(correct, ctx.options.maxSpanWords);
       if (!shape) return skip('option_not_short', { option: correct.slice(0, 120), words: correct.split(/\s+/).length, max_span_words: ctx.options.maxSpanWords });
       const { verifyDeterministic } = await import('../../verify/deterministic.js');

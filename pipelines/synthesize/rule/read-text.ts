@@ -3,7 +3,6 @@ import type { Box, Sample } from '../../../schemas/sample.js';
 import { toGlmBox } from '../../ingest/qa/answer.js';
 import { shuffled } from '../../shared/random.js';
 import type { GeneratedTask, GeneratorContext, GeneratorEntry, SkipReason } from '../generator.js';
-import { boxIou } from './geometry.js';
 import { derivedMeta, imageContent, parseMeta } from './image-objects.js';
 
 /** Text origins that are exact (ground truth, rendered, a PDF text layer); recogniser output is a pseudo-label. */
@@ -15,8 +14,8 @@ export const readTextOptions = z
     /** Lines shorter or longer than this (characters, spaces removed) are not asked. */
     minChars: z.number().int().min(1).default(2),
     maxChars: z.number().int().min(1).default(80),
-    /** A region overlapping another text region by more than this IoU is ambiguous (which text is "in" it?). */
-    maxOverlapIoU: z.number().min(0).max(1).default(0),
+    /** A region whose area other text regions cover by more than this share is ambiguous (which text is "in" it?). */
+    maxCovered: z.number().min(0).max(1).default(0.1),
     /** Regions asked about per image at most (picked by the seeded stream). */
     maxPerSample: z.number().int().min(1).default(3),
     /** Also ask for the text of GUI text elements (from `gui` comprehension samples). */
@@ -64,10 +63,10 @@ function usableRegions(regions: readonly Region[], all: readonly Region[], ctx: 
       skipped.push({ reason: chars < ctx.options.minChars ? 'text_too_short' : 'text_too_long', detail: { chars, min_chars: ctx.options.minChars, max_chars: ctx.options.maxChars } });
       continue;
     }
-    const tuple = (b: Box) => [b.x1, b.y1, b.x2, b.y2] as const;
-    const worst = Math.max(0, ...all.filter((o) => o !== r).map((o) => boxIou(tuple(r), tuple(o))));
-    if (worst > ctx.options.maxOverlapIoU) {
-      skipped.push({ reason: 'overlapping_regions', detail: { text: r.label.slice(0, 80), max_iou: Math.round(worst * 1e4) / 1e4, max_overlap_iou: ctx.options.maxOverlapIoU } });
+    const area = (r.x2 - r.x1) * (r.y2 - r.y1);
+    const covered = all.filter((o) => o !== r).reduce((n, o) => n + Math.max(0, Math.min(r.x2, o.x2) - Math.max(r.x1, o.x1)) * Math.max(0, Math.min(r.y2, o.y2) - Math.max(r.y1, o.y1)), 0) / Math.max(1, area);
+    if (covered > ctx.options.maxCovered) {
+      skipped.push({ reason: 'overlapping_regions', detail: { text: r.label.slice(0, 80), covered: Math.round(covered * 1e4) / 1e4, max_covered: ctx.options.maxCovered } });
       continue;
     }
     out.push(r);
