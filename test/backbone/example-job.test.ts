@@ -41,7 +41,10 @@ describe('the bundled example job (pipeline.config.ts + examples/qa + examples/s
     // MATH-500 (7 after the 3 held-out items) and MathVision (10) carry `level` labels; GSM8K, AQuA, SVAMP, Geometry3K and the synthesised tasks do not.
     expect(tiers).toEqual([{ tier: 'easy', n: 11 }, { tier: 'hard', n: 2 }, { tier: 'medium', n: 4 }, { tier: 'unrated', n: 103 }]);
     const exported = await queryShards(loaded, `SELECT count(*)::INT AS n, count(*) FILTER (WHERE len(images) > 0)::INT AS with_images FROM export_verl`);
-    expect(exported).toEqual([{ n: 120, with_images: 61 }]);
+    // 13 QA rows with images, and every grounding, OCR and synthesised image task keeps its image through the filter
+    expect(exported).toEqual([{ n: 120, with_images: 81 }]);
+    const imageless = await queryShards(loaded, `SELECT count(*)::INT AS n FROM difficulty_samples WHERE derived_from IS NOT NULL AND derived_from.generator <> 'mc_to_open' AND len(media) = 0`);
+    expect(imageless).toEqual([{ n: 0 }]);
     const verifiers = await queryShards(loaded, `SELECT reward_model.ground_truth IS NOT NULL AS gt, count(*)::INT AS n FROM export_verl GROUP BY ALL`);
     expect(verifiers).toEqual([{ gt: true, n: 120 }]);
   });
@@ -68,7 +71,7 @@ describe('the bundled example job (pipeline.config.ts + examples/qa + examples/s
     await writeFile(cfg, (await readFile(join(REPO_ROOT, 'pipeline.config.ts'), 'utf8')).replace("from './pipelines/", `from '${REPO_ROOT}/pipelines/`).replace("shardsDir: 'shards'", `shardsDir: '${ws.path('shards')}'`).replaceAll("'examples/", `'${REPO_ROOT}/examples/`));
     const oneShot = await runCli(['sql', '--config', cfg, '--json', "SELECT kind, count(*)::INT AS n FROM samples WHERE dataset = 'example' GROUP BY kind"]);
     expect(oneShot.code, oneShot.stderr).toBe(0);
-    expect(oneShot.stdout.trim().split('\n').map((l) => JSON.parse(l)).sort((a, b) => a.kind.localeCompare(b.kind))).toEqual([{ kind: 'grounding', n: 40 }, { kind: 'ocr', n: 28 }, { kind: 'qa', n: 52 }]);
+    expect(oneShot.stdout.trim().split('\n').map((l) => JSON.parse(l)).sort((a, b) => a.kind.localeCompare(b.kind))).toEqual([{ kind: 'grounding', n: 60 }, { kind: 'ocr', n: 8 }, { kind: 'qa', n: 52 }]);
     const interactive = await runCli(['sql', '--config', cfg], { input: 'SELECT count(*) AS n\nFROM ledger\nWHERE stage = \'export\' AND unit NOT LIKE \'pretraining:%\';\nSELECT nonsense;\n.quit\n' });
     expect(interactive.code).toBe(0);
     expect(interactive.stdout).toMatch(/\b120\b/);

@@ -80,7 +80,14 @@ function regionTask(sample: Sample, r: Region, ctx: GeneratorContext<ReadTextOpt
   return {
     key: `read:${box}`,
     task: { question, answer: toGlmBox(r.label), answer_raw: r.label, answer_type: 'text', choices: [], boxes: [r], verifier: 'ocr', solution: null },
-    overrides: { content: [...imageContent(sample), { type: 'text', text: question, media_id: null }], domain: 'ocr', kind: 'ocr', meta: derivedMeta(sample, { region: [r.x1, r.y1, r.x2, r.y2] }) },
+    // A task on a picture, like "locate every ..." (kind `grounding`; GUI keeps `gui`): the filter keeps
+    // such a sample's image even where other samples share it, where it strips repeats from `ocr` pages.
+    overrides: {
+      content: [...imageContent(sample), { type: 'text', text: question, media_id: null }],
+      domain: 'ocr',
+      kind: sample.kind === 'gui' ? 'gui' : 'grounding',
+      meta: derivedMeta(sample, { region: [r.x1, r.y1, r.x2, r.y2] }),
+    },
   };
 }
 
