@@ -245,3 +245,61 @@ describe('synthesize config and templates', () => {
     expect(twice).toEqual(once);
   });
 });
+
+describe('video_order', () => {
+  const frameMedia = (i: number, phash: string) => ({ id: `${i}`.padStart(64, 'f'), mime: 'image/jpeg', width: 64, height: 48, bytes: 1, duration: null, frames: null, phash, dhash: null });
+  const video = (times: number[], hashes: string[]) => {
+    const frames = times.map((_, i) => frameMedia(i, hashes[i]!));
+    return sampleWith({
+      kind: 'video',
+      media: [{ ...frameMedia(99, '0'.repeat(16)), mime: 'video/mp4' }, ...frames],
+      content: frames.flatMap((f, i) => [{ type: 'image' as const, text: null, media_id: f.id }, { type: 'text' as const, text: `[t=${times[i]}s]`, media_id: null }]),
+      signals: { content_hash: 'h', extra: JSON.stringify({ frame_times: times }), quality: null, dedup: null, embedding: null },
+    });
+  };
+  const distinct = ['0000000000000000', 'ffff00000000ffff', '00ffff0000ffff00', 'f0f0f0f0f0f0f0f0', '0f0f0f0f0f0f0f0f', 'ffffffffffffffff'];
+
+  it('shows distinct frames shuffled without their times and asks which came first and last; the answers point at the true extremes', async () => {
+    const { videoOrder } = await import('../../pipelines/synthesize/rule/video-order.js');
+    for (let seed = 0; seed < 50; seed++) {
+      const times = [0, 1.5, 3, 4.5, 6, 7.5];
+      const sample = video(times, distinct);
+      const { tasks, skipped } = await videoOrder.generator.generate(sample, contextFor(videoOrder, seed));
+      expect(skipped).toEqual([]);
+      expect(tasks.map((t) => JSON.parse(t.overrides!.meta!).asked)).toEqual(['earliest', 'latest']);
+      for (const t of tasks) {
+        const shown = JSON.parse(t.overrides!.meta!).shown_times as number[];
+        expect(t.overrides!.content!.some((p) => p.type === 'text' && /t=/.test(p.text))).toBe(false);
+        const index = 'ABCDEFGH'.indexOf(inner(t.task.answer));
+        expect(shown[index]).toBe(JSON.parse(t.overrides!.meta!).asked === 'earliest' ? Math.min(...shown) : Math.max(...shown));
+        expect(t.task.choices).toHaveLength(shown.length);
+        expect((await selfCheck(t.task)).ok).toBe(true);
+      }
+    }
+  });
+
+  it('skips a static shot (frames that look the same) and a clip without frame times', async () => {
+    const { videoOrder } = await import('../../pipelines/synthesize/rule/video-order.js');
+    const still = await videoOrder.generator.generate(video([0, 2, 4, 6], ['0000000000000000', '0000000000000001', '0000000000000003', '0000000000000000']), contextFor(videoOrder, 1));
+    expect(still.skipped.map((s) => s.reason)).toEqual(['too_few_distinct_frames']);
+    const noTimes = { ...video([0, 2, 4], distinct), signals: { content_hash: 'h', extra: '{}', quality: null, dedup: null, embedding: null } };
+    expect((await videoOrder.generator.generate(noTimes, contextFor(videoOrder, 1))).skipped.map((s) => s.reason)).toEqual(['no_frame_times']);
+  });
+});
+
+describe('read_text on GUI text elements', () => {
+  it('asks for the text of a text element from its comprehension sample, and nothing for other elements', async () => {
+    const gui = (kind: string, task: string) =>
+      sampleWith({
+        kind: 'gui',
+        meta: JSON.stringify({ task, element: { kind, role: 'heading', name: 'Installation guide' } }),
+        task: { question: 'Locate heading "Installation guide".', answer: '', answer_raw: '', answer_type: 'boxes', choices: [], boxes: [{ label: 'heading: Installation guide', x1: 100, y1: 50, x2: 600, y2: 90 }], verifier: 'grounding', solution: null },
+      });
+    expect(readText.generator.applies(gui('interactive', 'comprehension'))).toBe(false);
+    expect(readText.generator.applies(gui('text', 'generation'))).toBe(false);
+    const { tasks } = await readText.generator.generate(gui('text', 'comprehension'), contextFor(readText, 2));
+    expect(tasks.map((t) => [inner(t.task.answer), t.task.question.includes('[100,50,600,90]'), t.overrides!.kind])).toEqual([['Installation guide', true, 'gui']]);
+    const off = await readText.generator.generate(gui('text', 'comprehension'), contextFor(readText, 2, { gui: false }));
+    expect(off.tasks).toEqual([]);
+  });
+});
