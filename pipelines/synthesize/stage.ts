@@ -31,14 +31,41 @@ export interface SynthesizeResources {
   generators: ActiveGenerator[];
 }
 
+/** A dataset without a `synthesize` section has nothing to synthesise: `run synthesize` plans no unit for it. */
+const NO_SECTION: SynthesizeConfig = { enabled: false, seed: 0, generators: {}, templates: {} };
+
 function sectionOf(ctx: StageContext): SynthesizeConfig {
-  const section = ctx.config.synthesize;
-  if (!section) throw new Error(`dataset ${ctx.dataset} has no synthesize section; the stage should not have been scheduled`);
-  return section;
+  return ctx.config.synthesize ?? NO_SECTION;
 }
 
-function enabledEntries(config: SynthesizeConfig) {
-  return GENERATORS.filter((g) => config.generators[g.generator.name]?.enabled);
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function enabledEntries(config: SynthesizeConfig, registry: ReadonlyArray<GeneratorEntry<any, any>> = GENERATORS) {
+  return registry.filter((g) => config.enabled && config.generators[g.generator.name]?.enabled);
+}
+
+/**
+ * A worker's resources: the templates, and each enabled generator with its options and what its
+ * `setup` made. Only enabled generators set up: with no model generator configured, nothing
+ * model-related loads. (`registry` is a parameter for tests.)
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function setupGenerators(ctx: StageContext, section: SynthesizeConfig, registry: ReadonlyArray<GeneratorEntry<any, any>> = GENERATORS): Promise<SynthesizeResources> {
+  const templates = Templates.load(section.templates);
+  const generators: ActiveGenerator[] = [];
+  try {
+    for (const entry of enabledEntries(section, registry)) {
+      const options = section.generators[entry.generator.name] as Record<string, unknown>;
+      generators.push({ entry, options, resources: entry.setup ? await entry.setup(ctx, options) : undefined });
+    }
+  } catch (err) {
+    await teardownGenerators({ templates, generators });
+    throw err;
+  }
+  return { templates, generators };
+}
+
+export async function teardownGenerators(res: SynthesizeResources): Promise<void> {
+  for (const g of res.generators) if (g.entry.teardown) await g.entry.teardown(g.resources);
 }
 
 /**
@@ -62,7 +89,13 @@ export const synthesizeStage: UnitStage<UpstreamUnit, SynthesizeResources> = {
     outcomes: { columns: SYNTHESIZE_OUTCOME_COLUMNS, subdir: '_outcomes' },
   },
   unitConcurrency: 2,
-  plan: unitsFromUpstream,
+  async plan(ctx, plan) {
+    if (!ctx.config.synthesize?.enabled) {
+      process.stderr.write(`note: dataset ${ctx.dataset} has no enabled synthesize section; nothing to synthesise (add \`synthesize: {}\` to run the rule generators)\n`);
+      return [];
+    }
+    return unitsFromUpstream(ctx, plan);
+  },
 
   async beforeRun(ctx, pending) {
     if (pending === 0) return;
@@ -70,21 +103,8 @@ export const synthesizeStage: UnitStage<UpstreamUnit, SynthesizeResources> = {
     for (const entry of enabledEntries(section)) await entry.beforeRun?.(ctx, section.generators[entry.generator.name]);
   },
 
-  async setup(ctx) {
-    const section = sectionOf(ctx);
-    const templates = Templates.load(section.templates);
-    const generators: ActiveGenerator[] = [];
-    for (const entry of enabledEntries(section)) {
-      const options = section.generators[entry.generator.name] as Record<string, unknown>;
-      // Only enabled generators set up: with no model generator configured, nothing model-related loads.
-      generators.push({ entry, options, resources: entry.setup ? await entry.setup(ctx, options) : undefined });
-    }
-    return { templates, generators };
-  },
-
-  async teardown(res) {
-    for (const g of res.generators) if (g.entry.teardown) await g.entry.teardown(g.resources);
-  },
+  setup: (ctx) => setupGenerators(ctx, sectionOf(ctx)),
+  teardown: teardownGenerators,
 
   async process(unit, ctx, sink, res) {
     const samples = await readSamples(ctx.conn, unit.payload.files);

@@ -303,3 +303,28 @@ describe('read_text on GUI text elements', () => {
     expect(off.tasks).toEqual([]);
   });
 });
+
+describe('per-worker resources for generators', () => {
+  it('sets up (and tears down) only enabled generators, so a disabled model generator loads nothing, and hands each its own resources', async () => {
+    const { z } = await import('zod');
+    const { setupGenerators, teardownGenerators } = await import('../../pipelines/synthesize/stage.js');
+    const { synthesizeSchema } = await import('../../pipelines/synthesize/config.js');
+    const calls: string[] = [];
+    const fakeModel = {
+      options: z.object({ enabled: z.boolean().default(false), endpoint: z.string().default('none') }).strict(),
+      setup: async (_ctx: unknown, options: { endpoint: string }) => (calls.push(`setup:${options.endpoint}`), { client: options.endpoint }),
+      teardown: async (r: { client: string }) => void calls.push(`teardown:${r.client}`),
+      generator: { name: 'fake_model', version: 1, mode: 'model' as const, applies: () => true, generate: async () => ({ tasks: [], skipped: [] }) },
+    };
+    const section = synthesizeSchema.parse({});
+    const registry = [countBoxes, fakeModel];
+    const off = await setupGenerators({} as never, { ...section, generators: { ...section.generators, fake_model: { enabled: false } } }, registry);
+    expect(off.generators.map((g) => g.entry.generator.name)).toEqual(['count_boxes']);
+    await teardownGenerators(off);
+    expect(calls).toEqual([]);
+    const on = await setupGenerators({} as never, { ...section, generators: { ...section.generators, count_boxes: { enabled: false }, fake_model: { enabled: true, endpoint: 'http://127.0.0.1:9/v1' } } }, registry);
+    expect(on.generators.map((g) => [g.entry.generator.name, g.resources])).toEqual([['fake_model', { client: 'http://127.0.0.1:9/v1' }]]);
+    await teardownGenerators(on);
+    expect(calls).toEqual(['setup:http://127.0.0.1:9/v1', 'teardown:http://127.0.0.1:9/v1']);
+  });
+});
