@@ -121,7 +121,7 @@ interface Outcome {
   skipped: SkipReason[];
 }
 
-async function synthesizeFrom(sample: Sample, ctx: StageContext, sink: UnitSink, res: SynthesizeResources, seed: number): Promise<void> {
+export async function synthesizeFrom(sample: Sample, ctx: StageContext, sink: UnitSink, res: SynthesizeResources, seed: number): Promise<void> {
   const ref = { sample_id: sample.id, source_uri: sample.source.uri, locator: sample.source.locator };
   const derived: Sample[] = [];
   const outcomes: Outcome[] = [];
@@ -129,11 +129,12 @@ async function synthesizeFrom(sample: Sample, ctx: StageContext, sink: UnitSink,
   const ids = new Set<string>();
   for (const active of res.generators) {
     const { generator } = active.entry;
-    if (sample.derived_from || !generator.applies(sample)) continue;
+    if (sample.derived_from) continue;
     const outcome: Outcome = { generator: generator.name, version: generator.version, made: 0, skipped: [] };
-    outcomes.push(outcome);
     let tasks: GeneratedTask[] = [];
     try {
+      if (!generator.applies(sample)) continue;
+      outcomes.push(outcome);
       const result = await generator.generate(sample, {
         stage: ctx,
         seed,
@@ -145,6 +146,7 @@ async function synthesizeFrom(sample: Sample, ctx: StageContext, sink: UnitSink,
       tasks = result.tasks;
       outcome.skipped.push(...result.skipped);
     } catch (err) {
+      if (!outcomes.includes(outcome)) outcomes.push(outcome);
       log.warn({ generator: generator.name, sample: sample.id, error: (err as Error).message }, 'generator failed on a sample');
       outcome.skipped.push({ reason: 'generator_error', detail: { message: String((err as Error).message).slice(0, 500) } });
     }
@@ -153,6 +155,11 @@ async function synthesizeFrom(sample: Sample, ctx: StageContext, sink: UnitSink,
       const check = await selfCheck(t.task);
       if (!check.ok) {
         outcome.skipped.push({ reason: 'self_check_failed', detail: { key: t.key, verifier: t.task.verifier, score: check.score, verifier_reason: check.reason } });
+        continue;
+      }
+      const options = t.task.choices.map((c) => c.trim().toLowerCase());
+      if (new Set(options).size !== options.length) {
+        outcome.skipped.push({ reason: 'duplicate_options', detail: { key: t.key, choices: t.task.choices } });
         continue;
       }
       const question = questionKey(made);

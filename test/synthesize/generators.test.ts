@@ -328,3 +328,65 @@ describe('per-worker resources for generators', () => {
     expect(calls).toEqual(['setup:http://127.0.0.1:9/v1', 'teardown:http://127.0.0.1:9/v1']);
   });
 });
+
+describe('the stage around the generators', () => {
+  it('emits only tasks that pass their own verifier and are unique within the source, derived rows first, one ledger row per input with the reasons', async () => {
+    const { mkdtemp, readFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { z } = await import('zod');
+    const { UnitSink } = await import('../../pipelines/shared/runner/unit-sink.js');
+    const { synthesizeFrom } = await import('../../pipelines/synthesize/stage.js');
+    const dir = await mkdtemp(join(tmpdir(), 'stratum-synth-sink-'));
+    try {
+      const count = (n: string): Task => ({ question: 'How many?', answer: `<|begin_of_box|>${n}<|end_of_box|>`, answer_raw: n, answer_type: 'numeric', choices: [], boxes: [], verifier: 'counting', solution: null });
+      const planted = {
+        options: z.object({ enabled: z.boolean().default(true) }),
+        generator: {
+          name: 'planted', version: 2, mode: 'rule' as const, applies: () => true,
+          generate: async () => ({
+            tasks: [
+              { key: 'good', task: count('3') },
+              { key: 'empty-answer', task: count('') },
+              { key: 'same-again', task: count('3') },
+              { key: 'two-same-options', task: { ...count('A'), verifier: 'multiple_choice', answer_type: 'choice' as const, choices: ['left', 'Left '] } },
+            ],
+            skipped: [{ reason: 'planted_skip', detail: { value: 7 } }],
+          }),
+        },
+      };
+      const broken = { options: planted.options, generator: { ...planted.generator, name: 'broken', generate: async () => { throw new Error('boom'); } } };
+      const sink = new UnitSink('synthesize', 'u', dir, () => {}, ['data', 'outcomes', 'ledger']);
+      sink.inputs(1);
+      const source = sampleWith({});
+      const res = { templates: Templates.load(), generators: [planted, broken].map((entry) => ({ entry, options: { enabled: true }, resources: undefined })) };
+      await synthesizeFrom(source, {} as never, sink, res as never, 0);
+      sink.assertBalanced();
+      const rows = async (name: string) => {
+        const staged = sink.outputs.get(name)!;
+        staged.flush();
+        return (await readFile(staged.path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+      };
+      const data = await rows('data');
+      expect(data.map((d) => d.derived_from?.generator ?? 'source')).toEqual(['planted', 'source']);
+      expect(data[0].derived_from).toEqual({ sample_id: source.id, generator: 'planted', generator_version: 2 });
+      const outcomes = (await rows('outcomes')).map((o) => [o.generator, o.outcome, o.reason]);
+      expect(outcomes).toEqual([
+        ['planted', 'generated', 'ok'],
+        ['planted', 'skipped', 'planted_skip'],
+        ['planted', 'skipped', 'self_check_failed'],
+        ['planted', 'skipped', 'duplicate_question'],
+        ['planted', 'skipped', 'duplicate_options'],
+        ['broken', 'skipped', 'generator_error'],
+      ]);
+      const [ledger] = await rows('ledger');
+      expect([ledger.decision, ledger.reason, JSON.parse(ledger.details)]).toEqual([
+        'kept',
+        'synthesized',
+        { planted: { made: 1, skipped: { planted_skip: 1, self_check_failed: 1, duplicate_question: 1, duplicate_options: 1 } }, broken: { made: 0, skipped: { generator_error: 1 } } },
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
