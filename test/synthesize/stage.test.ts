@@ -122,3 +122,41 @@ describe('synthesize stage', () => {
     expect(await snapshot(crashed.ws)).toEqual(expected);
   }, 240_000);
 });
+
+describe('synthesised tasks through difficulty and export', () => {
+  it('are rated by a policy server like any task (tiers from pass rates) and exported to verl with their verifier', async () => {
+    const { startFakePolicyServer, FAKE_MODEL } = await import('../support/openai-server.js');
+    // The count template carries the fake server's item tag: the server answers "2" to every count
+    // question with probability 0.5, so images with two of a shape rate `medium`, the others `unsolved`.
+    const server = await startFakePolicyServer({ items: [{ id: 'count', p: 0.5, answer: '2', wrongAnswer: '0' }], seed: 4 });
+    try {
+      const ws = await createWorkspace('stratum-synth-tiers-');
+      workspaces.push(ws);
+      const objects = [randomLayout(1, W, H, { circle: 2, square: 3 }), randomLayout(2, W, H, { circle: 2, triangle: 1 })];
+      const images = objects.map((o, i) => ({ id: i + 1, file_name: `t${i + 1}.png`, width: W, height: H, objects: o }));
+      for (const img of images) await ws.write(`shapes/${img.file_name}`, await renderShapes(img.objects, W, H, img.id));
+      await ws.write('shapes/instances_shapes.json', JSON.stringify(cocoShapes(images)));
+      await ws.config({
+        datasets: {
+          s: {
+            sources: [{ name: 'shapes', type: 'grounding', format: 'coco', path: 'shapes/instances_shapes.json', imageRoot: 'shapes', tasks: ['category'] }],
+            synthesize: { generators: { spatial_relations: { enabled: false } }, templates: { count: ['[[item:count]] How many {{category_plural}} are there?'] } },
+            filter: { embed: { enabled: false } },
+            difficulty: { endpoints: [{ name: 'fake', baseUrl: server.baseUrl, model: FAKE_MODEL }], n: 16, maxTokens: 256, seed: 1 },
+            export: { formats: ['verl'] },
+          },
+        },
+      } as PipelineConfigInput);
+      const all = await runCli(['run', 'all', '--config', ws.path('pipeline.config.ts')]);
+      expect(all.code, all.stderr).toBe(0);
+      const loaded = await ws.config(JSON.parse(JSON.stringify((await import(ws.path('pipeline.config.ts'))).default)));
+      const rated = await queryShards(loaded, `SELECT task.answer_raw AS answer, tier, difficulty.n AS n FROM difficulty_samples WHERE derived_from.generator = 'count_boxes' ORDER BY answer, tier`);
+      expect(rated.map((r) => r.answer)).toEqual(['1', '2', '2', '3']);
+      for (const r of rated) expect([r.n, r.tier]).toEqual([16, r.answer === '2' ? 'medium' : 'unsolved']);
+      const exported = await queryShards(loaded, `SELECT extra_info.domain AS domain, count(*)::INT AS n FROM export_verl WHERE extra_info.question LIKE '%How many%' GROUP BY ALL`);
+      expect(exported).toEqual([{ domain: 'counting', n: 4 }]);
+    } finally {
+      await server.close();
+    }
+  }, 300_000);
+});
