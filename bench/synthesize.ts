@@ -2,7 +2,7 @@
  * `pnpm bench synthesize`: per rule generator, generated tasks per CPU-second (generation plus the
  * self-check every task passes in the stage) and the keep rate with the skip reasons, on
  * ../shared/corpora (COCO-mini and COCO128 boxes, SROIE receipts, AQuA / MMLU-STEM / SAT multiple
- * choice, through the real ingest; skipped cleanly when absent) and on generated fixtures
+ * choice, the video clips, through the real ingest; skipped cleanly when absent) and on generated fixtures
  * (random box layouts, OCR line layouts, arithmetic multiple choice).
  */
 import { existsSync } from 'node:fs';
@@ -143,6 +143,7 @@ async function corpusSamples(): Promise<Sample[] | null> {
       { name: 'aqua', type: 'qa', path: q('math_stem_qa/text/aqua_test.jsonl'), format: 'jsonl', preset: 'aqua' },
       { name: 'mmlu', type: 'qa', path: q('math_stem_qa/text/mmlu_stem_test.jsonl'), format: 'jsonl', preset: 'mmlu' },
       { name: 'sat', type: 'qa', path: q('math_stem_qa/text/sat_math_test.jsonl'), format: 'jsonl', preset: 'sat' },
+      { name: 'video', type: 'video', path: q('video') },
     ].filter((s) => existsSync(s.path));
     const loaded = validateConfig({ shardsDir: join(dir, 'shards'), datasets: { c: { sources } } }, join(dir, 'pipeline.config.ts'));
     await runCommand(loaded, 'ingest', {});
@@ -158,7 +159,7 @@ async function corpusSamples(): Promise<Sample[] | null> {
 
 export async function benchSynthesize(): Promise<void> {
   const corpus = await corpusSamples();
-  if (corpus) await report('corpora (COCO-mini, COCO128, SROIE, AQuA, MMLU-STEM, SAT through ingest)', corpus);
+  if (corpus) await report('corpora (COCO-mini, COCO128, SROIE, AQuA, MMLU-STEM, SAT, video clips through ingest)', corpus);
   else process.stdout.write('skipped corpora: ../shared/corpora absent\n');
   await report('generated fixtures (random box layouts, OCR line layouts, arithmetic multiple choice)', generatedSamples(Number(process.env.STRATUM_BENCH_SYNTH_N ?? 3000)));
 }
