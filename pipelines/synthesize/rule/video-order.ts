@@ -63,6 +63,9 @@ export const videoOrder: GeneratorEntry<VideoOrderOptions> = {
             content: [...content, { type: 'text', text: question, media_id: null }],
             media: order.map((f) => f.media),
             domain: 'video',
+            // A task on pictures (like read_text's): the filter strips frames a `video` sample shares
+            // with others, and would strip them from this task, which shares them with its source.
+            kind: 'grounding',
             meta: derivedMeta(sample, { shown_times: order.map((f) => f.t), asked: which }),
           },
         };
