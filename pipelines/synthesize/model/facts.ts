@@ -175,18 +175,30 @@ function roundValue(x: number): number {
 
 // ---------------------------------------------------------------- entities
 
-/** Words that start sentences or title runs without naming anything. */
+/** Function words: never a name on their own, and dropped from the ends of a run ("The Hague" → "Hague"). */
 const FUNCTION_WORDS = new Set(
   (
-    'a an the this that these those there here it its it\'s he she they we you i my our your his her their ' +
+    "a an the this that these those there here it its it's he she they we you i my our your his her their " +
     'in on at of for from with by to into onto over under near behind beside between above below inside outside during after before ' +
     'and or but nor so yet if as while when where what which who whose why how ' +
     'is are was were be been being has have had do does did can could will would shall should may might must ' +
-    'some any each every all both many most several few no not one two three four five six seven eight nine ten ' +
-    'close closeup close-up view photo photograph picture image shot portrait aerial top front back side left right ' +
-    'young old little big small large new' // only when they start a sentence alone; a run "New York" keeps them
+    'some any each every all both many most several few no not one two three four five six seven eight nine ten'
   ).split(/\s+/),
 );
+/**
+ * Common words that begin captions ("Close-up of ...", "People walking ..."): not a name when one
+ * starts a sentence alone, but part of a run when a capitalised word follows ("New York", "Old Town").
+ */
+const COMMON_INITIAL = new Set(
+  (
+    'close closeup close-up view photo photograph picture image shot portrait aerial top front back side left right ' +
+    'young old little big small large new ' +
+    'people man men woman women person persons someone somebody group guy guys girl girls boy boys child children kid kids ' +
+    'couple pair adult adults various multiple lots several'
+  ).split(/\s+/),
+);
+/** Words title case leaves in lower case (articles, short prepositions, conjunctions). */
+const TITLE_SMALL = new Set('a an the and but or nor for so yet as at by in of on to up via per with from into onto over than off out'.split(' '));
 /** Lower-case words allowed inside a run of capitalised words ("Statue of Liberty", "Leonardo da Vinci"). */
 const CONNECTORS = new Set(['of', 'de', 'la', 'le', 'du', 'del', 'della', 'der', 'van', 'von', 'da', 'di', 'y', '&', 'the']);
 /** Abbreviations whose full stop does not end a sentence. */
@@ -237,16 +249,20 @@ function isNameShaped(word: string): boolean {
 }
 
 /**
- * Sentences in title case or capitals ("Red Car Parked On Street", "Barack Obama, Angela Merkel"):
- * at least three content words and none of them in lower case. Capitals cannot tell names from
- * other words there, so each content word of such a sentence counts on its own.
+ * Sentences in title case ("Red Car Parked On Street", "Barack Obama, Angela Merkel") or in
+ * capitals ("A MAN SITTING ON A BENCH"): at least three content words and none in lower case.
+ * Capitals cannot tell names from other words there: in title case each content word counts on
+ * its own; in capitals (no lower-case letter at all) no word counts.
  */
-function titleCaseSentences(tokens: Token[]): Set<number> {
-  const out = new Set<number>();
+function titleCaseSentences(tokens: Token[]): Map<number, 'title' | 'caps'> {
+  const out = new Map<number, 'title' | 'caps'>();
   let from = 0;
   const flush = (to: number) => {
-    const content = tokens.slice(from, to).filter((t) => /\p{L}/u.test(t.text) && t.text.length > 2 && !FUNCTION_WORDS.has(t.text.toLowerCase()) && !CONNECTORS.has(t.text.toLowerCase()));
-    if (content.length >= 3 && content.every((t) => isCapitalised(t.text))) for (let i = from; i < to; i++) out.add(i);
+    const content = tokens.slice(from, to).filter((t) => /\p{L}/u.test(t.text) && t.text.length > 2 && !TITLE_SMALL.has(t.text.toLowerCase()) && !CONNECTORS.has(t.text.toLowerCase()));
+    if (content.length >= 3 && content.every((t) => isCapitalised(t.text))) {
+      const style = tokens.slice(from, to).some((t) => /\p{Ll}/u.test(t.text)) ? 'title' : 'caps';
+      for (let i = from; i < to; i++) out.set(i, style);
+    }
     from = to;
   };
   for (let i = 1; i < tokens.length; i++) if (tokens[i]!.initial) flush(i);
@@ -278,12 +294,16 @@ export function extractEntities(text: string): string[] {
     const lower = word.toLowerCase();
     // A run holds only words separated by spaces: "Paris, 2019" is two things.
     if (run.length && /\S/.test(clean.slice(run.at(-1)!.end, t.start))) flush();
-    if (titled.has(i)) {
+    const style = titled.get(i);
+    if (style) {
       flush();
-      if (/\p{L}/u.test(word) && word.length > 1 && !FUNCTION_WORDS.has(lower) && !CONNECTORS.has(lower)) entities.push(word);
+      if (style === 'title' && /\p{L}/u.test(word) && word.length > 1 && !FUNCTION_WORDS.has(lower) && !COMMON_INITIAL.has(lower) && !CONNECTORS.has(lower)) entities.push(word);
       continue;
     }
-    const named = isNameShaped(word) || (isCapitalised(word) && !(t.initial && FUNCTION_WORDS.has(lower)) && word !== 'I');
+    const next = tokens[i + 1];
+    const nameFollows = next !== undefined && isCapitalised(next.text) && !next.initial && !/\S/.test(clean.slice(t.end, next.start));
+    const commonStart = t.initial && (FUNCTION_WORDS.has(lower) || (COMMON_INITIAL.has(lower) && !nameFollows));
+    const named = isNameShaped(word) || (isCapitalised(word) && !commonStart && word !== 'I');
     if (named) {
       if (run.length && t.initial) flush();
       run.push(t);

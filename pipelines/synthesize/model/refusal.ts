@@ -52,7 +52,7 @@ const BOILERPLATE: Rule[] = [
   { name: 'chat_closing', re: /\b(?:let\s+me\s+know|feel\s+free\s+to|i\s+hope\s+(?:this|that|it)\s+helps|hope\s+(?:this|that|it)\s+helps|if\s+you\s+(?:need|have|would\s+like|want|wish)|would\s+you\s+like|happy\s+to\s+help|is\s+there\s+anything\s+else|anything\s+else\s+i\s+can)\b/iu },
   { name: 'note', re: /(?:^|\n)\W*(?:notes?|explanation|changes(?:\s+made)?|rationale|n\.b\.)\s*[:：]|\((?:note|n\.b\.)\s*[:：]/iu },
   { name: 'alternatives', re: /\b(?:option|caption|version|alternative|variant)\s*#?\d+\s*[:：)]/iu },
-  { name: 'markup', re: /```|^\s{0,3}#{1,6}\s|^\s*(?:[-*•]|\d+[.)])\s+.+\n\s*(?:[-*•]|\d+[.)])\s+|<\/?think>|<\|begin_of_box\|>|<\/?answer>|\*\*[^*\n]+\*\*\s*[:：]/mu },
+  { name: 'markup', re: /```|^\s{0,3}#{1,6}\s|^\s*(?:[-*•]|\d+[.)])\s+.+\n\s*(?:[-*•]|\d+[.)])\s+|<\/?think>|<\|begin_of_box\|>|<\/?answer>|\*\*[^*\n]+\*\*\s*[:：]/imu },
   { name: 'image_may_contain', re: /\bimage\s+may\s+contain\b/iu },
   { name: 'boilerplate_zh', re: /^(?:好的|当然|没问题)[，,!！。]|以下是|这是(?:改写|重写|修改)后的|改写后的(?:标题|描述|说明)|希望(?:这|对你|对您)(?:能)?有(?:所)?帮助|原(?:始)?(?:标题|描述|说明|替代文本)/u },
 ];
