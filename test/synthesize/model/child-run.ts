@@ -4,15 +4,12 @@
  * Usage: node --import tsx child-run.ts <spec.json>; spec: { dir, baseUrl, samples, out }.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { validateConfig } from '../../../pipelines/shared/config/load.js';
-import { stageContext } from '../../../pipelines/shared/runner/context.js';
 import { modelGenerators, modelSynthesisConfigSchema, openModelSynthesis } from '../../../pipelines/synthesize/model/index.js';
 import type { Sample } from '../../../schemas/sample.js';
-import { modelConfig, offerAll, pipelineConfig } from './support.js';
+import { modelConfig, offerAll, stageContextIn } from './support.js';
 
 const spec = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as { dir: string; baseUrl: string; samples: string; out: string };
-const stage = await stageContext(validateConfig(pipelineConfig(), join(spec.dir, 'pipeline.config.ts')), 'd', new AbortController().signal);
+const stage = await stageContextIn(spec.dir);
 // One request in flight at a time: a kill right after a journal append leaves nothing asked and unjournalled.
 const config = modelSynthesisConfigSchema.parse(modelConfig(spec.baseUrl, { concurrency: 1 }));
 const ctx = await openModelSynthesis(stage, config);

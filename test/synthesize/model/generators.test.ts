@@ -20,7 +20,7 @@ let server: FakePolicyServer | null = null;
 
 beforeEach(async () => {
   ws = await createWorkspace('stratum-synth-model-');
-  stage = await stageContextIn(ws);
+  stage = await stageContextIn(ws.dir);
 });
 afterEach(async () => {
   await server?.close();
@@ -228,7 +228,7 @@ describe('teacher questions checked by a solver', () => {
     const first = await offerAll(w.samples, modelGenerators(config), await openModelSynthesis(stage, config));
     const requests = server.stats.requests;
     expect(requests).toBe(6 + 6 + 6 * 3);
-    const ctx = await openModelSynthesis(await stageContextIn(ws), config);
+    const ctx = await openModelSynthesis(await stageContextIn(ws.dir), config);
     const second = await offerAll(w.samples, modelGenerators(config), ctx);
     expect(server.stats.requests).toBe(requests);
     expect(second).toEqual(first);

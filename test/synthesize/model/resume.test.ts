@@ -34,7 +34,7 @@ describe('a killed synthesis run resumes from its journal', () => {
     const IMAGES = 6;
     const items: FakeItem[] = [];
     const samples: Sample[] = [];
-    const stage = await stageContextIn(ws);
+    const stage = await stageContextIn(ws.dir);
     for (let i = 0; i < IMAGES; i++) {
       samples.push(await captionSample(stage, 300 + i, `The Golden Gate Bridge with ${10 + i} boats in scene ${i}.`));
       for (let j = 0; j < 3; j++) items.push({ id: `k${i}-${j}`, p: 0.8, answer: String(20 + i + j), wrongAnswer: String(90 + j) });

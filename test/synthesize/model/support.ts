@@ -3,6 +3,8 @@
  * one fake OpenAI-compatible server serving a captioner, a teacher and a solver, and a driver that
  * offers every sample to every generator the way the synthesize stage does.
  */
+import { setMaxListeners } from 'node:events';
+import { join } from 'node:path';
 import { buildSample, imagePart, textPart } from '../../../pipelines/ingest/sample-builder.js';
 import { validateConfig } from '../../../pipelines/shared/config/load.js';
 import type { PipelineConfigInput } from '../../../pipelines/shared/config/schema.js';
@@ -12,7 +14,7 @@ import type { Generator, GeneratorResult } from '../../../pipelines/synthesize/g
 import type { ModelSynthesisConfigInput, ModelSynthesisContext } from '../../../pipelines/synthesize/model/index.js';
 import type { Sample } from '../../../schemas/sample.js';
 import type { FakeChatRequest } from '../../support/openai-server.js';
-import { makePng, type Workspace } from '../../support/workspace.js';
+import { makePng } from '../../support/workspace.js';
 
 export const CAPTIONER = 'fake-captioner';
 export const TEACHER = 'fake-teacher';
@@ -22,9 +24,11 @@ export function pipelineConfig(): PipelineConfigInput {
   return { datasets: { d: { sources: [{ name: 'caps', type: 'qa', path: 'unused.jsonl', format: 'jsonl', fields: { question: 'q', answer: 'a' } }] } } };
 }
 
-export async function stageContextIn(ws: Workspace): Promise<StageContext> {
-  const loaded = validateConfig(pipelineConfig(), ws.path('pipeline.config.ts'));
-  return stageContext(loaded, 'd', new AbortController().signal);
+export async function stageContextIn(dir: string): Promise<StageContext> {
+  const loaded = validateConfig(pipelineConfig(), join(dir, 'pipeline.config.ts'));
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal); // as the runner does: every request in flight listens to it
+  return stageContext(loaded, 'd', controller.signal);
 }
 
 /** Model config pointing every role at the loopback server. */
