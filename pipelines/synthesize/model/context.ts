@@ -22,7 +22,7 @@ import { log } from '../../shared/log.js';
 import type { StageContext } from '../../shared/runner/stage.js';
 import type { BlobStore } from '../../shared/store/blob-store.js';
 import { CONFIG_PATH, modelSynthesisConfigSchema, type ModelSynthesisConfig, type ModelSynthesisConfigInput } from './config.js';
-import { loadTemplate, type PromptTemplate } from './templates.js';
+import { loadTemplate, templateHash, type PromptTemplate } from './templates.js';
 
 export type ModelRole = 'recaption' | 'teacher' | 'solver';
 
@@ -100,6 +100,26 @@ export function noEndpointNote(input: ModelSynthesisConfig | ModelSynthesisConfi
     `no model endpoint for ${lacking.join('; ')}. These generators skip every sample (reason no_endpoint) and the rest of the run goes on. ` +
     `Point them at an OpenAI-compatible server, e.g. { name: 'qwen', baseUrl: 'http://127.0.0.1:8000/v1', model: 'Qwen/Qwen2.5-VL-7B-Instruct' }.`
   );
+}
+
+/**
+ * What of the model config changes the generators' output, for the stage's `config()` (its hash
+ * decides which committed units are recomputed): not concurrency, timeouts or retries, endpoints
+ * by name and model only (never a key), and the prompt templates by content hash.
+ */
+export function modelSynthesisResultConfig(input: ModelSynthesisConfig | ModelSynthesisConfigInput, baseDir: string): unknown {
+  const { concurrency: _c, timeoutMs: _t, maxRetries: _r, ...rest } = modelSynthesisConfigSchema.parse(input);
+  const endpoint = (e: EndpointConfig | undefined) => (e ? { name: e.name, model: e.model } : null);
+  return {
+    ...rest,
+    recaption: { ...rest.recaption, endpoint: endpoint(rest.recaption.endpoint), template: templateHash('recaption', rest.recaption.template, baseDir) },
+    questions: {
+      ...rest.questions,
+      teacher: { ...rest.questions.teacher, endpoint: endpoint(rest.questions.teacher.endpoint) },
+      solver: { ...rest.questions.solver, endpoint: endpoint(rest.questions.solver.endpoint) },
+      template: templateHash('teacher_questions', rest.questions.template, baseDir),
+    },
+  };
 }
 
 export interface RequestSpec {

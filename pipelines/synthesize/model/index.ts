@@ -10,7 +10,7 @@ import { recaptionGenerator } from './recaption.js';
 import { teacherQuestionsGenerator } from './teacher-questions.js';
 
 export { modelSynthesisConfigSchema, CONFIG_PATH, type ModelSynthesisConfig, type ModelSynthesisConfigInput } from './config.js';
-export { openModelSynthesis, noEndpointNote, JOURNAL_STAGE, type ModelSynthesisContext } from './context.js';
+export { openModelSynthesis, noEndpointNote, modelSynthesisResultConfig, JOURNAL_STAGE, type ModelSynthesisContext } from './context.js';
 export { RECAPTION, RECAPTION_VERSION } from './recaption.js';
 export { TEACHER_QUESTIONS, TEACHER_QUESTIONS_VERSION } from './teacher-questions.js';
 

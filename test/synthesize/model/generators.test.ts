@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { stableHash } from '../../../pipelines/shared/hash.js';
 import { tierOfCounts } from '../../../pipelines/difficulty/tiers.js';
 import type { StageContext } from '../../../pipelines/shared/runner/stage.js';
-import { modelGenerators, modelSynthesisConfigSchema, noEndpointNote, openModelSynthesis, type ModelSynthesisConfigInput } from '../../../pipelines/synthesize/model/index.js';
+import { modelGenerators, modelSynthesisConfigSchema, modelSynthesisResultConfig, noEndpointNote, openModelSynthesis, type ModelSynthesisConfigInput } from '../../../pipelines/synthesize/model/index.js';
 import { recaptionGenerator } from '../../../pipelines/synthesize/model/recaption.js';
 import { teacherQuestionsGenerator } from '../../../pipelines/synthesize/model/teacher-questions.js';
 import { mulberry32 } from '../../../pipelines/shared/random.js';
@@ -291,5 +292,18 @@ describe('without endpoints', () => {
     await ws.write('ok-recaption.md', 'Caption: {{caption}}. Rewrite it.');
     const ctx = await openModelSynthesis(stage, { recaption: { template: 'ok-recaption.md' } });
     expect(ctx.templates.recaption.path).toBe(ws.path('ok-recaption.md'));
+  });
+
+  it('the result config for the stage hash follows results, not operations: prompt text yes, concurrency or keys no', async () => {
+    await ws.write('p.md', 'Caption: {{caption}}');
+    const base = { recaption: { endpoint: { name: 'c', baseUrl: 'http://127.0.0.1:9/v1', model: 'm', apiKeyEnv: 'SECRET' }, template: 'p.md' } };
+    const hash = (input: ModelSynthesisConfigInput) => stableHash(modelSynthesisResultConfig(input, ws.dir));
+    const h0 = hash(base);
+    expect(hash({ ...base, concurrency: 3, timeoutMs: 5, maxRetries: 0 })).toBe(h0);
+    expect(JSON.stringify(modelSynthesisResultConfig(base, ws.dir))).not.toContain('SECRET');
+    expect(hash({ recaption: { ...base.recaption, maxChars: 100 } })).not.toBe(h0);
+    expect(hash({ recaption: { ...base.recaption, endpoint: { ...base.recaption.endpoint, model: 'm2' } } })).not.toBe(h0);
+    await ws.write('p.md', 'Rewrite: {{caption}}');
+    expect(hash(base)).not.toBe(h0);
   });
 });
