@@ -4,14 +4,15 @@
  * `synthesize/_journal/`), the prompt templates and the tier thresholds.
  *
  * Journal keys. The rollout journal keys a sequence by (sample id, endpoint, params hash, prompt
- * hash). Here the sample id is the source sample (recaption, teacher) or the derived question
- * (solver); the params hash covers the role (recaption / teacher / solver), the model and the
- * sampling params; the prompt hash covers the filled prompt text and the media ids. So the three
- * roles never share a sequence, an edited template or question is asked afresh, and the same
- * request after a crash or on a rerun is replayed from the journal instead of paid for again.
+ * hash). Here the sample id is always the source sample, so one file holds everything asked about
+ * it and is read once per generator call; the params hash covers the role (recaption / teacher /
+ * solver), the model and the sampling params; the prompt hash covers the filled prompt text (for
+ * the solver: the question) and the media ids. So the roles and questions never share a sequence,
+ * an edited template or question is asked afresh, and the same request after a crash or on a rerun
+ * is replayed from the journal instead of paid for again.
  */
 import { randomUUID } from 'node:crypto';
-import { RolloutJournal, sequenceFor, type JournalEntry, type JournalledRollout } from '../../difficulty/journal.js';
+import { RolloutJournal, sequenceFor, sequenceKey, type JournalEntry, type JournalledRollout } from '../../difficulty/journal.js';
 import { RolloutClient, type ChatMessage, type SamplingParams } from '../../difficulty/rollout-client.js';
 import { RolloutSequence } from '../../difficulty/rollout-sequence.js';
 import type { TierThresholds } from '../../difficulty/tiers.js';
@@ -20,7 +21,7 @@ import { ConfigError } from '../../shared/config/load.js';
 import { stableHash } from '../../shared/hash.js';
 import { log } from '../../shared/log.js';
 import type { StageContext } from '../../shared/runner/stage.js';
-import type { BlobStore } from '../../shared/store/blob-store.js';
+import { BlobStore } from '../../shared/store/blob-store.js';
 import { CONFIG_PATH, modelSynthesisConfigSchema, type ModelSynthesisConfig, type ModelSynthesisConfigInput } from './config.js';
 import { loadTemplate, templateHash, type PromptTemplate } from './templates.js';
 
@@ -124,8 +125,6 @@ export function modelSynthesisResultConfig(input: ModelSynthesisConfig | ModelSy
 
 export interface RequestSpec {
   role: ModelRole;
-  /** The journal file the request belongs to: the source sample, or the derived question for the solver. */
-  sampleId: string;
   /** Hashed into the prompt key: the filled prompt text and media ids (never the bytes). */
   prompt: unknown;
   /** Built only when a request is actually sent (a replay reads no image). */
@@ -133,41 +132,78 @@ export interface RequestSpec {
   sampling: Omit<SamplingParams, 'n'>;
 }
 
+/** A generator's hold on one source sample's journal while it works on it. */
+export interface SampleSession {
+  /**
+   * Positions [from, from + count) of the journalled sequence for this request: journalled choices
+   * are replayed, only the shortfall is asked for, and every response is journalled the moment it
+   * arrives. Seeds advance with the position, so a top-up never repeats the choices it extends.
+   */
+  choices(client: RolloutClient, spec: RequestSpec, from: number, count: number): Promise<JournalledRollout[]>;
+  /** The blob store, each image read at most once in the session (the teacher and every solver request share it). */
+  blobs: BlobStore;
+}
+
+class SessionBlobs extends BlobStore {
+  private readonly read = new Map<string, Promise<Buffer>>();
+  override get(id: string): Promise<Buffer> {
+    let bytes = this.read.get(id);
+    if (!bytes) this.read.set(id, (bytes = super.get(id)));
+    return bytes;
+  }
+}
+
 /**
- * Positions [from, from + count) of the journalled sequence for this request: journalled choices
- * are replayed, only the shortfall is asked for, and every response is journalled the moment it
- * arrives. Seeds advance with the position, so a top-up never repeats the choices it extends.
+ * Runs `fn` holding the sample's journal lock, with the sample's journal read once: every request
+ * about the sample (recaption, teacher, each solver question) lives in the one file of the source
+ * sample, told apart by role and prompt hash.
  */
-export async function journalledChoices(ctx: ModelSynthesisContext, client: RolloutClient, spec: RequestSpec, from: number, count: number): Promise<JournalledRollout[]> {
+export async function withSampleSession<T>(ctx: ModelSynthesisContext, sampleId: string, fn: (session: SampleSession) => Promise<T>): Promise<T> {
+  return ctx.journal.withSample(sampleId, async () => {
+    const journalled = await ctx.journal.load(sampleId);
+    const blobs = new SessionBlobs(ctx.blobs.root);
+    return fn({ blobs, choices: (client, spec, from, count) => takeChoices(ctx, journalled, sampleId, client, spec, from, count) });
+  });
+}
+
+async function takeChoices(
+  ctx: ModelSynthesisContext,
+  journalled: Map<string, JournalledRollout[]>,
+  sampleId: string,
+  client: RolloutClient,
+  spec: RequestSpec,
+  from: number,
+  count: number,
+): Promise<JournalledRollout[]> {
   const key = {
-    sample_id: spec.sampleId,
+    sample_id: sampleId,
     endpoint: client.endpoint.name,
     params_hash: stableHash({ role: spec.role, model: client.endpoint.model, ...spec.sampling }).slice(0, 16),
     prompt_hash: stableHash({ role: spec.role, prompt: spec.prompt }).slice(0, 16),
   };
-  return ctx.journal.withSample(spec.sampleId, async () => {
-    let messages: ChatMessage[] | null = null;
-    const sequence = new RolloutSequence(sequenceFor(await ctx.journal.load(spec.sampleId), key), async (offset, n) => {
-      messages ??= await spec.messages();
-      const { seed, ...rest } = spec.sampling;
-      const result = await client.complete(messages, { ...rest, n, ...(seed !== undefined ? { seed: seed + offset } : {}) }, ctx.signal);
-      const entry: JournalEntry = {
-        ...key,
-        offset,
-        request_id: randomUUID(),
-        choices: result.choices.map(({ index, text, finishReason }) => ({ index, text, finishReason })),
-        prompt_tokens: result.promptTokens,
-        completion_tokens: result.completionTokens,
-        latency_ms: result.latencyMs,
-      };
-      ctx.journal.append(entry); // before anything else happens to the response
-      return entry;
-    });
-    const journalled = sequence.length;
-    const got = await sequence.take(from, count);
-    const counter = ctx.counters[spec.role];
-    counter.requests += sequence.requests;
-    counter.replayed += Math.max(0, Math.min(journalled, from + count) - from);
-    return got;
+  const rollouts = sequenceFor(journalled, key);
+  journalled.set(sequenceKey(key), rollouts); // the sequence grows in place: a later call in the session sees this one's responses
+  let messages: ChatMessage[] | null = null;
+  const sequence = new RolloutSequence(rollouts, async (offset, n) => {
+    messages ??= await spec.messages();
+    const { seed, ...rest } = spec.sampling;
+    const result = await client.complete(messages, { ...rest, n, ...(seed !== undefined ? { seed: seed + offset } : {}) }, ctx.signal);
+    const entry: JournalEntry = {
+      ...key,
+      offset,
+      request_id: randomUUID(),
+      choices: result.choices.map(({ index, text, finishReason }) => ({ index, text, finishReason })),
+      prompt_tokens: result.promptTokens,
+      completion_tokens: result.completionTokens,
+      latency_ms: result.latencyMs,
+    };
+    ctx.journal.append(entry); // before anything else happens to the response
+    return entry;
   });
+  const before = sequence.length;
+  const got = await sequence.take(from, count);
+  const counter = ctx.counters[spec.role];
+  counter.requests += sequence.requests;
+  counter.replayed += Math.max(0, Math.min(before, from + count) - from);
+  return got;
 }

@@ -7,11 +7,12 @@
  * the generator reports why, and the original caption stays the only one.
  */
 import type { Generator, GeneratorResult, SkipReason } from '../generator.js';
-import { imageDataUrl, RolloutError, type ChatContentPart } from '../../difficulty/rollout-client.js';
+import type { Sample } from '../../../schemas/sample.js';
+import { RolloutError, type RolloutClient } from '../../difficulty/rollout-client.js';
 import { hasRepetition } from '../../verify/penalties.js';
 import type { RecaptionConfig } from './config.js';
-import { contentText, imageParts } from './content.js';
-import { journalledChoices, type ModelSynthesisContext } from './context.js';
+import { contentText, imageContent, imageParts } from './content.js';
+import { withSampleSession, type ModelSynthesisContext, type SampleSession } from './context.js';
 import { extractFacts, missingFacts, type CaptionFacts } from './facts.js';
 import { findChatter, unquote } from './refusal.js';
 import { fillTemplate } from './templates.js';
@@ -51,59 +52,54 @@ export function recaptionGenerator(config: RecaptionConfig): Generator<ModelSynt
     async generate(sample, ctx): Promise<GeneratorResult> {
       const client = ctx.clients.recaption;
       if (!client) return { tasks: [], skipped: [{ reason: 'no_endpoint', detail: { generator: RECAPTION, set: 'recaption.endpoint' } }] };
-      const original = contentText(sample).trim();
-      const images = imageParts(sample);
-      const prompt = fillTemplate(ctx.templates.recaption, { caption: original });
-      const facts = extractFacts(original);
-      const spec = {
-        role: 'recaption' as const,
-        sampleId: sample.id,
-        prompt: { text: prompt, media: images.map((p) => p.media_id) },
-        messages: async () => {
-          const parts: ChatContentPart[] = [];
-          for (const part of images) {
-            const mime = sample.media.find((m) => m.id === part.media_id)?.mime ?? 'image/png';
-            parts.push({ type: 'image_url', image_url: { url: imageDataUrl(await ctx.blobs.get(part.media_id), mime) } });
-          }
-          parts.push({ type: 'text', text: prompt });
-          return [{ role: 'user' as const, content: parts }];
-        },
-        sampling: { temperature: config.temperature, topP: config.topP, maxTokens: config.maxTokens, ...(config.seed !== undefined ? { seed: config.seed } : {}) },
-      };
-      const skipped: SkipReason[] = [];
-      for (let attempt = 0; attempt < config.attempts; attempt++) {
-        let choice;
-        try {
-          [choice] = await journalledChoices(ctx, client, spec, attempt, 1);
-        } catch (err) {
-          if (err instanceof RolloutError && !err.retryable) return { tasks: [], skipped: [...skipped, { reason: 'request_rejected', detail: { role: 'recaption', status: err.status, message: err.message } }] };
-          throw err; // the endpoint is down after retries: the unit stays pending and a rerun resumes from the journal
-        }
-        if (!choice) return { tasks: [], skipped: [...skipped, { reason: 'recaption_empty', detail: { attempt } }] };
-        const verdict = judgeRecaption(original, facts, choice.choice.text, choice.choice.finishReason, config);
-        if (verdict) {
-          skipped.push({ reason: verdict.reason, detail: { ...verdict.detail, attempt } });
-          continue;
-        }
-        const text = unquote(choice.choice.text);
-        // Attempts rejected before this one are recorded with it, not reported as skips: a recaption was made.
-        const meta = { recaption: { original, model: client.endpoint.model, attempt, request_id: choice.entry.request_id, rejected: skipped } };
-        return {
-          tasks: [],
-          derived: [
-            {
-              key: 'recaption',
-              overrides: {
-                kind: 'caption',
-                content: [...images, { type: 'text', text, media_id: null }],
-                meta: JSON.stringify(meta),
-              },
-            },
-          ],
-          skipped: [],
-        };
-      }
-      return { tasks: [], skipped };
+      return withSampleSession(ctx, sample.id, (session) => recaption(sample, config, client, ctx, session));
     },
   };
+}
+
+async function recaption(sample: Sample, config: RecaptionConfig, client: RolloutClient, ctx: ModelSynthesisContext, session: SampleSession): Promise<GeneratorResult> {
+  const original = contentText(sample).trim();
+  const images = imageParts(sample);
+  const prompt = fillTemplate(ctx.templates.recaption, { caption: original });
+  const facts = extractFacts(original);
+  const spec = {
+    role: 'recaption' as const,
+    prompt: { text: prompt, media: images.map((p) => p.media_id) },
+    messages: async () => [{ role: 'user' as const, content: [...(await imageContent(sample, images, session.blobs)), { type: 'text' as const, text: prompt }] }],
+    sampling: { temperature: config.temperature, topP: config.topP, maxTokens: config.maxTokens, ...(config.seed !== undefined ? { seed: config.seed } : {}) },
+  };
+  const skipped: SkipReason[] = [];
+  for (let attempt = 0; attempt < config.attempts; attempt++) {
+    let choice;
+    try {
+      [choice] = await session.choices(client, spec, attempt, 1);
+    } catch (err) {
+      if (err instanceof RolloutError && !err.retryable) return { tasks: [], skipped: [...skipped, { reason: 'request_rejected', detail: { role: 'recaption', status: err.status, message: err.message } }] };
+      throw err; // the endpoint is down after retries: the unit stays pending and a rerun resumes from the journal
+    }
+    if (!choice) return { tasks: [], skipped: [...skipped, { reason: 'recaption_empty', detail: { attempt } }] };
+    const verdict = judgeRecaption(original, facts, choice.choice.text, choice.choice.finishReason, config);
+    if (verdict) {
+      skipped.push({ reason: verdict.reason, detail: { ...verdict.detail, attempt } });
+      continue;
+    }
+    const text = unquote(choice.choice.text);
+    // Attempts rejected before this one are recorded with it, not reported as skips: a recaption was made.
+    const meta = { recaption: { original, model: client.endpoint.model, attempt, request_id: choice.entry.request_id, rejected: skipped } };
+    return {
+      tasks: [],
+      derived: [
+        {
+          key: 'recaption',
+          overrides: {
+            kind: 'caption',
+            content: [...images, { type: 'text', text, media_id: null }],
+            meta: JSON.stringify(meta),
+          },
+        },
+      ],
+      skipped: [],
+    };
+  }
+  return { tasks: [], skipped };
 }

@@ -7,7 +7,7 @@
  */
 import type { Sample, Task } from '../../../schemas/sample.js';
 import { buildMessages, DEFAULT_INSTRUCTIONS } from '../../difficulty/prompt.js';
-import { imageDataUrl, RolloutError, type ChatContentPart } from '../../difficulty/rollout-client.js';
+import { RolloutError } from '../../difficulty/rollout-client.js';
 import { tierOfCounts } from '../../difficulty/tiers.js';
 import { toGlmBox } from '../../ingest/qa/answer.js';
 import { stableHash } from '../../shared/hash.js';
@@ -15,8 +15,8 @@ import { verify, verifyBatch, isUndecided, type VerifyDomain } from '../../verif
 import { isVerifyDomain } from '../../verify/deterministic.js';
 import { derivedSampleId, type GeneratedTask, type Generator, type GeneratorResult, type SkipReason } from '../generator.js';
 import type { QuestionsConfig } from './config.js';
-import { contentText, imageParts, type ImagePart } from './content.js';
-import { journalledChoices, type ModelSynthesisContext } from './context.js';
+import { contentText, imageContent, imageParts, type ImagePart } from './content.js';
+import { withSampleSession, type ModelSynthesisContext, type SampleSession } from './context.js';
 import { parseTeacherOutput, type TeacherQuestion } from './teacher-format.js';
 import { fillTemplate } from './templates.js';
 
@@ -72,74 +72,68 @@ export function teacherQuestionsGenerator(config: QuestionsConfig): Generator<Mo
         const missing = [!teacher && 'questions.teacher.endpoint', !solver && 'questions.solver.endpoint'].filter(Boolean);
         return { tasks: [], skipped: [{ reason: 'no_endpoint', detail: { generator: TEACHER_QUESTIONS, set: missing } }] };
       }
-      const images = imageParts(sample).slice(0, config.maxImages);
-      const context = contentText(sample).replace(/\s+/g, ' ').trim().slice(0, config.maxContextChars);
-      const prompt = fillTemplate(ctx.templates.teacher, { count: String(config.perSample), domain: config.domain, context: context || '(none)' });
-      const t = config.teacher;
-      let teacherText: string;
-      try {
-        const [choice] = await journalledChoices(
-          ctx,
-          teacher,
-          {
-            role: 'teacher',
-            sampleId: sample.id,
-            prompt: { text: prompt, media: images.map((p) => p.media_id) },
-            messages: async () => [{ role: 'user', content: [...(await imageContent(sample, images, ctx)), { type: 'text', text: prompt }] }],
-            sampling: { temperature: t.temperature, topP: t.topP, maxTokens: t.maxTokens, ...(t.seed !== undefined ? { seed: t.seed } : {}) },
-          },
-          0,
-          1,
-        );
-        teacherText = choice?.choice.text ?? '';
-      } catch (err) {
-        if (err instanceof RolloutError && !err.retryable) return { tasks: [], skipped: [{ reason: 'request_rejected', detail: { role: 'teacher', status: err.status, message: err.message } }] };
-        throw err;
-      }
-
-      const parsed = parseTeacherOutput(teacherText);
-      const skipped: SkipReason[] = parsed.problems.map((p) => ({ reason: 'teacher_item_malformed', detail: p }));
-      if (parsed.items === 0) return { tasks: [], skipped: [{ reason: 'teacher_unparseable', detail: { excerpt: teacherText.slice(0, 200) } }] };
-
-      const candidates: { key: string; q: TeacherQuestion }[] = [];
-      const seen = new Set<string>();
-      for (const q of parsed.questions) {
-        const norm = normalisedQuestion(q.question);
-        const where = { question: q.question.slice(0, 200) };
-        if (seen.has(norm)) {
-          skipped.push({ reason: 'duplicate_question', detail: where });
-          continue;
-        }
-        seen.add(norm);
-        if (q.question.length > config.maxQuestionChars) skipped.push({ reason: 'question_too_long', detail: { ...where, chars: q.question.length, max: config.maxQuestionChars } });
-        else if (q.answer.length > config.maxAnswerChars) skipped.push({ reason: 'answer_too_long', detail: { ...where, chars: q.answer.length, max: config.maxAnswerChars } });
-        else if (answerInQuestion(q)) skipped.push({ reason: 'answer_in_question', detail: { ...where, answer: q.answer } });
-        else {
-          // The answer must verify against itself, or no solver answer ever could.
-          const self = await verify({ domain: verifier, response: q.answer, groundTruth: toGlmBox(q.answer), question: q.question, format: 'none' }, { timeBudgetMs: ctx.config.verifyTimeBudgetMs });
-          if (!self.correct) skipped.push({ reason: 'answer_not_self_verifying', detail: { ...where, answer: q.answer, verifier, why: self.reason } });
-          else candidates.push({ key: `q-${stableHash(norm).slice(0, 16)}`, q });
-        }
-      }
-
-      const tasks: GeneratedTask[] = [];
-      const outcomes = await Promise.all(candidates.map((c) => solve(sample, images, c.key, c.q, verifier, config, ctx)));
-      for (const [i, outcome] of outcomes.entries()) {
-        if ('task' in outcome) tasks.push(outcome.task);
-        else skipped.push({ reason: outcome.skip.reason, detail: { question: candidates[i]!.q.question.slice(0, 200), answer: candidates[i]!.q.answer, ...outcome.skip.detail } });
-      }
-      return { tasks, skipped };
+      return withSampleSession(ctx, sample.id, (session) => questionsFor(sample, verifier, config, ctx, session));
     },
   };
 }
 
-async function imageContent(sample: Sample, images: ImagePart[], ctx: ModelSynthesisContext): Promise<ChatContentPart[]> {
-  const parts: ChatContentPart[] = [];
-  for (const part of images) {
-    const mime = sample.media.find((m) => m.id === part.media_id)?.mime ?? 'image/png';
-    parts.push({ type: 'image_url', image_url: { url: imageDataUrl(await ctx.blobs.get(part.media_id), mime) } });
+async function questionsFor(sample: Sample, verifier: VerifyDomain, config: QuestionsConfig, ctx: ModelSynthesisContext, session: SampleSession): Promise<GeneratorResult> {
+  const teacher = ctx.clients.teacher!;
+  const images = imageParts(sample).slice(0, config.maxImages);
+  const context = contentText(sample).replace(/\s+/g, ' ').trim().slice(0, config.maxContextChars);
+  const prompt = fillTemplate(ctx.templates.teacher, { count: String(config.perSample), domain: config.domain, context: context || '(none)' });
+  const t = config.teacher;
+  let teacherText: string;
+  try {
+    const [choice] = await session.choices(
+      teacher,
+      {
+        role: 'teacher',
+        prompt: { text: prompt, media: images.map((p) => p.media_id) },
+        messages: async () => [{ role: 'user', content: [...(await imageContent(sample, images, session.blobs)), { type: 'text', text: prompt }] }],
+        sampling: { temperature: t.temperature, topP: t.topP, maxTokens: t.maxTokens, ...(t.seed !== undefined ? { seed: t.seed } : {}) },
+      },
+      0,
+      1,
+    );
+    teacherText = choice?.choice.text ?? '';
+  } catch (err) {
+    if (err instanceof RolloutError && !err.retryable) return { tasks: [], skipped: [{ reason: 'request_rejected', detail: { role: 'teacher', status: err.status, message: err.message } }] };
+    throw err;
   }
-  return parts;
+
+  const parsed = parseTeacherOutput(teacherText);
+  const skipped: SkipReason[] = parsed.problems.map((p) => ({ reason: 'teacher_item_malformed', detail: p }));
+  if (parsed.items === 0) return { tasks: [], skipped: [{ reason: 'teacher_unparseable', detail: { excerpt: teacherText.slice(0, 200) } }] };
+
+  const candidates: { key: string; q: TeacherQuestion }[] = [];
+  const seen = new Set<string>();
+  for (const q of parsed.questions) {
+    const norm = normalisedQuestion(q.question);
+    const where = { question: q.question.slice(0, 200) };
+    if (seen.has(norm)) {
+      skipped.push({ reason: 'duplicate_question', detail: where });
+      continue;
+    }
+    seen.add(norm);
+    if (q.question.length > config.maxQuestionChars) skipped.push({ reason: 'question_too_long', detail: { ...where, chars: q.question.length, max: config.maxQuestionChars } });
+    else if (q.answer.length > config.maxAnswerChars) skipped.push({ reason: 'answer_too_long', detail: { ...where, chars: q.answer.length, max: config.maxAnswerChars } });
+    else if (answerInQuestion(q)) skipped.push({ reason: 'answer_in_question', detail: { ...where, answer: q.answer } });
+    else {
+      // The answer must verify against itself, or no solver answer ever could.
+      const self = await verify({ domain: verifier, response: q.answer, groundTruth: toGlmBox(q.answer), question: q.question, format: 'none' }, { timeBudgetMs: ctx.config.verifyTimeBudgetMs });
+      if (!self.correct) skipped.push({ reason: 'answer_not_self_verifying', detail: { ...where, answer: q.answer, verifier, why: self.reason } });
+      else candidates.push({ key: `q-${stableHash(norm).slice(0, 16)}`, q });
+    }
+  }
+
+  const tasks: GeneratedTask[] = [];
+  const outcomes = await Promise.all(candidates.map((c) => solve(sample, images, c.key, c.q, verifier, config, ctx, session)));
+  for (const [i, outcome] of outcomes.entries()) {
+    if ('task' in outcome) tasks.push(outcome.task);
+    else skipped.push({ reason: outcome.skip.reason, detail: { question: candidates[i]!.q.question.slice(0, 200), answer: candidates[i]!.q.answer, ...outcome.skip.detail } });
+  }
+  return { tasks, skipped };
 }
 
 /** A short answer spelled out in its question gives itself away ("How many of the 3 cats...?" → 3 is fine; "Which city, Paris, ...?" is not). */
@@ -157,6 +151,7 @@ async function solve(
   verifier: VerifyDomain,
   config: QuestionsConfig,
   ctx: ModelSynthesisContext,
+  session: SampleSession,
 ): Promise<{ task: GeneratedTask } | { skip: SkipReason }> {
   const solver = ctx.clients.solver!;
   const s = config.solver;
@@ -167,14 +162,12 @@ async function solve(
   const instruction = DEFAULT_INSTRUCTIONS[s.responseFormat];
   let choices;
   try {
-    choices = await journalledChoices(
-      ctx,
+    choices = await session.choices(
       solver,
       {
         role: 'solver',
-        sampleId: derived.id,
         prompt: { text: q.question, media: images.map((p) => p.media_id), instruction },
-        messages: () => buildMessages(derived, ctx.blobs, { instruction }),
+        messages: () => buildMessages(derived, session.blobs, { instruction }),
         sampling: { temperature: s.temperature, topP: s.topP, maxTokens: s.maxTokens, ...(s.seed !== undefined ? { seed: s.seed } : {}) },
       },
       0,
