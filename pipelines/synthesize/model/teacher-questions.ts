@@ -13,6 +13,7 @@ import { toGlmBox } from '../../ingest/qa/answer.js';
 import { stableHash } from '../../shared/hash.js';
 import { verify, verifyBatch, isUndecided, type VerifyDomain } from '../../verify/index.js';
 import { isVerifyDomain } from '../../verify/deterministic.js';
+import { hedgeReason, methodOnlyReason } from '../../verify/hedging.js';
 import { derivedSampleId, type GeneratedTask, type Generator, type GeneratorResult, type SkipReason } from '../generator.js';
 import type { QuestionsConfig } from './config.js';
 import { contentText, imageContent, imageParts, type ImagePart } from './content.js';
@@ -119,6 +120,7 @@ async function questionsFor(sample: Sample, verifier: VerifyDomain, config: Ques
     if (q.question.length > config.maxQuestionChars) skipped.push({ reason: 'question_too_long', detail: { ...where, chars: q.question.length, max: config.maxQuestionChars } });
     else if (q.answer.length > config.maxAnswerChars) skipped.push({ reason: 'answer_too_long', detail: { ...where, chars: q.answer.length, max: config.maxAnswerChars } });
     else if (answerInQuestion(q)) skipped.push({ reason: 'answer_in_question', detail: { ...where, answer: q.answer } });
+    else if (hedged(q.answer)) skipped.push({ reason: 'answer_hedged', detail: { ...where, answer: q.answer, why: hedged(q.answer) } });
     else {
       // The answer must verify against itself, or no solver answer ever could.
       const self = await verify({ domain: verifier, response: q.answer, groundTruth: toGlmBox(q.answer), question: q.question, format: 'none' }, { timeBudgetMs: ctx.config.verifyTimeBudgetMs });
@@ -134,6 +136,14 @@ async function questionsFor(sample: Sample, verifier: VerifyDomain, config: Ques
     else skipped.push({ reason: outcome.skip.reason, detail: { question: candidates[i]!.q.question.slice(0, 200), answer: candidates[i]!.q.answer, ...outcome.skip.detail } });
   }
   return { tasks, skipped };
+}
+
+const APPROXIMATE = /^(?:about|approximately|approx\.?|around|roughly|nearly|almost|circa|ca\.|over|under|more than|less than|at least|at most|up to|~|≈|>|<)\s*\S/iu;
+
+/** "3 or 4", "probably 7", "about 5", "2 (or 3)": not one checkable answer (the verifier's hedge and method rules, and approximations). */
+function hedged(answer: string): string | null {
+  if (APPROXIMATE.test(answer)) return 'approximate answer';
+  return hedgeReason(answer, '') ?? methodOnlyReason(answer, '');
 }
 
 /** A short answer spelled out in its question gives itself away ("How many of the 3 cats...?" → 3 is fine; "Which city, Paris, ...?" is not). */
