@@ -85,6 +85,7 @@ async function questionsFor(sample: Sample, verifier: VerifyDomain, config: Ques
   const prompt = fillTemplate(ctx.templates.teacher, { count: String(config.perSample), domain: config.domain, context: context || '(none)' });
   const t = config.teacher;
   let teacherText: string;
+  let truncated = false;
   try {
     const [choice] = await session.choices(
       teacher,
@@ -98,6 +99,7 @@ async function questionsFor(sample: Sample, verifier: VerifyDomain, config: Ques
       1,
     );
     teacherText = choice?.choice.text ?? '';
+    truncated = choice?.choice.finishReason === 'length';
   } catch (err) {
     if (err instanceof RolloutError && !err.retryable) return { tasks: [], skipped: [{ reason: 'request_rejected', detail: { role: 'teacher', status: err.status, message: err.message } }] };
     throw err;
@@ -105,7 +107,9 @@ async function questionsFor(sample: Sample, verifier: VerifyDomain, config: Ques
 
   const parsed = parseTeacherOutput(teacherText);
   const skipped: SkipReason[] = parsed.problems.map((p) => ({ reason: 'teacher_item_malformed', detail: p }));
-  if (parsed.items === 0) return { tasks: [], skipped: [{ reason: 'teacher_unparseable', detail: { excerpt: teacherText.slice(0, 200) } }] };
+  // Cut off at maxTokens: the items before the cut still count; the lost ones are reported.
+  if (truncated && parsed.items < config.perSample) skipped.push({ reason: 'teacher_truncated', detail: { items: parsed.items, asked: config.perSample, maxTokens: config.teacher.maxTokens } });
+  if (parsed.items === 0) return { tasks: [], skipped: [...skipped, { reason: 'teacher_unparseable', detail: { excerpt: teacherText.slice(0, 200) } }] };
 
   const candidates: { key: string; q: TeacherQuestion }[] = [];
   const seen = new Set<string>();

@@ -53,6 +53,28 @@ describe('the checks a teacher question passes before the solver is asked', () =
   });
 });
 
+describe('a teacher cut off at maxTokens', () => {
+  it('keeps the complete items and reports the cut', async () => {
+    const ws = await createWorkspace('stratum-synth-cut-');
+    const server = await startFakePolicyServer({
+      items: [{ id: 'a', p: 1, answer: '4' }],
+      model: TEACHER,
+      models: [SOLVER],
+      respond: (req) => (req.model === TEACHER ? { content: `${teacherItems([{ question: `${itemTag('a')} How many cups?`, answer: '4' }])}\n<item>\n<question>How many sau`, finishReason: 'length' } : undefined),
+    });
+    try {
+      const stage = await stageContextIn(ws.dir);
+      const ctx = await openModelSynthesis(stage, modelConfig(server.baseUrl));
+      const result = await teacherQuestionsGenerator(ctx.config.questions).generate(await captionSample(stage, 2, 'Cups on a shelf.'), ctx);
+      expect(result.tasks.map((t) => t.task.answer_raw)).toEqual(['4']);
+      expect(result.skipped).toEqual([{ reason: 'teacher_truncated', detail: { items: 1, asked: 3, maxTokens: 2048 } }]);
+    } finally {
+      await server.close();
+      await ws.cleanup();
+    }
+  });
+});
+
 describe('the self-consistency rule', () => {
   const config = { majority: 0.6, minDecided: 0.5 };
   it('keeps a clear majority, names a rival majority, and refuses to vote on mostly undecided answers', () => {
