@@ -17,7 +17,16 @@ export interface GeneratedTask {
   key: string;
   task: Task;
   /** Overrides for the derived sample (content when the question text replaces the source's text, domain, kind, meta). */
-  overrides?: Partial<Pick<Sample, 'content' | 'kind' | 'domain' | 'meta' | 'media'>>;
+  overrides?: Partial<Pick<Sample, 'content' | 'kind' | 'domain' | 'meta' | 'media' | 'difficulty'>>; // difficulty: a pass rate the generator measured (a solver's) seeds the tier
+}
+
+/**
+ * A derived sample that carries no verifiable task (a model's rewrite of a caption): it gets an id
+ * and `derived_from` like a task, and no self-check (there is no answer to verify).
+ */
+export interface GeneratedContent {
+  key: string;
+  overrides: Partial<Pick<Sample, 'content' | 'kind' | 'domain' | 'meta' | 'media'>>;
 }
 
 /** Why a generator made nothing (or less) from a sample: a specific reason and the numbers behind it. */
@@ -28,6 +37,8 @@ export interface SkipReason {
 
 export interface GeneratorResult {
   tasks: GeneratedTask[];
+  /** Derived samples without a task (see GeneratedContent); absent when the generator makes none. */
+  derived?: GeneratedContent[];
   skipped: SkipReason[];
 }
 

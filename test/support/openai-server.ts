@@ -52,6 +52,23 @@ export interface FakePolicyServerOptions {
   maxTokensLimit?: number;
   /** For benchmarks: no latency, no faults, a short fixed completion text. */
   instant?: boolean;
+  /** More model names served besides `model` (a captioner, a teacher and a solver on one server). */
+  models?: readonly string[];
+  /**
+   * Completions written by the test (a teacher's questions, a recaption): called per choice; a
+   * string or `{content, finishReason}` is the choice, undefined falls back to the items.
+   */
+  respond?: (request: FakeChatRequest, choiceIndex: number) => string | { content: string; finishReason?: string } | undefined;
+}
+
+/** What `respond` sees of a request. */
+export interface FakeChatRequest {
+  model: string;
+  n: number;
+  /** Text of the last user message, parts joined. */
+  text: string;
+  images: number;
+  seed: number | null;
 }
 
 export interface FakeServerStats {
@@ -68,6 +85,8 @@ export interface FakeServerStats {
   choicesByItem: Map<string, { returned: number; correct: number }>;
   choicesReturned: number;
   lastRequestBody: Record<string, unknown> | null;
+  /** Valid requests by the model they asked for. */
+  requestsByModel: Map<string, number>;
 }
 
 export interface FakePolicyServer {
@@ -108,6 +127,7 @@ export async function startFakePolicyServer(opts: FakePolicyServerOptions): Prom
     choicesByItem: new Map(),
     choicesReturned: 0,
     lastRequestBody: null,
+    requestsByModel: new Map(),
   };
   const sockets = new Set<Socket>();
 
@@ -150,8 +170,9 @@ export async function startFakePolicyServer(opts: FakePolicyServerOptions): Prom
     }
     const request = validateRequest(body, opts.maxTokensLimit);
     if (typeof request === 'string') return sendError(res, 400, request, stats);
-    if (request.model !== model) return sendError(res, 404, `The model \`${request.model}\` does not exist.`, stats);
+    if (request.model !== model && !opts.models?.includes(request.model)) return sendError(res, 404, `The model \`${request.model}\` does not exist.`, stats);
     stats.lastRequestBody = body as Record<string, unknown>;
+    stats.requestsByModel.set(request.model, (stats.requestsByModel.get(request.model) ?? 0) + 1);
     stats.imagesSeen += request.images;
 
     const fault = pickFault(requestIndex);
@@ -173,7 +194,13 @@ export async function startFakePolicyServer(opts: FakePolicyServerOptions): Prom
     const count = fault === 'short' ? Math.min(request.n - 1, Math.ceil(request.n / 2)) : request.n;
     const random = randomFor(itemId);
     let correct = 0;
+    const chat: FakeChatRequest = { model: request.model, n: request.n, text: request.lastUserText, images: request.images, seed: request.seed };
     const choices = Array.from({ length: count }, (_, index) => {
+      const custom = opts.respond?.(chat, index);
+      if (custom !== undefined) {
+        const { content, finishReason = 'stop' } = typeof custom === 'string' ? { content: custom } : custom;
+        return { index, message: { role: 'assistant', content }, finish_reason: finishReason, logprobs: null };
+      }
       const right = item !== undefined && random() < item.p;
       if (right) correct++;
       const answer = item === undefined ? 'unknown' : right ? item.answer : (item.wrongAnswer ?? `not ${item.answer}`);
@@ -238,6 +265,8 @@ interface ValidRequest {
   n: number;
   itemId: string | null;
   images: number;
+  lastUserText: string;
+  seed: number | null;
 }
 
 /** Checks what vLLM would check, plus that the sampling params are all explicit. */
@@ -275,7 +304,7 @@ function validateRequest(body: unknown, maxTokensLimit: number | undefined): Val
     if (message.role === 'user') lastUserText = text;
   }
   if (lastUserText === null) return 'messages: no user message';
-  return { model, n: n as number, itemId: ITEM_TAG.exec(lastUserText)?.[1] ?? null, images };
+  return { model, n: n as number, itemId: ITEM_TAG.exec(lastUserText)?.[1] ?? null, images, lastUserText, seed: typeof seed === 'number' ? seed : null };
 }
 
 function imageUrlProblem(url: string): string | null {

@@ -8,15 +8,9 @@ import { pretrainingSchema } from '../../export/pretraining/config.js';
 import { PRETRAINING_FORMATS } from '../../export/pretraining/formats.js';
 import { synthesizeSchema } from '../../synthesize/config.js';
 
-export const endpointSchema = z
-  .object({
-    name: z.string().min(1),
-    baseUrl: z.url(),
-    model: z.string().min(1),
-    /** Name of the environment variable holding the API key (keys never live in the config). */
-    apiKeyEnv: z.string().optional(),
-  })
-  .strict();
+// In its own module so stage config modules can use it without importing this one (which imports them).
+import { endpointSchema } from './endpoint.js';
+export { endpointSchema };
 
 export const tierThresholdsSchema = z
   .object({ easy: z.number().min(0).max(1), medium: z.number().min(0).max(1) })
