@@ -17,12 +17,20 @@ export const embedSchema = z
     /**
      * Image–text relevance (needs a registered dual encoder with a text tower): caption pairs whose
      * CLIP score (cosine of the image and caption embeddings) is below `minScore.caption` are
-     * dropped (the GLM-4.1V recipe keeps > 0.3 with CLIP); unset kinds are only scored.
+     * dropped (the GLM-4.1V recipe keeps > 0.3 with CLIP); images inside interleaved documents whose
+     * best score against the text next to them is below `minScore.interleaved` are removed from the
+     * document (NeMo Curator: 0.15); an unset kind is only scored.
      */
     clipScore: z
-      .object({ enabled: z.boolean().default(true), minScore: z.object({ caption: z.number().min(-1).max(1).optional() }).strict().default({ caption: 0.3 }) })
+      .object({
+        enabled: z.boolean().default(true),
+        minScore: z
+          .object({ caption: z.number().min(-1).max(1).optional(), interleaved: z.number().min(-1).max(1).optional() })
+          .strict()
+          .default({ caption: 0.3, interleaved: 0.15 }),
+      })
       .strict()
-      .default({ enabled: true, minScore: { caption: 0.3 } }),
+      .default({ enabled: true, minScore: { caption: 0.3, interleaved: 0.15 } }),
     semantic: z
       .object({
         enabled: z.boolean().default(true),
