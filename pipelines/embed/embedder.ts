@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import { UserError } from '../shared/errors.js';
 import { createOnnxSession, type OnnxDevice, type OnnxProvider } from '../shared/onnx/session.js';
 import { NSFW_CLASSES, NSFW_SCORE_CLASSES } from './builtin-model.js';
 import type { PixelSpec } from './preprocess.js';
@@ -28,17 +29,21 @@ interface ProcessorConfig {
 export function processorSpec(cfg: ProcessorConfig): { spec: PixelSpec; mean: number[]; std: number[]; rescale: number } {
   const size = cfg.size;
   const crop = typeof cfg.crop_size === 'number' ? cfg.crop_size : (cfg.crop_size?.height ?? null);
-  // PIL resample codes: 2 bilinear, 3 bicubic, 1 lanczos
-  const kernel = cfg.resample === 2 ? 'linear' : cfg.resample === 1 ? 'lanczos3' : 'cubic';
+  if (typeof cfg.crop_size === 'object' && cfg.crop_size.width !== undefined && cfg.crop_size.width !== crop) throw new UserError(`preprocessor_config.json: crop_size ${JSON.stringify(cfg.crop_size)}: only square inputs are supported`);
+  // PIL resample codes: 2 bilinear, 3 bicubic, 1 lanczos, 4 box, 5 hamming; resized with Pillow's algorithm (pil-resize.ts)
+  const pilResample = cfg.resample ?? 3;
+  if (![1, 2, 3, 4, 5].includes(pilResample)) throw new UserError(`preprocessor_config.json: resample ${String(cfg.resample)} is not supported (1 lanczos, 2 bilinear, 3 bicubic, 4 box, 5 hamming)`);
+  const kernel = pilResample === 2 ? 'linear' : pilResample === 1 ? 'lanczos3' : 'cubic';
   const mean = cfg.image_mean ?? [0.48145466, 0.4578275, 0.40821073];
   const std = cfg.image_std ?? [0.26862954, 0.26130258, 0.27577711];
   const rescale = cfg.rescale_factor ?? 1 / 255;
   if (typeof size === 'object' && size.shortest_edge) {
-    return { spec: { mode: 'shortest_edge_crop', resize: size.shortest_edge, crop: cfg.do_center_crop === false ? size.shortest_edge : (crop ?? size.shortest_edge), kernel }, mean, std, rescale };
+    if (cfg.do_center_crop === false) throw new UserError('preprocessor_config.json: a shortest_edge resize without a centre crop gives non-square inputs, which are not supported');
+    return { spec: { mode: 'shortest_edge_crop', resize: size.shortest_edge, crop: crop ?? size.shortest_edge, kernel, pilResample }, mean, std, rescale };
   }
   const side = typeof size === 'number' ? size : (size?.height ?? crop ?? 224);
-  if (typeof size === 'object' && size.height !== size.width) throw new Error(`preprocessor size ${JSON.stringify(size)}: only square inputs are supported`);
-  return { spec: { mode: 'squash', resize: side, crop: side, kernel }, mean, std, rescale };
+  if (typeof size === 'object' && size.height !== size.width) throw new UserError(`preprocessor size ${JSON.stringify(size)}: only square inputs are supported`);
+  return { spec: { mode: 'squash', resize: side, crop: side, kernel, pilResample }, mean, std, rescale };
 }
 
 /**
@@ -96,15 +101,7 @@ export class ImageEmbedder {
       feed = new ort.Tensor('uint8', data, [images.length, s, s, 3]);
     } else {
       const data = new Float32Array(images.length * plane * 3);
-      const { mean, std, rescale } = this.norm;
-      images.forEach((img, i) => {
-        const base = i * plane * 3;
-        for (let c = 0; c < 3; c++) {
-          const m = mean[c] as number;
-          const sd = std[c] as number;
-          for (let p = 0; p < plane; p++) data[base + c * plane + p] = ((img[p * 3 + c] as number) * rescale - m) / sd;
-        }
-      });
+      images.forEach((img, i) => pixelValues(img, this.norm, data.subarray(i * plane * 3, (i + 1) * plane * 3)));
       feed = new ort.Tensor('float32', data, [images.length, 3, s, s]);
     }
     const out = await this.session.run({ [this.input.name]: feed });
@@ -125,6 +122,17 @@ export class ImageEmbedder {
   async close(): Promise<void> {
     await this.session.release();
   }
+}
+
+/** The processor's `pixel_values` (CHW float32: pixel × rescale, minus mean, over std) from HWC uint8 RGB, as transformers computes them. */
+export function pixelValues(img: Uint8Array, norm: { mean: number[]; std: number[]; rescale: number }, out = new Float32Array(img.length)): Float32Array {
+  const plane = img.length / 3;
+  for (let c = 0; c < 3; c++) {
+    const m = norm.mean[c] as number;
+    const sd = norm.std[c] as number;
+    for (let p = 0; p < plane; p++) out[c * plane + p] = ((img[p * 3 + c] as number) * norm.rescale - m) / sd;
+  }
+  return out;
 }
 
 export function normalise(v: Float32Array): Float32Array {

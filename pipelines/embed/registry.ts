@@ -1,8 +1,8 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UserError } from '../shared/errors.js';
-import { sha256File } from '../shared/hash.js';
+import { sha256File, sha256Hex } from '../shared/hash.js';
 import { BUILTIN_IMAGE_MODEL, ensureBuiltinImageModel } from './builtin-model.js';
 
 /**
@@ -46,9 +46,20 @@ async function writeRegistry(dir: string, registry: RegistryFile): Promise<void>
   await rename(`${file}.${process.pid}.tmp`, file);
 }
 
-/** The id stored with every embedding: the name and the vision weights' hash, so a re-exported model never mixes with the old vectors. */
+/** Bumped when the pixels a registered model is fed change for the same files (2: Pillow's resize, pil-resize.ts). */
+const PREPROCESS_VERSION = 2;
+
+/**
+ * The id stored with every embedding: the name and the vision weights' hash, so a re-exported model
+ * never mixes with the old vectors; for registered models also a hash of `preprocessor_config.json`
+ * and the preprocessing version, since other pixels give other vectors from the same weights.
+ */
 export function modelId(model: RegisteredModel): string {
-  return `${model.name}@${model.visionSha256.slice(0, 12)}`;
+  const base = `${model.name}@${model.visionSha256.slice(0, 12)}`;
+  if (model.kind === 'builtin-image') return base;
+  const file = join(model.dir, 'preprocessor_config.json');
+  const processor = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  return `${base}.${sha256Hex(`${PREPROCESS_VERSION}\n${processor}`).slice(0, 6)}`;
 }
 
 /** Validates a folder in the HF ONNX layout and registers it under `name` (replacing an earlier entry of that name). */
