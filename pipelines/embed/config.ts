@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+const VIDEO_EPS = 0.05;
+
 /** `filter.embed`: image embeddings (stored once per media id and model), NSFW score and semantic dedup. */
 export const embedSchema = z
   .object({
@@ -46,9 +48,17 @@ export const embedSchema = z
         seed: z.number().int().default(0),
         /** Fit new centroids even when the previous run's centroids fit this model and cluster count. */
         recluster: z.boolean().default(false),
+        /**
+         * Near-duplicate video clips: mean frame embeddings with cosine ≥ 1 − eps, or near-duplicate
+         * frames (256-bit hash) shared for at least `minSharedFrames` of the shorter clip (docs/embeddings.md: measured on real clips).
+         */
+        video: z
+          .object({ enabled: z.boolean().default(true), eps: z.number().min(0).max(1).default(VIDEO_EPS), minSharedFrames: z.number().gt(0).max(1).default(0.5) })
+          .strict()
+          .default({ enabled: true, eps: VIDEO_EPS, minSharedFrames: 0.5 }),
       })
       .strict()
-      .default({ enabled: true, clusters: 'auto', eps: 0.01, keep: 'largest', fitSample: 20_000, iterations: 25, seed: 0, recluster: false }),
+      .default({ enabled: true, clusters: 'auto', eps: 0.01, keep: 'largest', fitSample: 20_000, iterations: 25, seed: 0, recluster: false, video: { enabled: true, eps: VIDEO_EPS, minSharedFrames: 0.5 } }),
   })
   .strict();
 
