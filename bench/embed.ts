@@ -17,6 +17,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
+import { buildBuiltinImageModel } from '../pipelines/embed/builtin-model.js';
 import { ImageEmbedder } from '../pipelines/embed/embedder.js';
 import type { PixelSpec } from '../pipelines/embed/preprocess.js';
 import { listModels } from '../pipelines/embed/registry.js';
@@ -108,6 +109,24 @@ export async function benchEmbed(): Promise<void> {
     for (let i = 0; i < pixels.length; i += embedder.batchSize) await embedder.embed(pixels.slice(i, i + embedder.batchSize));
     const modelS = (performance.now() - t) / 1000;
 
+    // the fp16 variant of the same model (fp16.ts) on the same pixels: rate, CPU time, agreement with fp32
+    const fp16File = join(dir, 'fp16.onnx');
+    await writeFile(fp16File, buildBuiltinImageModel('fp16').bytes);
+    const half = await ImageEmbedder.open({ ...model!, visionModel: fp16File }, { device: 'auto', threads, batchBytes: batch * 224 * 224 * 3 });
+    await half.embed(pixels.slice(0, half.batchSize));
+    const timed = async (e: ImageEmbedder): Promise<{ s: number; cpu: number; vectors: Float32Array[] }> => {
+      const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      const vectors: Float32Array[] = [];
+      for (let i = 0; i < pixels.length; i += e.batchSize) vectors.push(...(await e.embed(pixels.slice(i, i + e.batchSize))).vectors);
+      const c = process.cpuUsage(c0);
+      return { s: (performance.now() - t0) / 1000, cpu: (c.user + c.system) / 1e6, vectors };
+    };
+    const full32 = await timed(embedder);
+    const full16 = await timed(half);
+    await half.close();
+    const cosines = full32.vectors.map((v, i) => v.reduce((acc, x, k) => acc + x * (full16.vectors[i]![k] as number), 0));
+
     // end to end: batches go to the model as decodes finish, the model runs while the pool decodes
     t = performance.now();
     let pending: Uint8Array[] = [];
@@ -147,6 +166,9 @@ export async function benchEmbed(): Promise<void> {
     process.stdout.write(`model only (${embedder.provider}, pixels in memory):        ${rate(pixels.length, modelS)}\n`);
     process.stdout.write(`end to end (JPEG → embedding, pipelined):          ${rate(embedded, e2eS)}\n`);
     process.stdout.write(`end to end / decode-only ceiling: ${(decodeS / e2eS).toFixed(2)}; model / decode throughput: ${(decodeS / modelS).toFixed(2)} (<1: the model is the bottleneck)\n`);
+    process.stdout.write(
+      `fp16 variant (${embedder.provider}): ${rate(pixels.length, full16.s)} vs fp32 ${rate(pixels.length, full32.s)}; CPU s per 100 images fp16 ${((100 * full16.cpu) / pixels.length).toFixed(2)} vs fp32 ${((100 * full32.cpu) / pixels.length).toFixed(2)} (${(full16.cpu / full32.cpu).toFixed(2)}× the CPU); cosine to fp32 min ${Math.min(...cosines).toFixed(6)}, mean ${(cosines.reduce((x, y) => x + y, 0) / cosines.length).toFixed(6)}\n`,
+    );
     process.stdout.write(`CLIP 224 pixels (decode + hash + resize + crop), ${workers} processes: libvips cubic ${vips.toFixed(1)} img/s, Pillow's bicubic in JS ${pil.toFixed(1)} img/s (${(pil / vips).toFixed(2)}× libvips)\n`);
     if (peer) process.stdout.write(`Pillow ${peer.version} itself (decode + resize + crop, ${workers} processes): ${peer.rate.toFixed(1)} img/s; ours with Pillow's resize / Pillow: ${(pil / peer.rate).toFixed(2)}\n`);
     else process.stdout.write('Pillow peer: no python3 with PIL found (set EMBED_BENCH_PYTHON)\n');

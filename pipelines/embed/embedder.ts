@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { UserError } from '../shared/errors.js';
 import { createOnnxSession, type OnnxDevice, type OnnxProvider } from '../shared/onnx/session.js';
+import { fromHalfBits, toHalfBits } from './fp16.js';
 import { NSFW_CLASSES, NSFW_SCORE_CLASSES } from './builtin-model.js';
 import type { PixelSpec } from './preprocess.js';
 import { modelId, type RegisteredModel } from './registry.js';
@@ -58,7 +59,7 @@ export class ImageEmbedder {
     readonly spec: PixelSpec,
     readonly provider: OnnxProvider,
     private readonly session: InferenceSession,
-    private readonly input: { name: string; uint8: boolean },
+    private readonly input: { name: string; type: 'uint8' | 'float32' | 'float16' },
     private readonly output: string,
     private readonly nsfwOutput: string | null,
     private readonly norm: { mean: number[]; std: number[]; rescale: number },
@@ -69,7 +70,7 @@ export class ImageEmbedder {
     const { session, provider } = await createOnnxSession(model.visionModel, { device: opts.device, intraOpNumThreads: opts.threads });
     const meta = session.inputMetadata[0];
     if (!meta) throw new Error(`model ${model.name}: the vision model has no input`);
-    const uint8 = meta.isTensor && meta.type === 'uint8';
+    const type = meta.isTensor && (meta.type === 'uint8' || meta.type === 'float16') ? meta.type : 'float32';
     let spec: PixelSpec;
     let norm = { mean: [0, 0, 0], std: [1, 1, 1], rescale: 1 };
     if (model.kind === 'builtin-image') spec = { mode: 'squash', resize: 224, crop: 224, kernel: 'linear' };
@@ -84,7 +85,7 @@ export class ImageEmbedder {
     if (!output) throw new Error(`model ${model.name}: the vision model has no output`);
     const nsfwOutput = outputs.includes('nsfw') ? 'nsfw' : null;
     const batchSize = Math.max(1, Math.floor(opts.batchBytes / (spec.crop * spec.crop * 3)));
-    return new ImageEmbedder(modelId(model), spec, provider, session, { name: meta.name, uint8 }, output, nsfwOutput, norm, batchSize);
+    return new ImageEmbedder(modelId(model), spec, provider, session, { name: meta.name, type }, output, nsfwOutput, norm, batchSize);
   }
 
   /** Embeds one batch (the caller keeps batches at `batchSize`). */
@@ -95,23 +96,24 @@ export class ImageEmbedder {
     const plane = s * s;
     for (const img of images) if (img.length !== plane * 3) throw new Error(`embed: expected ${s}×${s}×3 pixels, got ${img.length} bytes`);
     let feed: Tensor;
-    if (this.input.uint8) {
+    if (this.input.type === 'uint8') {
       const data = new Uint8Array(images.length * plane * 3);
       images.forEach((img, i) => data.set(img, i * plane * 3));
       feed = new ort.Tensor('uint8', data, [images.length, s, s, 3]);
     } else {
       const data = new Float32Array(images.length * plane * 3);
       images.forEach((img, i) => pixelValues(img, this.norm, data.subarray(i * plane * 3, (i + 1) * plane * 3)));
-      feed = new ort.Tensor('float32', data, [images.length, 3, s, s]);
+      // fp16 exports without float32 inputs take half-precision pixel values
+      feed = this.input.type === 'float16' ? new ort.Tensor('float16', toHalfArray(data), [images.length, 3, s, s]) : new ort.Tensor('float32', data, [images.length, 3, s, s]);
     }
     const out = await this.session.run({ [this.input.name]: feed });
     const emb = out[this.output] as Tensor;
     const dim = emb.dims[emb.dims.length - 1] as number;
-    const flat = emb.data as Float32Array;
+    const flat = floats(emb);
     const vectors = images.map((_, i) => normalise(flat.slice(i * dim, (i + 1) * dim)));
     let nsfw: Array<number | null> = images.map(() => null);
     if (this.nsfwOutput) {
-      const probs = (out[this.nsfwOutput] as Tensor).data as Float32Array;
+      const probs = floats(out[this.nsfwOutput] as Tensor);
       const k = NSFW_CLASSES.length;
       const idx = NSFW_SCORE_CLASSES.map((c) => NSFW_CLASSES.indexOf(c));
       nsfw = images.map((_, i) => idx.reduce((sum, j) => sum + (probs[i * k + j] as number), 0));
@@ -132,6 +134,21 @@ export function pixelValues(img: Uint8Array, norm: { mean: number[]; std: number
     const sd = norm.std[c] as number;
     for (let p = 0; p < plane; p++) out[c * plane + p] = ((img[p * 3 + c] as number) * norm.rescale - m) / sd;
   }
+  return out;
+}
+
+/** A float output as float32 values (fp16 exports may return float16, which onnxruntime-node gives as raw bits). */
+export function floats(t: Tensor): Float32Array {
+  if (t.type !== 'float16') return t.data as Float32Array;
+  const bits = t.data as Uint16Array;
+  const out = new Float32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) out[i] = fromHalfBits(bits[i] as number);
+  return out;
+}
+
+function toHalfArray(values: Float32Array): Uint16Array {
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = toHalfBits(values[i] as number);
   return out;
 }
 

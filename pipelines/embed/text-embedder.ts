@@ -1,6 +1,6 @@
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { createOnnxSession, type OnnxDevice } from '../shared/onnx/session.js';
-import { normalise } from './embedder.js';
+import { floats, normalise } from './embedder.js';
 import type { RegisteredModel } from './registry.js';
 import { ModelTokenizer } from './tokenizer.js';
 
@@ -43,7 +43,7 @@ export class TextEmbedder {
     if (this.wantsMask) feeds.attention_mask = new ort.Tensor('int64', BigInt64Array.from(encoded.flatMap((e) => e.mask.map(BigInt))), [texts.length, L]);
     const out = (await this.session.run(feeds))[this.output] as Tensor;
     const dim = out.dims[out.dims.length - 1] as number;
-    const flat = out.data as Float32Array;
+    const flat = floats(out);
     return texts.map((_, i) => normalise(flat.slice(i * dim, (i + 1) * dim)));
   }
 
