@@ -58,7 +58,7 @@ describe('preprocessing equals the Hugging Face processors (Pillow) to the pixel
 });
 
 describe('tokenisation equals transformers on the real CLIP vocabulary', async () => {
-  const ref = JSON.parse(await readFile(join(DIR, 'tokens.json'), 'utf8')) as { clip: TokenCase[] };
+  const ref = JSON.parse(await readFile(join(DIR, 'tokens.json'), 'utf8')) as { clip: TokenCase[]; siglip: TokenCase[] };
   const dir = await mkdtemp(join(tmpdir(), 'stratum-clip-tok-'));
   temp.push(dir);
   await writeFile(join(dir, 'tokenizer.json'), gunzipSync(await readFile(join(DIR, 'clip', 'tokenizer.json.gz'))));
@@ -75,5 +75,21 @@ describe('tokenisation equals transformers on the real CLIP vocabulary', async (
   it("differs from OpenAI's own tokenizer only where Hugging Face's CLIP tokenizer does (HTML entities, ftfy fixes, literal special tokens)", () => {
     const differ = ref.clip.filter((c) => JSON.stringify(c.input_ids.filter((_, i) => c.attention_mask[i])) !== JSON.stringify(c.open_clip_ids)).map((c) => c.text);
     expect(differ).toEqual(['html &amp; entities &lt;b&gt;', 'ÀÉÎÕÜ ß ﬁ ligature Ａ fullwidth', '<|startoftext|> literal special tokens <|endoftext|>']);
+  });
+});
+
+describe("tokenisation equals transformers' SiglipTokenizer (SentencePiece + SigLIP's canonicalisation)", async () => {
+  const ref = JSON.parse(await readFile(join(DIR, 'tokens.json'), 'utf8')) as { siglip: TokenCase[] };
+  const dir = await mkdtemp(join(tmpdir(), 'stratum-siglip-tok-'));
+  temp.push(dir);
+  await copyFile(join(DIR, 'siglip', 'tokenizer.json'), join(dir, 'tokenizer.json'));
+  await copyFile(join(DIR, 'siglip', 'tokenizer_config.json'), join(dir, 'tokenizer_config.json'));
+  await writeFile(join(dir, 'config.json'), JSON.stringify({ model_type: 'siglip', text_config: { max_position_embeddings: 64 } }));
+  const tokenizer = ModelTokenizer.fromDir(dir);
+
+  it.each(ref.siglip.map((c) => [JSON.stringify(c.text).slice(0, 50), c] as const))('%s', (_t, c) => {
+    const { ids, mask } = tokenizer.ids(c.text);
+    expect(ids).toEqual(c.input_ids);
+    expect(mask).toEqual(c.attention_mask);
   });
 });

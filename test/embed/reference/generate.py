@@ -216,6 +216,39 @@ def clip_tokens(bpe_path):
     return rows
 
 
+def siglip_tokens():
+    """SigLIP's tokenizer: a SentencePiece Unigram model (trained here on seeded text: Google's spiece.model
+    is not on this machine), the reference being transformers' SiglipTokenizer on it (SentencePiece itself,
+    plus SigLIP's canonicalisation: lower case, ASCII punctuation removed, whitespace collapsed); the
+    tokenizer.json an ONNX export ships is made from the same model by transformers' T5 converter."""
+    import random
+    import sentencepiece as spm
+    from transformers import SiglipTokenizer
+    from transformers.convert_slow_tokenizer import T5Converter
+
+    d = os.path.join(OUT, "siglip")
+    os.makedirs(d, exist_ok=True)
+    rng = random.Random(3)
+    words = ("the a photo of cat dog two playing in snow city night bird sky red green blue sea field map shapes sun circles "
+             "ground end day quick brown fox jumps over lazy picture image man woman child running jumping sitting table chair "
+             "car street tree house water mountain river boat train plane flower food plate cup phone computer book reading "
+             "writing café naïve numbers 1234 2nd").split()
+    lines = [" ".join(rng.choice(words) for _ in range(rng.randint(3, 14))) for _ in range(3000)]
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_prefix=os.path.join(d, "spiece"), vocab_size=150, hard_vocab_limit=False,
+                                   model_type="unigram", pad_id=0, eos_id=1, unk_id=2, bos_id=-1, character_coverage=1.0, num_threads=1, minloglevel=2)
+    os.remove(os.path.join(d, "spiece.vocab"))
+    slow = SiglipTokenizer(vocab_file=os.path.join(d, "spiece.model"), model_max_length=64)
+    slow._extra_ids = 0  # the T5 converter asks for it; SigLIP has none
+    T5Converter(slow).converted().save(os.path.join(d, "tokenizer.json"))
+    with open(os.path.join(d, "tokenizer_config.json"), "w") as f:
+        json.dump({"tokenizer_class": "SiglipTokenizer", "do_lower_case": True, "model_max_length": 64, "pad_token": "</s>", "eos_token": "</s>", "unk_token": "<unk>"}, f, indent=1)
+    rows = []
+    for text in TEXTS:
+        enc = slow(text, padding="max_length", truncation=True, max_length=64)
+        rows.append({"text": text, "input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]})
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--clip-bpe", required=True)
@@ -225,7 +258,7 @@ def main():
     pixels["versions"] = {"pillow": PIL.__version__, "transformers": transformers.__version__, "numpy": np.__version__}
     with open(os.path.join(OUT, "pixels.json"), "w") as f:
         json.dump(pixels, f)
-    tokens = {"versions": {"transformers": transformers.__version__}, "clip": clip_tokens(args.clip_bpe)}
+    tokens = {"versions": {"transformers": transformers.__version__}, "clip": clip_tokens(args.clip_bpe), "siglip": siglip_tokens()}
     with open(os.path.join(OUT, "tokens.json"), "w") as f:
         json.dump(tokens, f, indent=1, ensure_ascii=False)
 
