@@ -10,13 +10,16 @@
  * env: EMBED_BENCH_IMAGES (count, default 240), EMBED_BENCH_WORKERS (decode processes, default: cores),
  * EMBED_BENCH_THREADS (ORT intra-op threads, default: cores), EMBED_BENCH_BATCH (images per model batch, default 32).
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
+import { buildBuiltinImageModel } from '../pipelines/embed/builtin-model.js';
 import { ImageEmbedder } from '../pipelines/embed/embedder.js';
+import type { PixelSpec } from '../pipelines/embed/preprocess.js';
 import { listModels } from '../pipelines/embed/registry.js';
 import type { ImageFeatures, ImageFeatureTask } from '../pipelines/filter/image-features.js';
 import { ProcessPool } from '../pipelines/shared/pool/process-pool.js';
@@ -46,6 +49,31 @@ async function sourceImages(count: number, dir: string): Promise<string[]> {
     files.push(file);
   }
   return files;
+}
+
+/** Pillow decoding, converting to RGB, resizing the short side to 224 (bicubic) and centre-cropping, in `workers` processes. */
+function pillowPeer(files: string[], workers: number): { rate: number; version: string } | null {
+  const candidates = [process.env.EMBED_BENCH_PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => !!p);
+  const script = [
+    'import sys, time, json',
+    'from multiprocessing import Pool',
+    'import PIL',
+    'from PIL import Image',
+    'def one(p):',
+    '    im = Image.open(p).convert("RGB"); w, h = im.size; s = 224 / min(w, h)',
+    '    nw, nh = (224, int(224 * h / w)) if w <= h else (int(224 * w / h), 224)',
+    '    im = im.resize((nw, nh), Image.BICUBIC); l, t = (nw - 224) // 2, (nh - 224) // 2',
+    '    return len(im.crop((l, t, l + 224, t + 224)).tobytes())',
+    'files = json.load(sys.stdin)',
+    'with Pool(int(sys.argv[1])) as pool:',
+    '    pool.map(one, files[:8]); t = time.perf_counter(); pool.map(one, files); dt = time.perf_counter() - t',
+    'print(json.dumps({"rate": len(files) / dt, "version": PIL.__version__}))',
+  ].join('\n');
+  for (const python of candidates) {
+    const r = spawnSync(python, ['-c', script, String(workers)], { input: JSON.stringify(files), encoding: 'utf8' });
+    if (r.status === 0) return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as { rate: number; version: string };
+  }
+  return null;
 }
 
 export async function benchEmbed(): Promise<void> {
@@ -81,6 +109,24 @@ export async function benchEmbed(): Promise<void> {
     for (let i = 0; i < pixels.length; i += embedder.batchSize) await embedder.embed(pixels.slice(i, i + embedder.batchSize));
     const modelS = (performance.now() - t) / 1000;
 
+    // the fp16 variant of the same model (fp16.ts) on the same pixels: rate, CPU time, agreement with fp32
+    const fp16File = join(dir, 'fp16.onnx');
+    await writeFile(fp16File, buildBuiltinImageModel('fp16').bytes);
+    const half = await ImageEmbedder.open({ ...model!, visionModel: fp16File }, { device: 'auto', threads, batchBytes: batch * 224 * 224 * 3 });
+    await half.embed(pixels.slice(0, half.batchSize));
+    const timed = async (e: ImageEmbedder): Promise<{ s: number; cpu: number; vectors: Float32Array[] }> => {
+      const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      const vectors: Float32Array[] = [];
+      for (let i = 0; i < pixels.length; i += e.batchSize) vectors.push(...(await e.embed(pixels.slice(i, i + e.batchSize))).vectors);
+      const c = process.cpuUsage(c0);
+      return { s: (performance.now() - t0) / 1000, cpu: (c.user + c.system) / 1e6, vectors };
+    };
+    const full32 = await timed(embedder);
+    const full16 = await timed(half);
+    await half.close();
+    const cosines = full32.vectors.map((v, i) => v.reduce((acc, x, k) => acc + x * (full16.vectors[i]![k] as number), 0));
+
     // end to end: batches go to the model as decodes finish, the model runs while the pool decodes
     t = performance.now();
     let pending: Uint8Array[] = [];
@@ -101,6 +147,17 @@ export async function benchEmbed(): Promise<void> {
     flush();
     await chain;
     const e2eS = (performance.now() - t) / 1000;
+    // registered CLIP-family models: the processor's resize is Pillow's, reproduced in JS (pil-resize.ts),
+    // on the full decode; next to libvips' cubic resize of the same spec and, where Python has PIL, Pillow itself
+    const clip: PixelSpec = { mode: 'shortest_edge_crop', resize: 224, crop: 224, kernel: 'cubic' };
+    const clipRate = async (spec: PixelSpec): Promise<number> => {
+      const t0 = performance.now();
+      await Promise.all(files.map((f) => pool.run({ path: f, maxPixels: 100_000_000, embed: spec })));
+      return files.length / ((performance.now() - t0) / 1000);
+    };
+    const vips = await clipRate(clip);
+    const pil = await clipRate({ ...clip, pilResample: 3 });
+    const peer = pillowPeer(files, workers);
     await pool.close();
     await embedder.close();
 
@@ -109,6 +166,12 @@ export async function benchEmbed(): Promise<void> {
     process.stdout.write(`model only (${embedder.provider}, pixels in memory):        ${rate(pixels.length, modelS)}\n`);
     process.stdout.write(`end to end (JPEG → embedding, pipelined):          ${rate(embedded, e2eS)}\n`);
     process.stdout.write(`end to end / decode-only ceiling: ${(decodeS / e2eS).toFixed(2)}; model / decode throughput: ${(decodeS / modelS).toFixed(2)} (<1: the model is the bottleneck)\n`);
+    process.stdout.write(
+      `fp16 variant (${embedder.provider}): ${rate(pixels.length, full16.s)} vs fp32 ${rate(pixels.length, full32.s)}; CPU s per 100 images fp16 ${((100 * full16.cpu) / pixels.length).toFixed(2)} vs fp32 ${((100 * full32.cpu) / pixels.length).toFixed(2)} (${(full16.cpu / full32.cpu).toFixed(2)}× the CPU); cosine to fp32 min ${Math.min(...cosines).toFixed(6)}, mean ${(cosines.reduce((x, y) => x + y, 0) / cosines.length).toFixed(6)}\n`,
+    );
+    process.stdout.write(`CLIP 224 pixels (decode + hash + resize + crop), ${workers} processes: libvips cubic ${vips.toFixed(1)} img/s, Pillow's bicubic in JS ${pil.toFixed(1)} img/s (${(pil / vips).toFixed(2)}× libvips)\n`);
+    if (peer) process.stdout.write(`Pillow ${peer.version} itself (decode + resize + crop, ${workers} processes): ${peer.rate.toFixed(1)} img/s; ours with Pillow's resize / Pillow: ${(pil / peer.rate).toFixed(2)}\n`);
+    else process.stdout.write('Pillow peer: no python3 with PIL found (set EMBED_BENCH_PYTHON)\n');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

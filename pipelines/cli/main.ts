@@ -133,9 +133,23 @@ models
   .argument('<dir>', 'folder of the export')
   .requiredOption('-n, --name <name>', 'name to use in filter.embed.imageModel')
   .addOption(configOption())
-  .action(async (dir: string, opts: { config: string; name: string }) => {
+  .option('--variant <variant>', 'use onnx/vision_model_<variant>.onnx (e.g. fp16)')
+  .action(async (dir: string, opts: { config: string; name: string; variant?: string }) => {
     const { modelsAddCommand } = await import('./models.js');
-    await modelsAddCommand(await loadConfig(opts.config), dir, opts.name);
+    await modelsAddCommand(await loadConfig(opts.config), dir, opts.name, opts.variant);
+  });
+models
+  .command('pull')
+  .description('download a CLIP-family ONNX export from a Hugging Face-compatible hub (checksummed, resumable) and register it; runs never download')
+  .argument('<repo>', 'owner/name on the hub')
+  .option('-n, --name <name>', 'name to register (default: the repository name)')
+  .option('-r, --revision <revision>', 'branch, tag or commit', 'main')
+  .option('--variant <variant>', 'pull onnx/vision_model_<variant>.onnx (e.g. fp16)')
+  .option('--hub <url>', 'hub address (default: HF_ENDPOINT, else https://huggingface.co); HF_TOKEN for gated models')
+  .addOption(configOption())
+  .action(async (repo: string, opts: { config: string; name?: string; revision: string; variant?: string; hub?: string }) => {
+    const { modelsPullCommand } = await import('./models.js');
+    await modelsPullCommand(await loadConfig(opts.config), repo, opts);
   });
 
 program

@@ -42,14 +42,15 @@ export interface BuiltinModelFile {
 }
 
 /** Converts the nsfwjs model (deterministic bytes for a given package version). */
-export function buildBuiltinImageModel(): { bytes: Uint8Array; source: string } {
+export function buildBuiltinImageModel(precision: 'fp32' | 'fp16' = 'fp32'): { bytes: Uint8Array; source: string } {
   const { model, weights, version } = loadNsfwjsMobileNet();
-  const source = `nsfwjs@${version} mobilenet_v2 (MIT), converter v${CONVERTER_VERSION}`;
+  const source = `nsfwjs@${version} mobilenet_v2 (MIT), converter v${CONVERTER_VERSION}${precision === 'fp16' ? ', fp16' : ''}`;
   const bytes = convertTfjsLayers(model, weights, {
     rescale: 1 / 255,
     embeddingLayer: 'average_pooling2d_1',
     outputName: 'nsfw',
     metadata: { source, classes: NSFW_CLASSES.join(',') },
+    precision,
   });
   return { bytes, source };
 }

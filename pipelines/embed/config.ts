@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+const VIDEO_EPS = 0.05;
+
 /** `filter.embed`: image embeddings (stored once per media id and model), NSFW score and semantic dedup. */
 export const embedSchema = z
   .object({
@@ -17,12 +19,20 @@ export const embedSchema = z
     /**
      * Image–text relevance (needs a registered dual encoder with a text tower): caption pairs whose
      * CLIP score (cosine of the image and caption embeddings) is below `minScore.caption` are
-     * dropped (the GLM-4.1V recipe keeps > 0.3 with CLIP); unset kinds are only scored.
+     * dropped (the GLM-4.1V recipe keeps > 0.3 with CLIP); images inside interleaved documents whose
+     * best score against the text next to them is below `minScore.interleaved` are removed from the
+     * document (NeMo Curator: 0.15); an unset kind is only scored.
      */
     clipScore: z
-      .object({ enabled: z.boolean().default(true), minScore: z.object({ caption: z.number().min(-1).max(1).optional() }).strict().default({ caption: 0.3 }) })
+      .object({
+        enabled: z.boolean().default(true),
+        minScore: z
+          .object({ caption: z.number().min(-1).max(1).optional(), interleaved: z.number().min(-1).max(1).optional() })
+          .strict()
+          .default({ caption: 0.3, interleaved: 0.15 }),
+      })
       .strict()
-      .default({ enabled: true, minScore: { caption: 0.3 } }),
+      .default({ enabled: true, minScore: { caption: 0.3, interleaved: 0.15 } }),
     semantic: z
       .object({
         enabled: z.boolean().default(true),
@@ -38,9 +48,17 @@ export const embedSchema = z
         seed: z.number().int().default(0),
         /** Fit new centroids even when the previous run's centroids fit this model and cluster count. */
         recluster: z.boolean().default(false),
+        /**
+         * Near-duplicate video clips: mean frame embeddings with cosine ≥ 1 − eps, or near-duplicate
+         * frames (256-bit hash) shared for at least `minSharedFrames` of the shorter clip (docs/embeddings.md: measured on real clips).
+         */
+        video: z
+          .object({ enabled: z.boolean().default(true), eps: z.number().min(0).max(1).default(VIDEO_EPS), minSharedFrames: z.number().gt(0).max(1).default(0.5) })
+          .strict()
+          .default({ enabled: true, eps: VIDEO_EPS, minSharedFrames: 0.5 }),
       })
       .strict()
-      .default({ enabled: true, clusters: 'auto', eps: 0.01, keep: 'largest', fitSample: 20_000, iterations: 25, seed: 0, recluster: false }),
+      .default({ enabled: true, clusters: 'auto', eps: 0.01, keep: 'largest', fitSample: 20_000, iterations: 25, seed: 0, recluster: false, video: { enabled: true, eps: VIDEO_EPS, minSharedFrames: 0.5 } }),
   })
   .strict();
 

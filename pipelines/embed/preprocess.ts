@@ -1,29 +1,40 @@
 import type { Sharp } from 'sharp';
+import { pilResize } from './pil-resize.js';
 
 /**
  * How a model wants its pixels: uint8 RGB, `crop`×`crop`, row-major HWC. `squash` resizes the whole
  * image to the square (nsfwjs feeds its MobileNet this way; SigLIP's processor resizes to
  * height×width without a crop); `shortest_edge_crop` resizes the shorter side to `resize` and
- * centre-crops `crop` (CLIP's processor). Rescaling and mean/std happen inside the model graph or
- * the embedder, not here.
+ * centre-crops `crop` (CLIP's processor). With `pilResample` (a PIL resample code, as
+ * `preprocessor_config.json` names it) the resize is Pillow's, to the pixel (`pil-resize.ts`);
+ * without it, libvips' `kernel` (the built-in model, fed as nsfwjs feeds it). Rescaling and
+ * mean/std happen inside the model graph or the embedder, not here.
  */
 export interface PixelSpec {
   mode: 'squash' | 'shortest_edge_crop';
   resize: number;
   crop: number;
   kernel: 'linear' | 'cubic' | 'lanczos3';
+  pilResample?: number;
+}
+
+/** The resized size before the crop: HF's `get_resize_output_image_size` (short side = `resize`, long side int(resize·long/short)). */
+export function resizedSize(width: number, height: number, spec: PixelSpec): { w: number; h: number } {
+  if (spec.mode === 'squash') return { w: spec.crop, h: spec.crop };
+  const short = Math.min(width, height);
+  const long = Math.max(width, height);
+  const newLong = Math.trunc((spec.resize * long) / short);
+  return width <= height ? { w: spec.resize, h: newLong } : { w: newLong, h: spec.resize };
 }
 
 /** RGB uint8 pixels per the spec, from an opened (EXIF-rotated) sharp image. */
 export async function modelPixels(image: Sharp, spec: PixelSpec): Promise<Uint8Array> {
+  if (spec.pilResample !== undefined) return pilPixels(image, spec, spec.pilResample);
   let pipeline: Sharp;
   if (spec.mode === 'squash') pipeline = image.resize(spec.crop, spec.crop, { fit: 'fill', kernel: spec.kernel });
   else {
     const { width = 0, height = 0 } = await image.clone().metadata().then((m) => ((m.orientation ?? 1) >= 5 ? { width: m.height, height: m.width } : m));
-    const scale = spec.resize / Math.min(width, height);
-    // HF processors: the short side becomes exactly `resize`, the long side int(long * resize / short)
-    const w = width <= height ? spec.resize : Math.max(spec.resize, Math.floor(width * scale));
-    const h = width <= height ? Math.max(spec.resize, Math.floor(height * scale)) : spec.resize;
+    const { w, h } = resizedSize(width, height, spec);
     const resized = await image.resize(w, h, { fit: 'fill', kernel: spec.kernel }).removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     const { default: sharp } = await import('sharp');
     const { width: rw, height: rh, channels } = resized.info;
@@ -32,11 +43,31 @@ export async function modelPixels(image: Sharp, spec: PixelSpec): Promise<Uint8A
     pipeline = sharp(resized.data, { raw: { width: rw, height: rh, channels } }).extract({ left, top, width: spec.crop, height: spec.crop });
   }
   const { data, info } = await pipeline.removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-  if (info.channels !== 3) {
-    const n = spec.crop * spec.crop;
-    const rgb = new Uint8Array(n * 3);
-    for (let i = 0; i < n; i++) rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = data[i * info.channels] as number;
-    return rgb;
-  }
-  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return toRgb(data, info.channels, spec.crop * spec.crop);
+}
+
+/**
+ * The Hugging Face PIL processor's pixels: the full image decoded to 8-bit RGB (alpha dropped, not
+ * composited, as PIL's `convert('RGB')` does; grey replicated), Pillow's resize, then HF's centre
+ * crop (offsets floor((size − crop) / 2)).
+ */
+async function pilPixels(image: Sharp, spec: PixelSpec, resample: number): Promise<Uint8Array> {
+  const { data, info } = await image.removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  const rgb = toRgb(data, info.channels, info.width * info.height);
+  const { w, h } = resizedSize(info.width, info.height, spec);
+  const resized = pilResize(rgb, info.width, info.height, w, h, resample);
+  if (w === spec.crop && h === spec.crop) return resized;
+  if (w < spec.crop || h < spec.crop) throw new Error(`preprocess: crop ${spec.crop} is larger than the resized ${w}×${h} image`);
+  const left = Math.floor((w - spec.crop) / 2);
+  const top = Math.floor((h - spec.crop) / 2);
+  const out = new Uint8Array(spec.crop * spec.crop * 3);
+  for (let y = 0; y < spec.crop; y++) out.set(resized.subarray(((top + y) * w + left) * 3, ((top + y) * w + left + spec.crop) * 3), y * spec.crop * 3);
+  return out;
+}
+
+function toRgb(data: Buffer, channels: number, n: number): Uint8Array {
+  if (channels === 3) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const rgb = new Uint8Array(n * 3);
+  for (let i = 0; i < n; i++) rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = data[i * channels] as number;
+  return rgb;
 }

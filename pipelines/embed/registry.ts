@@ -1,8 +1,8 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UserError } from '../shared/errors.js';
-import { sha256File } from '../shared/hash.js';
+import { sha256File, sha256Hex } from '../shared/hash.js';
 import { BUILTIN_IMAGE_MODEL, ensureBuiltinImageModel } from './builtin-model.js';
 
 /**
@@ -46,28 +46,49 @@ async function writeRegistry(dir: string, registry: RegistryFile): Promise<void>
   await rename(`${file}.${process.pid}.tmp`, file);
 }
 
-/** The id stored with every embedding: the name and the vision weights' hash, so a re-exported model never mixes with the old vectors. */
+/** Bumped when the pixels a registered model is fed change for the same files (2: Pillow's resize, pil-resize.ts). */
+const PREPROCESS_VERSION = 2;
+
+/**
+ * The id stored with every embedding: the name and the vision weights' hash, so a re-exported model
+ * never mixes with the old vectors; for registered models also a hash of `preprocessor_config.json`
+ * and the preprocessing version, since other pixels give other vectors from the same weights.
+ */
 export function modelId(model: RegisteredModel): string {
-  return `${model.name}@${model.visionSha256.slice(0, 12)}`;
+  const base = `${model.name}@${model.visionSha256.slice(0, 12)}`;
+  if (model.kind === 'builtin-image') return base;
+  const file = join(model.dir, 'preprocessor_config.json');
+  const processor = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  return `${base}.${sha256Hex(`${PREPROCESS_VERSION}\n${processor}`).slice(0, 6)}`;
 }
 
-/** Validates a folder in the HF ONNX layout and registers it under `name` (replacing an earlier entry of that name). */
-export async function addModel(dir: string, name: string, root: string): Promise<RegisteredModel> {
+export function checkModelName(name: string): void {
   if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new UserError(`model name "${name}": use letters, digits, '.', '_' or '-'`);
   if (name === BUILTIN_IMAGE_MODEL) throw new UserError(`"${name}" is the built-in model's name`);
+}
+
+/**
+ * Validates a folder in the HF ONNX layout and registers it under `name` (replacing an earlier
+ * entry of that name). `variant` (`fp16`, `quantized`, …) picks `onnx/vision_model_<variant>.onnx`
+ * and `onnx/text_model_<variant>.onnx`, as ONNX exports on the hub name them.
+ */
+export async function addModel(dir: string, name: string, root: string, opts: { variant?: string } = {}): Promise<RegisteredModel> {
+  checkModelName(name);
   const abs = resolve(dir);
-  const need = ['onnx/vision_model.onnx', 'preprocessor_config.json', 'config.json'];
+  const suffix = opts.variant ? `_${opts.variant}` : '';
+  const vision = `onnx/vision_model${suffix}.onnx`;
+  const need = [vision, 'preprocessor_config.json', 'config.json'];
   const missing = need.filter((f) => !existsSync(join(abs, f)));
   if (missing.length) throw new UserError(`${abs} is not a Hugging Face ONNX export: missing ${missing.join(', ')}`);
-  const text = existsSync(join(abs, 'onnx/text_model.onnx')) ? join(abs, 'onnx/text_model.onnx') : null;
-  if (text && !existsSync(join(abs, 'tokenizer.json'))) throw new UserError(`${abs}: onnx/text_model.onnx needs tokenizer.json beside it`);
+  const text = existsSync(join(abs, `onnx/text_model${suffix}.onnx`)) ? join(abs, `onnx/text_model${suffix}.onnx`) : null;
+  if (text && !existsSync(join(abs, 'tokenizer.json'))) throw new UserError(`${abs}: ${text} needs tokenizer.json beside it`);
   const entry: RegisteredModel = {
     name,
     kind: 'dual-encoder',
     dir: abs,
-    visionModel: join(abs, 'onnx/vision_model.onnx'),
+    visionModel: join(abs, vision),
     textModel: text,
-    visionSha256: await sha256File(join(abs, 'onnx/vision_model.onnx')),
+    visionSha256: await sha256File(join(abs, vision)),
     addedAt: new Date().toISOString(),
   };
   const registry = await readRegistry(root);

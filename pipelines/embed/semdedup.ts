@@ -8,6 +8,7 @@ import type { EmbedConfig } from './config.js';
 import { modelId, modelsDir, resolveModel } from './registry.js';
 import { EmbeddingStore } from './store.js';
 import { kmeans } from './kmeans.js';
+import { videoClipDedup } from './video-dedup.js';
 
 export interface SemanticInput {
   config: EmbedConfig;
@@ -128,6 +129,9 @@ export async function semanticDedup(conn: DuckDBConnection, input: SemanticInput
   await conn.run(`INSERT INTO decisions BY NAME SELECT unit, sample_id, 'keep' AS action, []::VARCHAR[] AS removed_media, cluster AS semantic_cluster
     FROM s_cluster WHERE sample_id NOT IN (SELECT sample_id FROM decisions)`);
   const one = async (sql: string): Promise<number> => Number((await conn.runAndReadAll(sql)).getRows()[0]?.[0] ?? 0);
+  const video = cfg.video.enabled
+    ? await videoClipDedup(conn, { eps: cfg.video.eps, minSharedFrames: cfg.video.minSharedFrames, model: input.model, files: input.files, dim, keepOrder: input.keepOrder, ownUnits: input.ownUnits }, connectedComponents)
+    : null;
   return {
     model: input.model,
     embedded: n,
@@ -135,6 +139,7 @@ export async function semanticDedup(conn: DuckDBConnection, input: SemanticInput
     centroidsReused: reused,
     pairs: await one(`SELECT count(*) FROM s_edges`),
     dropped: await one(`SELECT count(DISTINCT sample_id) FROM s_dup`),
+    video,
   };
 }
 

@@ -1,3 +1,4 @@
+import { toFloat16 } from './fp16.js';
 import { encodeModel, GraphBuilder, type Attr } from '../shared/onnx/onnx-writer.js';
 
 /**
@@ -44,6 +45,8 @@ export interface ConvertOptions {
   /** Name of the model's final output in the ONNX graph. */
   outputName: string;
   metadata?: Record<string, string>;
+  /** `fp16`: weights stored and ops computed in float16, inputs and outputs unchanged (fp16.ts). */
+  precision?: 'fp32' | 'fp16';
 }
 
 /** Dequantises the manifest's concatenated weight bytes into float32 arrays by name. */
@@ -242,5 +245,5 @@ export function convertTfjsLayers(model: TfjsLayersModel, weightData: Uint8Array
       { name: opts.outputName, type: 'float32', shape: ['batch', 'classes'] },
     ],
   );
-  return encodeModel(graph, { metadata: opts.metadata });
+  return encodeModel(opts.precision === 'fp16' ? toFloat16(graph) : graph, { metadata: opts.metadata });
 }

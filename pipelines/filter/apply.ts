@@ -73,22 +73,28 @@ export async function applyUnit(
       continue;
     }
     let kept = sample;
-    const removed = new Set(decision?.action === 'drop_images' ? decision.removed_media : []);
+    const duplicates = decision?.action === 'drop_images' ? decision.removed_media : [];
+    // a candidate's details name the images it loses for their CLIP score (docs/embeddings.md)
+    const relevance = verdict.details ? (JSON.parse(verdict.details) as { clip_removed?: Array<{ media_id: string }> }) : null;
+    const irrelevant = relevance?.clip_removed?.map((r) => r.media_id) ?? [];
+    const removed = new Set([...duplicates, ...irrelevant]);
     if (removed.size) {
       kept = { ...sample, content: sample.content.filter((p) => !(p.media_id && removed.has(p.media_id))), media: sample.media.filter((m) => !removed.has(m.id)) };
       if (!kept.content.some((p) => (p.type === 'text' ? (p.text ?? '').trim() : true))) {
-        sink.drop(ref, 'near_dup:image', { removed: [...removed], kept_in: decision?.dup_of, note: 'nothing left after removing duplicate images' });
+        if (duplicates.length) sink.drop(ref, 'near_dup:image', { removed: duplicates, kept_in: decision?.dup_of, note: 'nothing left after removing duplicate images', ...(irrelevant.length ? { clip: relevance } : {}) });
+        else sink.drop(ref, 'clip_score', { ...relevance, note: 'nothing left after removing images unrelated to their text' });
         continue;
       }
     }
-    const dedup: DedupSignals = { text_cluster: decision?.text_cluster ?? null, image_cluster: decision?.image_cluster ?? null, images_removed: removed.size };
+    const dedup: DedupSignals = { text_cluster: decision?.text_cluster ?? null, image_cluster: decision?.image_cluster ?? null, images_removed: duplicates.length };
     const semanticCluster = decision?.semantic_cluster ?? null;
     const nsfw = verdict.nsfw ?? null;
     const clipScore = verdict.clip_score ?? null;
     const embedding =
       embeddingModel && (nsfw !== null || semanticCluster !== null || clipScore !== null) ? { model: embeddingModel, nsfw, semantic_cluster: semanticCluster, clip_score: clipScore } : null;
     const row = toSampleRow({ ...kept, signals: { ...kept.signals, quality: verdict.quality, dedup, embedding } });
-    if (removed.size) sink.keep(ref, row, 'kept_without_duplicate_images', { removed: [...removed], kept_in: decision?.dup_of });
+    if (duplicates.length) sink.keep(ref, row, 'kept_without_duplicate_images', { removed: duplicates, kept_in: decision?.dup_of, ...(irrelevant.length ? { clip: relevance } : {}) });
+    else if (irrelevant.length) sink.keep(ref, row, 'kept_without_irrelevant_images', relevance ?? {});
     else sink.keep(ref, row);
   }
 }

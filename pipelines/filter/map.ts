@@ -11,6 +11,7 @@ import type { UpstreamUnit } from '../shared/runner/upstream.js';
 import { readSamples } from '../shared/store/read-samples.js';
 import { ConceptMatcher } from '../embed/concepts.js';
 import { setupEmbed, teardownEmbed, UnitEmbedding, type EmbedResources } from '../embed/map-embed.js';
+import { scoreRelevance, type Relevance } from '../embed/relevance.js';
 import { thresholdsFor, type FilterConfig } from './config.js';
 import { EvalIndex } from './decontaminate.js';
 import { judge, measureQuality, sampleText } from './heuristics.js';
@@ -106,9 +107,7 @@ export async function mapUnit(unit: WorkUnit<UpstreamUnit>, ctx: StageContext, s
   const features = await featuresOf(imageIds, ctx, res, embedding);
   const nsfwMax = res.embed?.config.nsfwMax;
   const clipMin = res.embed?.config.clipScore.minScore.caption;
-  const clip = embedding
-    ? await embedding.clipScores(samples.flatMap((s) => (s.kind === 'caption' && s.media[0] ? [{ key: s.id, mediaId: s.media[0].id, text: sampleText(s) }] : [])))
-    : new Map<string, number>();
+  const relevance = embedding && res.embed ? await scoreRelevance(embedding, samples, res.embed.config.clipScore) : new Map<string, Relevance>();
   const textBands = new Set<string>();
   for (const [row, sample] of samples.entries()) {
     const images = sample.media.map((m) => (m.mime.startsWith('image/') ? (features.get(m.id) ?? null) : null));
@@ -116,7 +115,8 @@ export async function mapUnit(unit: WorkUnit<UpstreamUnit>, ctx: StageContext, s
     const t = thresholdsFor(config, sample.kind);
     const quality = measureQuality(text, images, t.langMinChars);
     const nsfw = embedding ? maxScore(sample, embedding.scores) : null;
-    const clipScore = clip.get(sample.id) ?? null;
+    const rel = relevance.get(sample.id);
+    const clipScore = rel?.score ?? null;
     const base = { unit: unit.id, row, sample_id: sample.id, kind: sample.kind, quality, text_chars: quality.text_chars, nsfw, clip_score: clipScore };
     const verdict = judge(sample, quality, images, t);
     if (!verdict.ok) {
@@ -132,11 +132,13 @@ export async function mapUnit(unit: WorkUnit<UpstreamUnit>, ctx: StageContext, s
       sink.emit('samples', { ...base, status: 'dropped', reason: 'nsfw', details: JSON.stringify({ value: nsfw, threshold: nsfwMax, model: res.embed?.embedder.id }), text_hash: null, image_key: null, pixels: null, minhash: null });
       continue;
     }
-    if (clipMin !== undefined && clipScore !== null && clipScore < clipMin) {
+    if (sample.kind === 'caption' && clipMin !== undefined && clipScore !== null && clipScore < clipMin) {
       sink.emit('samples', { ...base, status: 'dropped', reason: 'clip_score', details: JSON.stringify({ value: clipScore, threshold: clipMin, model: res.embed?.embedder.id }), text_hash: null, image_key: null, pixels: null, minhash: null });
       continue;
     }
-    const imageMedia = sample.media.filter((m) => m.mime.startsWith('image/'));
+    // images a document loses for their CLIP score take no part in dedup; apply removes them (details say which)
+    const irrelevant = new Set(rel?.removed.map((r) => r.media_id));
+    const imageMedia = sample.media.filter((m) => m.mime.startsWith('image/') && !irrelevant.has(m.id));
     const imageKey = [...new Set(imageMedia.map((m) => m.id))].sort().join(',');
     const normalised = normaliseText(text);
     const textDedup = TEXT_DEDUP_KINDS.has(sample.kind) && normalised.length > 0;
@@ -158,7 +160,7 @@ export async function mapUnit(unit: WorkUnit<UpstreamUnit>, ctx: StageContext, s
       ...base,
       status: 'candidate',
       reason: null,
-      details: null,
+      details: irrelevant.size ? JSON.stringify({ clip_removed: rel?.removed, threshold: rel?.threshold, model: res.embed?.embedder.id }) : null,
       text_hash: textDedup ? sha256Hex(normalised) : null,
       image_key: imageKey,
       pixels,
@@ -166,7 +168,7 @@ export async function mapUnit(unit: WorkUnit<UpstreamUnit>, ctx: StageContext, s
     });
     for (const [position, media] of sample.media.entries()) {
       const f = features.get(media.id);
-      if (!f || !f.ok) continue;
+      if (!f || !f.ok || irrelevant.has(media.id)) continue;
       const words8 = Object.fromEntries(f.hash.flatMap((h, i) => [[`h${i}`, h], [`m${i}`, f.mirrored[i]]]));
       sink.emit('images', { unit: unit.id, row, sample_id: sample.id, kind: sample.kind, media_id: media.id, position, width: f.width, height: f.height, text_chars: quality.text_chars, ...words8 });
       for (const [band, key] of hashBands(f.hash, IMAGE_BANDS, IMAGE_BAND_BITS).entries()) sink.emit('image_bands', { unit: unit.id, media_id: media.id, band, key, mirrored: false });

@@ -62,7 +62,7 @@ describe('embedding models', () => {
     expect((await listModels(dir)).map((m) => m.name)).toEqual(['nsfw-mobilenet-v2', 'tiny-clip']);
     await expect(resolveModel('absent', dir)).rejects.toThrow(/models add/);
     const embedder = await ImageEmbedder.open(await resolveModel('tiny-clip', dir), { device: 'cpu', threads: 1, batchBytes: 2 * 32 * 32 * 3 });
-    expect(embedder.spec).toEqual({ mode: 'shortest_edge_crop', resize: 32, crop: 32, kernel: 'cubic' });
+    expect(embedder.spec).toEqual({ mode: 'shortest_edge_crop', resize: 32, crop: 32, kernel: 'cubic', pilResample: 3 });
     expect(embedder.batchSize).toBe(2);
     const r = rng(5);
     const images = Array.from({ length: 2 }, () => Uint8Array.from({ length: 32 * 32 * 3 }, () => Math.floor(r() * 256)));
@@ -77,10 +77,14 @@ describe('embedding models', () => {
   });
 
   it('reads CLIP and SigLIP processor configs', () => {
-    expect(processorSpec({ size: { shortest_edge: 224 }, crop_size: { height: 224, width: 224 }, resample: 3 }).spec).toEqual({ mode: 'shortest_edge_crop', resize: 224, crop: 224, kernel: 'cubic' });
+    expect(processorSpec({ size: { shortest_edge: 224 }, crop_size: { height: 224, width: 224 }, resample: 3 }).spec).toEqual({ mode: 'shortest_edge_crop', resize: 224, crop: 224, kernel: 'cubic', pilResample: 3 });
     expect(processorSpec({ size: { shortest_edge: 256 }, crop_size: 224, resample: 3 }).spec).toMatchObject({ resize: 256, crop: 224 });
     const siglip = processorSpec({ size: { height: 384, width: 384 }, resample: 2, image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5] });
-    expect(siglip.spec).toEqual({ mode: 'squash', resize: 384, crop: 384, kernel: 'linear' });
+    expect(siglip.spec).toEqual({ mode: 'squash', resize: 384, crop: 384, kernel: 'linear', pilResample: 2 });
+    // what the pipeline cannot reproduce is refused with the reason, not approximated
+    expect(() => processorSpec({ size: { shortest_edge: 224 }, crop_size: 224, resample: 0 })).toThrow(/resample 0 is not supported/);
+    expect(() => processorSpec({ size: { shortest_edge: 224 }, crop_size: { height: 224, width: 200 } })).toThrow(/only square/);
+    expect(() => processorSpec({ size: { shortest_edge: 224 }, do_center_crop: false })).toThrow(/non-square/);
     expect(siglip.mean).toEqual([0.5, 0.5, 0.5]);
   });
 
