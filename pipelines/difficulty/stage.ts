@@ -10,12 +10,12 @@ import type { StageContext, StageDefinition } from '../shared/runner/stage.js';
 import type { UnitSink } from '../shared/runner/unit-sink.js';
 import { unitsFromUpstream, type UpstreamUnit } from '../shared/runner/upstream.js';
 import { readSamples } from '../shared/store/read-samples.js';
-import type { JudgeEndpoint, VerifyRequest, VerifyResult } from '../verify/index.js';
+import type { JudgeEndpoint, VerifyContext, VerifyRequest, VerifyResult } from '../verify/index.js';
 import type { VerifierPool } from '../verify/pool.js';
 import { fixedPolicy, rateAdaptively, type AdaptivePolicy } from './adaptive.js';
 import { RolloutJournal, migrateUnitJournals, sequenceFor, type JournalEntry } from './journal.js';
-import { buildMessages, DEFAULT_INSTRUCTIONS } from './prompt.js';
-import { RolloutClient, RolloutError, type SamplingParams } from './rollout-client.js';
+import { buildMessages, DataUrlCache, DEFAULT_INSTRUCTIONS } from './prompt.js';
+import { prepareMessages, RolloutClient, RolloutError, type SamplingParams } from './rollout-client.js';
 import { RolloutSequence } from './rollout-sequence.js';
 import { combinePassRates, tierOfCounts } from './tiers.js';
 import { verifyAllDecided, type Verdict } from './verdict.js';
@@ -60,12 +60,19 @@ export interface DifficultyResources {
   pool: Promise<VerifierPool> | null;
   journal: RolloutJournal;
   clients: Map<string, RolloutClient>;
+  dataUrls: DataUrlCache;
+}
+
+type VerifyModule = typeof import('../verify/index.js');
+let verifyModule: Promise<VerifyModule> | null = null;
+/** The verifiers load on first use (planning a re-run where nothing changed does not pay for them), once per process: a dynamic import per call goes through the module loader (and tsx's hooks thread) every time. */
+function loadVerify(): Promise<VerifyModule> {
+  return (verifyModule ??= import('../verify/index.js'));
 }
 
 /** The worker pool, warmed up (verifier loaded in every worker) before its first verification. */
 function warmVerifierPool(config: DifficultyConfig, res: DifficultyResources): Promise<VerifierPool> {
   res.pool ??= (async () => {
-    // The verifiers load on first use: planning a re-run where nothing changed does not pay for them.
     const { createVerifierPool } = await import('../verify/pool.js');
     const pool = createVerifierPool({ threads: config.verifierThreads, timeBudgetMs: config.verifyTimeBudgetMs });
     await pool.ready();
@@ -75,17 +82,15 @@ function warmVerifierPool(config: DifficultyConfig, res: DifficultyResources): P
 }
 
 /** Verifies on the worker-thread pool (hard budget) when `verifierThreads` > 0, else in-process. */
-async function verifyRollout(req: VerifyRequest, config: DifficultyConfig, res: DifficultyResources): Promise<VerifyResult> {
-  const ctx = { judges: judgesOf(config), timeBudgetMs: config.verifyTimeBudgetMs };
-  if (config.verifierThreads === 0) return (await import('../verify/index.js')).verify(req, ctx);
+async function verifyRollout(req: VerifyRequest, config: DifficultyConfig, ctx: VerifyContext, res: DifficultyResources): Promise<VerifyResult> {
+  if (config.verifierThreads === 0) return (await loadVerify()).verify(req, ctx);
   return (await warmVerifierPool(config, res)).verify(req, ctx);
 }
 
 /** A round's rollouts in one pool message, each undecided one retried on its own. */
-async function verifyRound(reqs: VerifyRequest[], config: DifficultyConfig, res: DifficultyResources): Promise<Verdict[]> {
-  const ctx = { judges: judgesOf(config), timeBudgetMs: config.verifyTimeBudgetMs };
-  const batch = async () => (config.verifierThreads === 0 ? Promise.all(reqs.map(async (r) => (await import('../verify/index.js')).verify(r, ctx))) : (await warmVerifierPool(config, res)).verifyBatch(reqs, ctx));
-  return verifyAllDecided(batch, (i) => verifyRollout(reqs[i]!, config, res));
+async function verifyRound(reqs: VerifyRequest[], config: DifficultyConfig, ctx: VerifyContext, res: DifficultyResources): Promise<Verdict[]> {
+  const batch = async () => (config.verifierThreads === 0 ? (await loadVerify()).verifyBatch(reqs, ctx) : (await warmVerifierPool(config, res)).verifyBatch(reqs, ctx));
+  return verifyAllDecided(batch, (i) => verifyRollout(reqs[i]!, config, ctx, res));
 }
 
 function clientFor(endpoint: EndpointConfig, config: DifficultyConfig, clients: Map<string, RolloutClient>): RolloutClient {
@@ -137,9 +142,10 @@ export const difficultyStage: StageDefinition<UpstreamUnit, DifficultyResources>
     if (migrated > 0) log.info({ files: migrated }, 'moved per-unit rollout journals into the per-sample journal');
   },
 
-  setup: async (ctx) => ({ pool: null, journal: new RolloutJournal(ctx.layout.journal('difficulty')), clients: new Map() }),
+  setup: async (ctx) => ({ pool: null, journal: new RolloutJournal(ctx.layout.journal('difficulty')), clients: new Map(), dataUrls: new DataUrlCache() }),
 
   async teardown(res) {
+    for (const client of res.clients.values()) client.close();
     const pool = res.pool;
     res.pool = null;
     await (await pool)?.close();
@@ -174,10 +180,11 @@ async function rateSample(sample: Sample, ctx: StageContext, sink: UnitSink, res
     return;
   }
   const task = sample.task;
-  const messages = await buildMessages(sample, ctx.blobs, {
-    systemPrompt: config.systemPrompt,
-    instruction: DEFAULT_INSTRUCTIONS[config.responseFormat],
-  });
+  // Serialised once for every request of this sample (top-ups, retries, endpoints).
+  const messages = prepareMessages(
+    await buildMessages(sample, ctx.blobs, { systemPrompt: config.systemPrompt, instruction: DEFAULT_INSTRUCTIONS[config.responseFormat], dataUrls: res.dataUrls }),
+  );
+  const verifyCtx: VerifyContext = { judges: judgesOf(config), timeBudgetMs: config.verifyTimeBudgetMs };
   const perModel: ModelDifficulty[] = [];
   const rollouts: RolloutRow[] = [];
   const stops: Record<string, string> = {};
@@ -226,6 +233,7 @@ async function rateSample(sample: Sample, ctx: StageContext, sink: UnitSink, res
             format: config.responseFormat,
           })),
           config,
+          verifyCtx,
           res,
         );
         let successes = 0;
