@@ -138,7 +138,9 @@ export const difficultyStage: StageDefinition<UpstreamUnit, DifficultyResources>
         `Point it at a vLLM/SGLang server, e.g. { name: 'qwen', baseUrl: 'http://127.0.0.1:8000/v1', model: 'Qwen/Qwen2.5-VL-7B-Instruct' }.`;
       process.stderr.write(`note: ${message}\n`);
     }
-    const migrated = migrateUnitJournals(new RolloutJournal(ctx.layout.journal('difficulty')));
+    const journal = new RolloutJournal(ctx.layout.journal('difficulty'));
+    const migrated = migrateUnitJournals(journal);
+    await journal.close();
     if (migrated > 0) log.info({ files: migrated }, 'moved per-unit rollout journals into the per-sample journal');
   },
 
@@ -146,6 +148,7 @@ export const difficultyStage: StageDefinition<UpstreamUnit, DifficultyResources>
 
   async teardown(res) {
     for (const client of res.clients.values()) client.close();
+    await res.journal.close();
     const pool = res.pool;
     res.pool = null;
     await (await pool)?.close();
