@@ -36,6 +36,17 @@ function difficultyResultConfig(config: DifficultyConfig): unknown {
  * match. Not n: a larger n tops the journalled sequence up, a smaller one takes a prefix of it.
  */
 function paramsHash(config: DifficultyConfig, endpoint: EndpointConfig): string {
+  let byEndpoint = paramsHashes.get(config);
+  if (!byEndpoint) paramsHashes.set(config, (byEndpoint = new WeakMap()));
+  let hash = byEndpoint.get(endpoint);
+  if (hash === undefined) byEndpoint.set(endpoint, (hash = computeParamsHash(config, endpoint)));
+  return hash;
+}
+
+/** Per config object (one per run): the hash is the same for every sample. */
+const paramsHashes = new WeakMap<DifficultyConfig, WeakMap<EndpointConfig, string>>();
+
+function computeParamsHash(config: DifficultyConfig, endpoint: EndpointConfig): string {
   return stableHash({
     model: endpoint.model,
     temperature: config.temperature,
@@ -93,7 +104,18 @@ async function verifyRound(reqs: VerifyRequest[], config: DifficultyConfig, ctx:
   return verifyAllDecided(batch, (i) => verifyRollout(reqs[i]!, config, ctx, res));
 }
 
+/** The client of an endpoint config object (the same for every sample of a run): looked up without hashing. */
+const clientOfEndpoint = new WeakMap<EndpointConfig, { clients: Map<string, RolloutClient>; config: DifficultyConfig; client: RolloutClient }>();
+
 function clientFor(endpoint: EndpointConfig, config: DifficultyConfig, clients: Map<string, RolloutClient>): RolloutClient {
+  const known = clientOfEndpoint.get(endpoint);
+  if (known && known.clients === clients && known.config === config) return known.client;
+  const client = clientForKey(endpoint, config, clients);
+  clientOfEndpoint.set(endpoint, { clients, config, client });
+  return client;
+}
+
+function clientForKey(endpoint: EndpointConfig, config: DifficultyConfig, clients: Map<string, RolloutClient>): RolloutClient {
   const key = stableHash({ endpoint, c: config.concurrency, t: config.timeoutMs, r: config.maxRetries });
   let client = clients.get(key);
   if (!client) {
@@ -144,7 +166,13 @@ export const difficultyStage: StageDefinition<UpstreamUnit, DifficultyResources>
     if (migrated > 0) log.info({ files: migrated }, 'moved per-unit rollout journals into the per-sample journal');
   },
 
-  setup: async (ctx) => ({ pool: null, journal: new RolloutJournal(ctx.layout.journal('difficulty')), clients: new Map(), dataUrls: new DataUrlCache() }),
+  async setup(ctx) {
+    const res: DifficultyResources = { pool: null, journal: new RolloutJournal(ctx.layout.journal('difficulty')), clients: new Map(), dataUrls: new DataUrlCache() };
+    const config = ctx.config.difficulty;
+    // setup runs only when units are pending: start the verifier pool now, so it warms up while the first requests are out.
+    if (config.endpoints.length > 0 && config.verifierThreads > 0) warmVerifierPool(config, res).catch(() => {}); // a failure surfaces at the first verification
+    return res;
+  },
 
   async teardown(res) {
     for (const client of res.clients.values()) client.close();
