@@ -203,8 +203,13 @@ export class RolloutJournal {
    */
   append(entry: JournalEntry): void {
     // sample_id first: the index scan reads it off the start of the line.
-    const { sample_id, ...rest } = entry;
-    const bytes = Buffer.from(`${JSON.stringify({ sample_id, ...rest })}\n`);
+    const sample_id = entry.sample_id;
+    let line = JSON.stringify(entry);
+    if (!line.startsWith('{"sample_id":')) {
+      const { sample_id: _id, ...rest } = entry;
+      line = JSON.stringify({ sample_id, ...rest });
+    }
+    const bytes = Buffer.from(`${line}\n`);
     const fd = this.writer();
     const at = this.position;
     try {

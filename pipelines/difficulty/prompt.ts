@@ -1,4 +1,5 @@
 import type { Sample } from '../../schemas/sample.js';
+import { sha256Hex, stableHash } from '../shared/hash.js';
 import type { BlobStore } from '../shared/store/blob-store.js';
 import { LETTERS } from '../ingest/qa/answer.js';
 import { imageDataUrl, type ChatContentPart, type ChatMessage } from './rollout-client.js';
@@ -70,4 +71,16 @@ export async function buildMessages(
   if (opts.systemPrompt) messages.push({ role: 'system', content: opts.systemPrompt });
   messages.push({ role: 'user', content: parts });
   return messages;
+}
+
+/**
+ * Hash of the question as sent (text, media by content hash, choices), the journal's `prompt_hash`:
+ * `stableHash({ content, choices })` truncated. Text-only choices, the usual case, serialise with
+ * plain JSON.stringify in sorted key order, which is what stableHash writes, without its per-value replacer.
+ */
+export function promptHashOf(sample: Pick<Sample, 'content' | 'task'>): string {
+  const content = sample.content.map((p) => (p.type === 'text' ? p.text : p.media_id));
+  const choices: unknown[] = sample.task?.choices ?? [];
+  if (!choices.every((c) => typeof c === 'string')) return stableHash({ content, choices }).slice(0, 16);
+  return sha256Hex(JSON.stringify({ choices, content })).slice(0, 16);
 }

@@ -14,7 +14,7 @@ import type { JudgeEndpoint, VerifyContext, VerifyRequest, VerifyResult } from '
 import type { VerifierPool } from '../verify/pool.js';
 import { fixedPolicy, rateAdaptively, type AdaptivePolicy } from './adaptive.js';
 import { RolloutJournal, migrateUnitJournals, sequenceFor, type JournalEntry } from './journal.js';
-import { buildMessages, DataUrlCache, DEFAULT_INSTRUCTIONS } from './prompt.js';
+import { buildMessages, DataUrlCache, DEFAULT_INSTRUCTIONS, promptHashOf } from './prompt.js';
 import { prepareMessages, RolloutClient, RolloutError, type SamplingParams } from './rollout-client.js';
 import { RolloutSequence } from './rollout-sequence.js';
 import { combinePassRates, tierOfCounts } from './tiers.js';
@@ -222,7 +222,7 @@ async function rateSample(sample: Sample, ctx: StageContext, sink: UnitSink, res
   let undecided = 0;
   const journalled = await journal.load(sample.id);
   // The question as sent (media by content hash): journalled rollouts of an earlier version of it are not reused.
-  const promptHash = stableHash({ content: sample.content.map((p) => (p.type === 'text' ? p.text : p.media_id)), choices: task.choices ?? [] }).slice(0, 16);
+  const promptHash = promptHashOf(sample);
   for (const endpoint of config.endpoints) {
     const client = clientFor(endpoint, config, res.clients);
     const key = { sample_id: sample.id, endpoint: endpoint.name, params_hash: paramsHash(config, endpoint), prompt_hash: promptHash };
