@@ -122,10 +122,41 @@ export function imageDataUrl(bytes: Uint8Array, mime: string): string {
   return `data:${mime};base64,${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')}`;
 }
 
+/**
+ * One 'abort' listener per signal however many waiters it has: many requests waiting on one
+ * long-lived signal (the stage's) would otherwise add a listener each (and Node warns past 10).
+ */
+class AbortFanout {
+  private readonly bySignal = new WeakMap<AbortSignal, { fns: Set<() => void>; fire: () => void }>();
+
+  /** Calls `fn` once if `signal` aborts; the returned function unsubscribes (the listener goes with the last one). */
+  add(signal: AbortSignal, fn: () => void): () => void {
+    let slot = this.bySignal.get(signal);
+    if (!slot) {
+      const fns = new Set<() => void>();
+      const fire = () => {
+        this.bySignal.delete(signal);
+        for (const f of fns) f();
+      };
+      slot = { fns, fire };
+      this.bySignal.set(signal, slot);
+      signal.addEventListener('abort', fire, { once: true });
+    }
+    const { fns, fire } = slot;
+    fns.add(fn);
+    return () => {
+      if (!fns.delete(fn) || fns.size > 0) return;
+      if (this.bySignal.get(signal)?.fns === fns) this.bySignal.delete(signal);
+      signal.removeEventListener('abort', fire);
+    };
+  }
+}
+
 /** FIFO counting semaphore. */
 export class Semaphore {
   private available: number;
   private readonly waiters: Array<() => void> = [];
+  private readonly aborts = new AbortFanout();
 
   constructor(readonly limit: number) {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`concurrency must be a positive integer, got ${limit}`);
@@ -145,7 +176,7 @@ export class Semaphore {
     }
     return new Promise((resolve, reject) => {
       const grant = () => {
-        signal?.removeEventListener('abort', onAbort);
+        unsubscribe?.();
         resolve(this.releaser());
       };
       const onAbort = () => {
@@ -154,7 +185,7 @@ export class Semaphore {
         reject(signal?.reason);
       };
       this.waiters.push(grant);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const unsubscribe = signal && this.aborts.add(signal, onAbort);
     });
   }
 
@@ -192,6 +223,7 @@ export class RolloutClient {
   private readonly agent: HttpAgent;
   private readonly headers: Record<string, string>;
   private readonly limiter: Semaphore;
+  private readonly aborts = new AbortFanout();
   private readonly random: () => number;
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 
@@ -311,7 +343,7 @@ export class RolloutClient {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        callerSignal?.removeEventListener('abort', onCallerAbort);
+        unsubscribe?.();
         resolve(value);
       };
       const failWith = (error: unknown) => settle({ error, timedOut });
@@ -325,7 +357,7 @@ export class RolloutClient {
         req?.destroy();
         failWith(callerSignal?.reason);
       };
-      callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
+      const unsubscribe = callerSignal && this.aborts.add(callerSignal, onCallerAbort);
       const headers = { ...this.headers, 'content-length': String(body.byteLength) };
       req = this.send({ ...this.target, headers }, (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
