@@ -19,6 +19,7 @@ import { prepareMessages, RolloutClient, RolloutError, type SamplingParams } fro
 import { RolloutSequence } from './rollout-sequence.js';
 import { combinePassRates, tierOfCounts } from './tiers.js';
 import { verifyAllDecided, type Verdict } from './verdict.js';
+import { VerifyBatcher } from './verify-batcher.js';
 import { labelPriorOf, withLabelPrior } from '../rlcs/label-priors.js';
 
 /** Bump when the way rollouts are scored changes, so committed units are rescored (from the journal, not re-sampled). */
@@ -72,6 +73,8 @@ export interface DifficultyResources {
   journal: RolloutJournal;
   clients: Map<string, RolloutClient>;
   dataUrls: DataUrlCache;
+  /** Rounds of several samples in one pool message; made with the pool (its context is the run's). */
+  batcher?: VerifyBatcher;
 }
 
 type VerifyModule = typeof import('../verify/index.js');
@@ -98,9 +101,15 @@ async function verifyRollout(req: VerifyRequest, config: DifficultyConfig, ctx: 
   return (await warmVerifierPool(config, res)).verify(req, ctx);
 }
 
-/** A round's rollouts in one pool message, each undecided one retried on its own. */
+/** A round's rollouts together (on the pool, in a message shared with other samples' rounds), each undecided one retried on its own. */
 async function verifyRound(reqs: VerifyRequest[], config: DifficultyConfig, ctx: VerifyContext, res: DifficultyResources): Promise<Verdict[]> {
-  const batch = async () => (config.verifierThreads === 0 ? (await loadVerify()).verifyBatch(reqs, ctx) : (await warmVerifierPool(config, res)).verifyBatch(reqs, ctx));
+  const batch = async () => {
+    if (config.verifierThreads === 0) return (await loadVerify()).verifyBatch(reqs, ctx);
+    const pool = await warmVerifierPool(config, res);
+    // Two messages per worker keep every worker busy while the next message is built.
+    res.batcher ??= new VerifyBatcher((all) => pool.verifyBatch(all, ctx), 2 * pool.threads);
+    return res.batcher.verify(reqs);
+  };
   return verifyAllDecided(batch, (i) => verifyRollout(reqs[i]!, config, ctx, res));
 }
 
@@ -179,6 +188,7 @@ export const difficultyStage: StageDefinition<UpstreamUnit, DifficultyResources>
     await res.journal.close();
     const pool = res.pool;
     res.pool = null;
+    res.batcher = undefined;
     await (await pool)?.close();
   },
 
