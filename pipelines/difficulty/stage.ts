@@ -15,7 +15,7 @@ import type { VerifierPool } from '../verify/pool.js';
 import { fixedPolicy, rateAdaptively, type AdaptivePolicy } from './adaptive.js';
 import { RolloutJournal, migrateUnitJournals, sequenceFor, type JournalEntry } from './journal.js';
 import { buildMessages, DataUrlCache, DEFAULT_INSTRUCTIONS, promptHashOf } from './prompt.js';
-import { prepareMessages, RolloutClient, RolloutError, type SamplingParams } from './rollout-client.js';
+import { prepareMessages, RolloutClient, RolloutError, type PreparedMessages, type SamplingParams } from './rollout-client.js';
 import { RolloutSequence } from './rollout-sequence.js';
 import { combinePassRates, tierOfCounts } from './tiers.js';
 import { verifyAllDecided, type Verdict } from './verdict.js';
@@ -221,10 +221,10 @@ async function rateSample(sample: Sample, ctx: StageContext, sink: UnitSink, res
     return;
   }
   const task = sample.task;
-  // Serialised once for every request of this sample (top-ups, retries, endpoints).
-  const messages = prepareMessages(
-    await buildMessages(sample, ctx.blobs, { systemPrompt: config.systemPrompt, instruction: DEFAULT_INSTRUCTIONS[config.responseFormat], dataUrls: res.dataUrls }),
-  );
+  // Built (images read and encoded) only if a request is needed, and serialised once for all of this sample's requests (top-ups, retries, endpoints).
+  let prepared: Promise<PreparedMessages> | null = null;
+  const messages = () =>
+    (prepared ??= buildMessages(sample, ctx.blobs, { systemPrompt: config.systemPrompt, instruction: DEFAULT_INSTRUCTIONS[config.responseFormat], dataUrls: res.dataUrls }).then(prepareMessages));
   const verifyCtx: VerifyContext = { judges: judgesOf(config), timeBudgetMs: config.verifyTimeBudgetMs };
   const perModel: ModelDifficulty[] = [];
   const rollouts: RolloutRow[] = [];
@@ -245,7 +245,7 @@ async function rateSample(sample: Sample, ctx: StageContext, sink: UnitSink, res
         // Each position has its own seed, so a top-up never repeats the rollouts it extends.
         ...(config.seed !== undefined ? { seed: config.seed + offset } : {}),
       };
-      const result = await client.complete(messages, params, ctx.signal);
+      const result = await client.complete(await messages(), params, ctx.signal);
       const entry: JournalEntry = {
         ...key,
         offset,
