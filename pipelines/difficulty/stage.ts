@@ -178,8 +178,9 @@ export const difficultyStage: StageDefinition<UpstreamUnit, DifficultyResources>
   async setup(ctx) {
     const res: DifficultyResources = { pool: null, journal: new RolloutJournal(ctx.layout.journal('difficulty')), clients: new Map(), dataUrls: new DataUrlCache() };
     const config = ctx.config.difficulty;
-    // setup runs only when units are pending: start the verifier pool now, so it warms up while the first requests are out.
+    // setup runs only when units are pending: load the verifier (or start its pool) now, while the first requests are out.
     if (config.endpoints.length > 0 && config.verifierThreads > 0) warmVerifierPool(config, res).catch(() => {}); // a failure surfaces at the first verification
+    else if (config.endpoints.length > 0) loadVerify().catch(() => {});
     return res;
   },
 
