@@ -12,11 +12,16 @@
  *
  *   pnpm bench difficulty
  */
+import { randomUUID } from 'node:crypto';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { runCommand } from '../pipelines/cli/run.js';
+import { RolloutJournal, type JournalEntry } from '../pipelines/difficulty/journal.js';
 import { validateConfig } from '../pipelines/shared/config/load.js';
 import { connect } from '../pipelines/shared/store/duckdb.js';
 import { createShardViews } from '../pipelines/shared/store/views.js';
@@ -107,6 +112,69 @@ async function poolStartup(threads: number): Promise<{ cpuMs: number; wallMs: nu
   return { cpuMs: (used.user + used.system) / 1000, wallMs };
 }
 
+/**
+ * The journal on its own: CPU per appended request in a segment against one new file per sample (the
+ * layout before segments), and the cost of the lookup index a run builds (from sidecars, and by
+ * scanning segments that have none), with its heap per request.
+ */
+async function benchJournal(dir: string): Promise<void> {
+  setFlagsFromString('--expose-gc');
+  const REQUESTS = 20_000;
+  const INDEXED = 200_000;
+  const entry = (i: number): JournalEntry => ({
+    sample_id: `sample-${i.toString(36).padStart(6, '0')}-0123456789abcdef0123456789`,
+    endpoint: 'fake',
+    params_hash: '0123456789abcdef',
+    prompt_hash: 'fedcba9876543210',
+    offset: 0,
+    request_id: randomUUID(),
+    choices: Array.from({ length: N }, (_, index) => ({ index, text: `<think>…</think><answer><|begin_of_box|>${i}<|end_of_box|></answer>`, finishReason: 'stop' })),
+    prompt_tokens: 40,
+    completion_tokens: 320,
+    latency_ms: 12.5,
+  });
+  const cpuMs = (since: NodeJS.CpuUsage) => {
+    const used = process.cpuUsage(since);
+    return (used.user + used.system) / 1000;
+  };
+  const entries = Array.from({ length: REQUESTS }, (_, i) => entry(i));
+  const segmented = new RolloutJournal(join(dir, 'journal-segment'), { syncIntervalMs: 200 });
+  let since = process.cpuUsage();
+  for (const e of entries) segmented.append(e);
+  await segmented.close();
+  const segmentMs = cpuMs(since);
+  since = process.cpuUsage();
+  for (const e of entries) {
+    const path = new RolloutJournal(join(dir, 'journal-per-sample')).pathOf(e.sample_id);
+    mkdirSync(dirname(path), { recursive: true });
+    appendFileSync(path, `${JSON.stringify(e)}\n`);
+  }
+  const perFileMs = cpuMs(since);
+  process.stdout.write(
+    `journal, ${REQUESTS} requests of n=${N}: ${(segmentMs / REQUESTS).toFixed(3)} ms CPU per request appended to one segment (fdatasync every 200 ms and at close), ` +
+      `${(perFileMs / REQUESTS).toFixed(3)} ms creating one file per sample (the earlier layout)\n`,
+  );
+  const big = new RolloutJournal(join(dir, 'journal-index'));
+  const small = { ...entry(0), choices: entry(0).choices.slice(0, 1) };
+  for (let i = 0; i < INDEXED; i++) big.append({ ...small, sample_id: `sample-${i.toString(36).padStart(6, '0')}-0123456789abcdef0123456789` });
+  await big.close();
+  const gc = runInNewContext('gc') as () => void;
+  for (const sidecars of [true, false]) {
+    if (!sidecars) await rm(join(dir, 'journal-index-index'), { recursive: true, force: true });
+    gc();
+    const heap = process.memoryUsage().heapUsed;
+    const reader = new RolloutJournal(join(dir, 'journal-index'));
+    since = process.cpuUsage();
+    await reader.load('not-there');
+    const ms = cpuMs(since);
+    gc();
+    process.stdout.write(
+      `  lookup index of ${INDEXED} journalled requests ${sidecars ? 'from sidecars' : 'by scanning the segment (no sidecar)'}: ${Math.round(ms)} ms CPU, ${Math.round((process.memoryUsage().heapUsed - heap) / INDEXED)} bytes of heap per request\n`,
+    );
+    await reader.close();
+  }
+}
+
 export async function benchDifficulty(): Promise<void> {
   process.env.STRATUM_LOG_LEVEL ??= 'warn';
   const dir = await mkdtemp(join(tmpdir(), 'stratum-bench-difficulty-'));
@@ -169,6 +237,7 @@ export async function benchDifficulty(): Promise<void> {
     }
     const startup = await poolStartup(2);
     process.stdout.write(`verifier pool start-up (2 threads, until every worker has loaded the verifier, then closed): ${Math.round(startup.cpuMs)} ms CPU, ${Math.round(startup.wallMs)} ms wall\n`);
+    await benchJournal(dir);
   } finally {
     server.stop();
     await rm(dir, { recursive: true, force: true });
