@@ -186,11 +186,14 @@ export const difficultyStage: StageDefinition<UpstreamUnit, DifficultyResources>
 
   async teardown(res) {
     for (const client of res.clients.values()) client.close();
-    await res.journal.close();
     const pool = res.pool;
     res.pool = null;
     res.batcher = undefined;
-    await (await pool)?.close();
+    try {
+      await res.journal.close();
+    } finally {
+      await (await pool)?.close();
+    }
   },
 
   async process(unit, ctx, sink, res) {
