@@ -2,7 +2,14 @@
  * Client for OpenAI-compatible chat servers (vLLM, SGLang, any `/v1/chat/completions`): one HTTP
  * request per call asking for `n` samples, a per-client concurrency limit, and retries with
  * exponential backoff on overload (429), server errors (5xx), timeouts and dropped connections.
+ *
+ * Requests go over node:http(s) with one keep-alive agent per client. Not `fetch`: on Node 20 its
+ * WHATWG streams cost 3–4× the CPU per request of a plain `http.request` on the same agent
+ * (0.41–0.62 ms against 0.11–0.17 ms per n = 8 request on the loopback bench), and this client is
+ * the hot path of the difficulty stage.
  */
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 export interface Endpoint {
   name: string;
@@ -19,6 +26,21 @@ export interface SamplingParams {
   topP: number;
   maxTokens: number;
   seed?: number;
+}
+
+/**
+ * Messages serialised once, for a prompt sent more than once (top-ups, retries, several endpoints):
+ * a prompt with images is mostly base64, and JSON-encoding it again per request is wasted work.
+ */
+export class PreparedMessages {
+  readonly json: string;
+  constructor(readonly messages: readonly ChatMessage[]) {
+    this.json = JSON.stringify(messages);
+  }
+}
+
+export function prepareMessages(messages: readonly ChatMessage[]): PreparedMessages {
+  return new PreparedMessages(messages);
 }
 
 export type ChatContentPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } };
@@ -100,10 +122,41 @@ export function imageDataUrl(bytes: Uint8Array, mime: string): string {
   return `data:${mime};base64,${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')}`;
 }
 
+/**
+ * One 'abort' listener per signal however many waiters it has: many requests waiting on one
+ * long-lived signal (the stage's) would otherwise add a listener each (and Node warns past 10).
+ */
+class AbortFanout {
+  private readonly bySignal = new WeakMap<AbortSignal, { fns: Set<() => void>; fire: () => void }>();
+
+  /** Calls `fn` once if `signal` aborts; the returned function unsubscribes (the listener goes with the last one). */
+  add(signal: AbortSignal, fn: () => void): () => void {
+    let slot = this.bySignal.get(signal);
+    if (!slot) {
+      const fns = new Set<() => void>();
+      const fire = () => {
+        this.bySignal.delete(signal);
+        for (const f of fns) f();
+      };
+      slot = { fns, fire };
+      this.bySignal.set(signal, slot);
+      signal.addEventListener('abort', fire, { once: true });
+    }
+    const { fns, fire } = slot;
+    fns.add(fn);
+    return () => {
+      if (!fns.delete(fn) || fns.size > 0) return;
+      if (this.bySignal.get(signal)?.fns === fns) this.bySignal.delete(signal);
+      signal.removeEventListener('abort', fire);
+    };
+  }
+}
+
 /** FIFO counting semaphore. */
 export class Semaphore {
   private available: number;
   private readonly waiters: Array<() => void> = [];
+  private readonly aborts = new AbortFanout();
 
   constructor(readonly limit: number) {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`concurrency must be a positive integer, got ${limit}`);
@@ -123,7 +176,7 @@ export class Semaphore {
     }
     return new Promise((resolve, reject) => {
       const grant = () => {
-        signal?.removeEventListener('abort', onAbort);
+        unsubscribe?.();
         resolve(this.releaser());
       };
       const onAbort = () => {
@@ -132,7 +185,7 @@ export class Semaphore {
         reject(signal?.reason);
       };
       this.waiters.push(grant);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const unsubscribe = signal && this.aborts.add(signal, onAbort);
     });
   }
 
@@ -148,6 +201,15 @@ export class Semaphore {
   }
 }
 
+/** Idle keep-alive sockets are closed after this (or the server's `Keep-Alive: timeout` hint less 1 s), as undici does. */
+const IDLE_SOCKET_MS = 4_000;
+
+interface RawResponse {
+  status: number;
+  retryAfter: string | null;
+  text: string;
+}
+
 type AttemptOutcome =
   | { ok: true; result: Omit<CompletionResult, 'attempts'> }
   /** `detail` is the error message without the endpoint prefix. */
@@ -156,7 +218,12 @@ type AttemptOutcome =
 export class RolloutClient {
   readonly endpoint: Endpoint;
   private readonly url: string;
+  private readonly target: RequestOptions;
+  private readonly send: typeof httpRequest;
+  private readonly agent: HttpAgent;
+  private readonly headers: Record<string, string>;
   private readonly limiter: Semaphore;
+  private readonly aborts = new AbortFanout();
   private readonly random: () => number;
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 
@@ -169,7 +236,24 @@ export class RolloutClient {
     }
     this.endpoint = endpoint;
     this.url = `${endpoint.baseUrl.replace(/\/+$/, '')}/chat/completions`;
+    const url = new URL(this.url);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new RangeError(`endpoint "${endpoint.name}": baseUrl must be http(s), got ${JSON.stringify(endpoint.baseUrl)}`);
     this.limiter = new Semaphore(options.concurrency);
+    const https = url.protocol === 'https:';
+    const agentOptions = { keepAlive: true, maxSockets: options.concurrency, timeout: IDLE_SOCKET_MS, scheduling: 'lifo' as const };
+    this.agent = https ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
+    this.send = https ? httpsRequest : httpRequest;
+    this.target = {
+      protocol: url.protocol,
+      hostname: url.hostname.replace(/^\[|\]$/g, ''),
+      port: url.port || undefined,
+      path: `${url.pathname}${url.search}`,
+      method: 'POST',
+      agent: this.agent,
+    };
+    if (url.username || url.password) this.target.auth = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    this.headers = { 'content-type': 'application/json', accept: 'application/json' };
+    if (endpoint.apiKey) this.headers.authorization = `Bearer ${endpoint.apiKey}`;
     this.random = options.random ?? Math.random;
     this.sleep = options.sleep ?? sleep;
   }
@@ -179,9 +263,14 @@ export class RolloutClient {
     return this.limiter.inUse;
   }
 
-  async complete(messages: readonly ChatMessage[], params: SamplingParams, signal?: AbortSignal): Promise<CompletionResult> {
+  /** Closes the idle keep-alive connections (they never keep the process alive; this frees them early). */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  async complete(messages: readonly ChatMessage[] | PreparedMessages, params: SamplingParams, signal?: AbortSignal): Promise<CompletionResult> {
     validateSamplingParams(params);
-    const body = JSON.stringify(requestBody(this.endpoint.model, messages, params));
+    const body = Buffer.from(requestBody(this.endpoint.model, messages instanceof PreparedMessages ? messages.json : JSON.stringify(messages), params));
     const maxAttempts = this.options.maxRetries + 1;
     for (let attempt = 1; ; attempt++) {
       // The permit is held per attempt, not across backoff, so waiting retries do not block other calls.
@@ -202,20 +291,9 @@ export class RolloutClient {
     }
   }
 
-  private async attempt(body: string, attempt: number, callerSignal: AbortSignal | undefined): Promise<AttemptOutcome> {
+  private async attempt(body: Buffer, attempt: number, callerSignal: AbortSignal | undefined): Promise<AttemptOutcome> {
     const { endpoint, timeoutMs } = this.options;
     callerSignal?.throwIfAborted();
-    // One controller per attempt, aborted by the timer or the caller. Not AbortSignal.any: on Node 20 it
-    // leaks a dependent signal per call into a long-lived caller signal (nodejs/node#55351).
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort(new Error(`no complete response within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const onCallerAbort = () => controller.abort(callerSignal?.reason);
-    callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
-    const signal = controller.signal;
     const started = performance.now();
     const fail = (detail: string, retryable: boolean, status: number | null, cause?: unknown, retryAfterMs: number | null = null): AttemptOutcome => ({
       ok: false,
@@ -223,42 +301,80 @@ export class RolloutClient {
       detail,
       retryAfterMs,
     });
-    try {
-      let response: Response;
-      let text: string;
-      try {
-        response = await fetch(this.url, { method: 'POST', headers: this.headers(), body, signal });
-        text = await response.text();
-      } catch (cause) {
-        if (callerSignal?.aborted) throw callerSignal.reason;
-        if (timedOut) return fail(`timed out after ${timeoutMs} ms`, true, null, cause);
-        return fail(`network error: ${describeNetworkError(cause)}`, true, null, cause);
-      }
-      const latencyMs = performance.now() - started;
-      if (!response.ok) {
-        const status = response.status;
-        const detail = `HTTP ${status}: ${serverErrorMessage(text)}`;
-        if (isRetryableStatus(status)) return fail(detail, true, status, undefined, retryAfterMs(response.headers.get('retry-after')));
-        return fail(`${detail}. ${adviceFor(status, endpoint)}`, false, status);
-      }
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch (cause) {
-        // A 200 that is not JSON is a cut-off body or a proxy page; both tend to pass.
-        return fail(`HTTP 200 with a body that is not JSON: ${truncate(text, 200)}`, true, 200, cause);
-      }
-      const parsed = parseCompletion(json);
-      if (typeof parsed === 'string') {
-        return fail(`the response is not an OpenAI chat completion (${parsed}); is baseUrl an OpenAI-compatible /v1 root?`, false, 200);
-      }
-      // Asked for n ≥ 1 and got nothing: an overloaded or cut-off answer, not a result.
-      if (parsed.choices.length === 0) return fail('HTTP 200 with no choices', true, 200);
-      return { ok: true, result: { ...parsed, latencyMs } };
-    } finally {
-      clearTimeout(timer);
-      callerSignal?.removeEventListener('abort', onCallerAbort);
+    const raw = await this.post(body, timeoutMs, callerSignal);
+    if ('error' in raw) {
+      if (callerSignal?.aborted) throw callerSignal.reason;
+      if (raw.timedOut) return fail(`timed out after ${timeoutMs} ms`, true, null, raw.error);
+      return fail(`network error: ${describeNetworkError(raw.error)}`, true, null, raw.error);
     }
+    const latencyMs = performance.now() - started;
+    const { status, text } = raw;
+    if (status < 200 || status > 299) {
+      const detail = `HTTP ${status}: ${serverErrorMessage(text)}`;
+      if (isRetryableStatus(status)) return fail(detail, true, status, undefined, retryAfterMs(raw.retryAfter));
+      return fail(`${detail}. ${adviceFor(status, endpoint)}`, false, status);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (cause) {
+      // A 200 that is not JSON is a cut-off body or a proxy page; both tend to pass.
+      return fail(`HTTP 200 with a body that is not JSON: ${truncate(text, 200)}`, true, 200, cause);
+    }
+    const parsed = parseCompletion(json);
+    if (typeof parsed === 'string') {
+      return fail(`the response is not an OpenAI chat completion (${parsed}); is baseUrl an OpenAI-compatible /v1 root?`, false, 200);
+    }
+    // Asked for n ≥ 1 and got nothing: an overloaded or cut-off answer, not a result.
+    if (parsed.choices.length === 0) return fail('HTTP 200 with no choices', true, 200);
+    return { ok: true, result: { ...parsed, latencyMs } };
+  }
+
+  /**
+   * One POST, settled once with the whole body or with the error that ended it. The timer covers the
+   * whole exchange, body included; the caller's abort destroys the request at once.
+   */
+  private post(body: Buffer, timeoutMs: number, callerSignal: AbortSignal | undefined): Promise<RawResponse | { error: unknown; timedOut: boolean }> {
+    return new Promise((resolve) => {
+      let settled = false;
+      let timedOut = false;
+      let req: ClientRequest | undefined;
+      const settle = (value: RawResponse | { error: unknown; timedOut: boolean }) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        unsubscribe?.();
+        resolve(value);
+      };
+      const failWith = (error: unknown) => settle({ error, timedOut });
+      const timer = setTimeout(() => {
+        timedOut = true;
+        const error = new Error(`no complete response within ${timeoutMs} ms`);
+        req?.destroy(error);
+        failWith(error);
+      }, timeoutMs);
+      const onCallerAbort = () => {
+        req?.destroy();
+        failWith(callerSignal?.reason);
+      };
+      const unsubscribe = callerSignal && this.aborts.add(callerSignal, onCallerAbort);
+      const headers = { ...this.headers, 'content-length': String(body.byteLength) };
+      req = this.send({ ...this.target, headers }, (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          if (!res.complete) return failWith(Object.assign(new Error('the connection closed before the response was complete'), { code: 'ECONNRESET' }));
+          const retryAfter = res.headers['retry-after'];
+          settle({ status: res.statusCode ?? 0, retryAfter: typeof retryAfter === 'string' ? retryAfter : null, text: Buffer.concat(chunks).toString('utf8') });
+        });
+        res.on('error', failWith);
+        res.on('close', () => {
+          if (!res.complete) failWith(Object.assign(new Error('the connection closed before the response was complete'), { code: 'ECONNRESET' }));
+        });
+      });
+      req.on('error', failWith);
+      req.end(body);
+    });
   }
 
   private exhausted(lastDetail: string, last: RolloutError, attempts: number): RolloutError {
@@ -272,12 +388,6 @@ export class RolloutClient {
     return `endpoint "${this.endpoint.name}" (${this.url}, model "${this.endpoint.model}")`;
   }
 
-  private headers(): Record<string, string> {
-    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
-    if (this.endpoint.apiKey) headers.authorization = `Bearer ${this.endpoint.apiKey}`;
-    return headers;
-  }
-
   private backoffDelay(attempt: number, retryAfterMs: number | null): number {
     const { baseMs, maxMs } = this.options.backoff;
     if (retryAfterMs !== null) return Math.min(retryAfterMs, maxMs);
@@ -285,23 +395,16 @@ export class RolloutClient {
   }
 }
 
-function requestBody(model: string, messages: readonly ChatMessage[], params: SamplingParams): Record<string, unknown> {
-  const body: Record<string, unknown> = {
-    model,
-    messages,
-    n: params.n,
-    temperature: params.temperature,
-    top_p: params.topP,
-    max_tokens: params.maxTokens,
-  };
-  if (params.seed !== undefined) body.seed = params.seed;
-  return body;
+/** The request body as JSON text, around messages already serialised. */
+function requestBody(model: string, messagesJson: string, params: SamplingParams): string {
+  const seed = params.seed !== undefined ? `,"seed":${params.seed}` : '';
+  return `{"model":${JSON.stringify(model)},"messages":${messagesJson},"n":${params.n},"temperature":${params.temperature},"top_p":${params.topP},"max_tokens":${params.maxTokens}${seed}}`;
 }
 
 function validateSamplingParams(p: SamplingParams): void {
   const problems: string[] = [];
   if (!Number.isInteger(p.n) || p.n < 1) problems.push(`n=${p.n} (integer ≥ 1)`);
-  if (!(p.temperature >= 0)) problems.push(`temperature=${p.temperature} (≥ 0)`);
+  if (!(p.temperature >= 0 && Number.isFinite(p.temperature))) problems.push(`temperature=${p.temperature} (finite, ≥ 0)`);
   if (!(p.topP > 0 && p.topP <= 1)) problems.push(`topP=${p.topP} (in (0, 1])`);
   if (!Number.isInteger(p.maxTokens) || p.maxTokens < 1) problems.push(`maxTokens=${p.maxTokens} (integer ≥ 1)`);
   if (p.seed !== undefined && !Number.isInteger(p.seed)) problems.push(`seed=${p.seed} (integer)`);

@@ -10,15 +10,16 @@ import type { StageContext, StageDefinition } from '../shared/runner/stage.js';
 import type { UnitSink } from '../shared/runner/unit-sink.js';
 import { unitsFromUpstream, type UpstreamUnit } from '../shared/runner/upstream.js';
 import { readSamples } from '../shared/store/read-samples.js';
-import type { JudgeEndpoint, VerifyRequest, VerifyResult } from '../verify/index.js';
+import type { JudgeEndpoint, VerifyContext, VerifyRequest, VerifyResult } from '../verify/index.js';
 import type { VerifierPool } from '../verify/pool.js';
 import { fixedPolicy, rateAdaptively, type AdaptivePolicy } from './adaptive.js';
 import { RolloutJournal, migrateUnitJournals, sequenceFor, type JournalEntry } from './journal.js';
-import { buildMessages, DEFAULT_INSTRUCTIONS } from './prompt.js';
-import { RolloutClient, RolloutError, type SamplingParams } from './rollout-client.js';
+import { buildMessages, DataUrlCache, DEFAULT_INSTRUCTIONS, promptHashOf } from './prompt.js';
+import { prepareMessages, RolloutClient, RolloutError, type PreparedMessages, type SamplingParams } from './rollout-client.js';
 import { RolloutSequence } from './rollout-sequence.js';
 import { combinePassRates, tierOfCounts } from './tiers.js';
 import { verifyAllDecided, type Verdict } from './verdict.js';
+import { VerifyBatcher } from './verify-batcher.js';
 import { labelPriorOf, withLabelPrior } from '../rlcs/label-priors.js';
 
 /** Bump when the way rollouts are scored changes, so committed units are rescored (from the journal, not re-sampled). */
@@ -36,6 +37,17 @@ function difficultyResultConfig(config: DifficultyConfig): unknown {
  * match. Not n: a larger n tops the journalled sequence up, a smaller one takes a prefix of it.
  */
 function paramsHash(config: DifficultyConfig, endpoint: EndpointConfig): string {
+  let byEndpoint = paramsHashes.get(config);
+  if (!byEndpoint) paramsHashes.set(config, (byEndpoint = new WeakMap()));
+  let hash = byEndpoint.get(endpoint);
+  if (hash === undefined) byEndpoint.set(endpoint, (hash = computeParamsHash(config, endpoint)));
+  return hash;
+}
+
+/** Per config object (one per run): the hash is the same for every sample. */
+const paramsHashes = new WeakMap<DifficultyConfig, WeakMap<EndpointConfig, string>>();
+
+function computeParamsHash(config: DifficultyConfig, endpoint: EndpointConfig): string {
   return stableHash({
     model: endpoint.model,
     temperature: config.temperature,
@@ -60,12 +72,21 @@ export interface DifficultyResources {
   pool: Promise<VerifierPool> | null;
   journal: RolloutJournal;
   clients: Map<string, RolloutClient>;
+  dataUrls: DataUrlCache;
+  /** Rounds of several samples in one pool message; made with the pool (its context is the run's). */
+  batcher?: VerifyBatcher;
+}
+
+type VerifyModule = typeof import('../verify/index.js');
+let verifyModule: Promise<VerifyModule> | null = null;
+/** The verifiers load on first use (planning a re-run where nothing changed does not pay for them), once per process: a dynamic import per call goes through the module loader (and tsx's hooks thread) every time. */
+function loadVerify(): Promise<VerifyModule> {
+  return (verifyModule ??= import('../verify/index.js'));
 }
 
 /** The worker pool, warmed up (verifier loaded in every worker) before its first verification. */
 function warmVerifierPool(config: DifficultyConfig, res: DifficultyResources): Promise<VerifierPool> {
   res.pool ??= (async () => {
-    // The verifiers load on first use: planning a re-run where nothing changed does not pay for them.
     const { createVerifierPool } = await import('../verify/pool.js');
     const pool = createVerifierPool({ threads: config.verifierThreads, timeBudgetMs: config.verifyTimeBudgetMs });
     await pool.ready();
@@ -75,20 +96,35 @@ function warmVerifierPool(config: DifficultyConfig, res: DifficultyResources): P
 }
 
 /** Verifies on the worker-thread pool (hard budget) when `verifierThreads` > 0, else in-process. */
-async function verifyRollout(req: VerifyRequest, config: DifficultyConfig, res: DifficultyResources): Promise<VerifyResult> {
-  const ctx = { judges: judgesOf(config), timeBudgetMs: config.verifyTimeBudgetMs };
-  if (config.verifierThreads === 0) return (await import('../verify/index.js')).verify(req, ctx);
+async function verifyRollout(req: VerifyRequest, config: DifficultyConfig, ctx: VerifyContext, res: DifficultyResources): Promise<VerifyResult> {
+  if (config.verifierThreads === 0) return (await loadVerify()).verify(req, ctx);
   return (await warmVerifierPool(config, res)).verify(req, ctx);
 }
 
-/** A round's rollouts in one pool message, each undecided one retried on its own. */
-async function verifyRound(reqs: VerifyRequest[], config: DifficultyConfig, res: DifficultyResources): Promise<Verdict[]> {
-  const ctx = { judges: judgesOf(config), timeBudgetMs: config.verifyTimeBudgetMs };
-  const batch = async () => (config.verifierThreads === 0 ? Promise.all(reqs.map(async (r) => (await import('../verify/index.js')).verify(r, ctx))) : (await warmVerifierPool(config, res)).verifyBatch(reqs, ctx));
-  return verifyAllDecided(batch, (i) => verifyRollout(reqs[i]!, config, res));
+/** A round's rollouts together (on the pool, in a message shared with other samples' rounds), each undecided one retried on its own. */
+async function verifyRound(reqs: VerifyRequest[], config: DifficultyConfig, ctx: VerifyContext, res: DifficultyResources): Promise<Verdict[]> {
+  const batch = async () => {
+    if (config.verifierThreads === 0) return (await loadVerify()).verifyBatch(reqs, ctx);
+    const pool = await warmVerifierPool(config, res);
+    // Two messages per worker keep every worker busy while the next message is built.
+    res.batcher ??= new VerifyBatcher((all) => pool.verifyBatch(all, ctx), 2 * pool.threads);
+    return res.batcher.verify(reqs);
+  };
+  return verifyAllDecided(batch, (i) => verifyRollout(reqs[i]!, config, ctx, res));
 }
 
+/** The client of an endpoint config object (the same for every sample of a run): looked up without hashing. */
+const clientOfEndpoint = new WeakMap<EndpointConfig, { clients: Map<string, RolloutClient>; config: DifficultyConfig; client: RolloutClient }>();
+
 function clientFor(endpoint: EndpointConfig, config: DifficultyConfig, clients: Map<string, RolloutClient>): RolloutClient {
+  const known = clientOfEndpoint.get(endpoint);
+  if (known && known.clients === clients && known.config === config) return known.client;
+  const client = clientForKey(endpoint, config, clients);
+  clientOfEndpoint.set(endpoint, { clients, config, client });
+  return client;
+}
+
+function clientForKey(endpoint: EndpointConfig, config: DifficultyConfig, clients: Map<string, RolloutClient>): RolloutClient {
   const key = stableHash({ endpoint, c: config.concurrency, t: config.timeoutMs, r: config.maxRetries });
   let client = clients.get(key);
   if (!client) {
@@ -133,16 +169,31 @@ export const difficultyStage: StageDefinition<UpstreamUnit, DifficultyResources>
         `Point it at a vLLM/SGLang server, e.g. { name: 'qwen', baseUrl: 'http://127.0.0.1:8000/v1', model: 'Qwen/Qwen2.5-VL-7B-Instruct' }.`;
       process.stderr.write(`note: ${message}\n`);
     }
-    const migrated = migrateUnitJournals(new RolloutJournal(ctx.layout.journal('difficulty')));
+    const journal = new RolloutJournal(ctx.layout.journal('difficulty'));
+    const migrated = migrateUnitJournals(journal);
+    await journal.close();
     if (migrated > 0) log.info({ files: migrated }, 'moved per-unit rollout journals into the per-sample journal');
   },
 
-  setup: async (ctx) => ({ pool: null, journal: new RolloutJournal(ctx.layout.journal('difficulty')), clients: new Map() }),
+  async setup(ctx) {
+    const res: DifficultyResources = { pool: null, journal: new RolloutJournal(ctx.layout.journal('difficulty')), clients: new Map(), dataUrls: new DataUrlCache() };
+    const config = ctx.config.difficulty;
+    // setup runs only when units are pending: load the verifier (or start its pool) now, while the first requests are out.
+    if (config.endpoints.length > 0 && config.verifierThreads > 0) warmVerifierPool(config, res).catch(() => {}); // a failure surfaces at the first verification
+    else if (config.endpoints.length > 0) loadVerify().catch(() => {});
+    return res;
+  },
 
   async teardown(res) {
+    for (const client of res.clients.values()) client.close();
     const pool = res.pool;
     res.pool = null;
-    await (await pool)?.close();
+    res.batcher = undefined;
+    try {
+      await res.journal.close();
+    } finally {
+      await (await pool)?.close();
+    }
   },
 
   async process(unit, ctx, sink, res) {
@@ -174,17 +225,18 @@ async function rateSample(sample: Sample, ctx: StageContext, sink: UnitSink, res
     return;
   }
   const task = sample.task;
-  const messages = await buildMessages(sample, ctx.blobs, {
-    systemPrompt: config.systemPrompt,
-    instruction: DEFAULT_INSTRUCTIONS[config.responseFormat],
-  });
+  // Built (images read and encoded) only if a request is needed, and serialised once for all of this sample's requests (top-ups, retries, endpoints).
+  let prepared: Promise<PreparedMessages> | null = null;
+  const messages = () =>
+    (prepared ??= buildMessages(sample, ctx.blobs, { systemPrompt: config.systemPrompt, instruction: DEFAULT_INSTRUCTIONS[config.responseFormat], dataUrls: res.dataUrls }).then(prepareMessages));
+  const verifyCtx: VerifyContext = { judges: judgesOf(config), timeBudgetMs: config.verifyTimeBudgetMs };
   const perModel: ModelDifficulty[] = [];
   const rollouts: RolloutRow[] = [];
   const stops: Record<string, string> = {};
   let undecided = 0;
   const journalled = await journal.load(sample.id);
   // The question as sent (media by content hash): journalled rollouts of an earlier version of it are not reused.
-  const promptHash = stableHash({ content: sample.content.map((p) => (p.type === 'text' ? p.text : p.media_id)), choices: task.choices ?? [] }).slice(0, 16);
+  const promptHash = promptHashOf(sample);
   for (const endpoint of config.endpoints) {
     const client = clientFor(endpoint, config, res.clients);
     const key = { sample_id: sample.id, endpoint: endpoint.name, params_hash: paramsHash(config, endpoint), prompt_hash: promptHash };
@@ -197,7 +249,7 @@ async function rateSample(sample: Sample, ctx: StageContext, sink: UnitSink, res
         // Each position has its own seed, so a top-up never repeats the rollouts it extends.
         ...(config.seed !== undefined ? { seed: config.seed + offset } : {}),
       };
-      const result = await client.complete(messages, params, ctx.signal);
+      const result = await client.complete(await messages(), params, ctx.signal);
       const entry: JournalEntry = {
         ...key,
         offset,
@@ -226,6 +278,7 @@ async function rateSample(sample: Sample, ctx: StageContext, sink: UnitSink, res
             format: config.responseFormat,
           })),
           config,
+          verifyCtx,
           res,
         );
         let successes = 0;

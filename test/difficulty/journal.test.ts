@@ -195,14 +195,16 @@ describe('RolloutSequence and journal replay', () => {
     const ws = await createWorkspace();
     try {
       const journal = new RolloutJournal(ws.path('_journal'));
-      for (const [i, id] of ['abc123', 'x/../y', 'ünïcode id', 'ab'].entries()) {
+      for (const [i, id] of ['abc123', 'x/../y', 'ünïcode id', 'ab', 'q"uote\\d\nline'].entries()) {
         const e = { ...entry(0, 3, `req${i}`), sample_id: id };
         void journal.append(e); // deliberately not awaited: a SIGKILL may come at the next tick
-        const lines = readFileSync(journal.pathOf(id), 'utf8').trim().split('\n');
-        expect(lines.map((l) => (JSON.parse(l) as JournalEntry).request_id)).toEqual([`req${i}`]);
-        expect(journal.pathOf(id).startsWith(ws.path('_journal'))).toBe(true);
+        const lines = readFileSync(journal.segmentPath!, 'utf8').trim().split('\n');
+        expect(lines).toHaveLength(i + 1);
+        expect(JSON.parse(lines[i]!)).toEqual(e);
+        expect(journal.segmentPath!.startsWith(ws.path('_journal'))).toBe(true);
         expect((await journal.load(id)).get('e\u0000p\u0000')?.map((r) => r.choice.text)).toEqual([`req${i}:0`, `req${i}:1`, `req${i}:2`]);
       }
+      await journal.close();
     } finally {
       await ws.cleanup();
     }

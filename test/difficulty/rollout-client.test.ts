@@ -208,6 +208,26 @@ describe('RolloutClient', () => {
     expect(getEventListeners(stageSignal, 'abort')).toHaveLength(0);
   });
 
+  it('keeps one abort listener on a shared caller signal however many calls wait on it, and an abort still reaches all of them', async () => {
+    const server = await serve({ latencyMs: 30 });
+    const client = clientFor(server, { concurrency: 4 });
+    const controller = new AbortController();
+    const calls = Array.from({ length: 40 }, () => client.complete(ask('a'), PARAMS, controller.signal).then(() => 'done', (e: unknown) => e));
+    let most = 0;
+    while (server.stats.requests < 8) {
+      most = Math.max(most, getEventListeners(controller.signal, 'abort').length);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    // one for the requests in flight, one for the calls queued for a permit
+    expect(most).toBeLessThanOrEqual(2);
+    controller.abort(new Error('stop'));
+    const outcomes = await Promise.all(calls);
+    expect(outcomes.filter((o) => o instanceof Error && o.message === 'stop').length).toBeGreaterThan(20);
+    expect(outcomes.every((o) => o === 'done' || (o instanceof Error && o.message === 'stop'))).toBe(true);
+    expect(client.inFlight).toBe(0);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
   it('rejects invalid sampling params before sending anything', async () => {
     const server = await serve();
     await expect(clientFor(server).complete(ask('a'), { ...PARAMS, n: 0, topP: 0 })).rejects.toThrow(/n=0.*topP=0/);
