@@ -168,6 +168,14 @@ export async function reduceFilter(
           JOIN (${index.join(' UNION ALL ')}) i ON q.key = i.key
           WHERE CASE WHEN i.mirrored THEN q.id <> i.id ELSE ${direct} END
         ) WHERE distance <= ${config.nearImage.radius}`);
+      // Incremental: an old hash close to a new image's mirrored hash is not found from the new side.
+      if (previous && config.nearImage.flips) {
+        await conn.run(`INSERT INTO i_pairs SELECT * FROM (
+            SELECT least(q.id, i.id) AS a, greatest(q.id, i.id) AS b, ${hamming('q', 'i', 'm')} AS distance
+            FROM (SELECT id, ${words('h')}, ${bandKey(masks, 'h')} AS key FROM media WHERE NOT changed) q
+            JOIN (SELECT id, ${words('m')}, ${bandKey(masks, 'm')} AS key FROM media WHERE changed) i ON q.key = i.key
+          ) WHERE distance <= ${config.nearImage.radius}`);
+      }
     }
     await conn.run(`CREATE TABLE i_edges AS SELECT x.media_id AS a, y.media_id AS b, x.unit AS unit_a, y.unit AS unit_b, min(p.distance)::INTEGER AS distance
       FROM i_pairs p JOIN media x ON x.id = p.a JOIN media y ON y.id = p.b GROUP BY ALL`);
