@@ -318,7 +318,7 @@ const pct = (x: number, n: number): string => (n ? `${((100 * x) / n).toFixed(1)
 function runChild(spec: ChildSpec): Promise<ChildResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', SELF], {
-      env: { ...process.env, [CHILD_ENV]: JSON.stringify(spec), STRATUM_LOG_LEVEL: 'warn' },
+      env: { ...process.env, [CHILD_ENV]: JSON.stringify(spec), STRATUM_LOG_LEVEL: process.env.STRATUM_BENCH_FILTER_PROGRESS === '1' ? 'info' : 'warn' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';

@@ -21,6 +21,7 @@
  *   STRATUM_BENCH_FILTER_RECALL=0.99                   # nearImage.recall for part 1 (default: the config default)
  *   STRATUM_BENCH_FILTER_EDIT_COCO=1                   # part 1(b) also edits the 80 COCO photos (default: distinct photos only)
  *   STRATUM_BENCH_FILTER_REDUCE_MEMORY=1GB             # filter.reduceMemory for part 3 (default: the config default)
+ *   STRATUM_BENCH_FILTER_PROGRESS=1                   # part 3: the reduce logs its progress through the image bands (CPU seconds so far)
  *   STRATUM_BENCH_FILTER_IMAGE_SHARE=0                 # share of image samples in part 3 (default 0.5; the rest are text)
  */
 import { existsSync } from 'node:fs';

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stableHash } from '../shared/hash.js';
+import { log } from '../shared/log.js';
 import type { ReduceInput, ReduceResult } from '../shared/runner/stage.js';
 import { sqlList, sqlString } from '../shared/store/duckdb.js';
 import type { SampleKind } from '../../schemas/sample.js';
@@ -158,7 +159,13 @@ export async function reduceFilter(
     // only verified pairs are kept: memory follows the number of near-duplicates, and band width
     // grows with log2 n so random candidates per band stay proportional to n (image-hash.ts).
     await conn.run(`CREATE TABLE i_pairs (a INTEGER, b INTEGER, distance INTEGER)`);
-    for (const masks of plan.masks) {
+    const bandsStarted = Date.now();
+    const bandsCpu = process.cpuUsage();
+    for (const [band, masks] of plan.masks.entries()) {
+      if (band && band % Math.max(1, Math.round(plan.bands / 20)) === 0) {
+        const cpu = process.cpuUsage(bandsCpu);
+        log.info({ band, bands: plan.bands, bits: plan.bits, media: mediaCount, seconds: (Date.now() - bandsStarted) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 }, 'filter reduce: image bands');
+      }
       const index = [`SELECT id, changed, false AS mirrored, ${words('h')}, ${words('m')}, ${bandKey(masks, 'h')} AS key FROM media`];
       if (config.nearImage.flips) index.push(`SELECT id, changed, true, ${words('h')}, ${words('m')}, ${bandKey(masks, 'm')} FROM media`);
       await conn.run(`INSERT INTO i_pairs SELECT * FROM (
