@@ -95,7 +95,10 @@ async function featuresOf(ids: string[], ctx: StageContext, res: FilterResources
  */
 export async function mapUnit(unit: WorkUnit<UpstreamUnit>, ctx: StageContext, sink: UnitSink, res: FilterResources): Promise<void> {
   const config: FilterConfig = ctx.config.filter;
-  const samples = await readSamples(ctx.conn, unit.payload.files);
+  // Ingest may write a unit's samples in completion order (adapters decode concurrently), so `row`,
+  // which "first seen" keep policies follow, is the order in the source: file, then locator with
+  // numbers compared as numbers (line:2 before line:10), then id.
+  const samples = (await readSamples(ctx.conn, unit.payload.files)).sort(sourceOrder);
   const imageIds = [...new Set(samples.flatMap((s) => s.media.filter((m) => m.mime.startsWith('image/')).map((m) => m.id)))];
   const embedding = res.embed ? await UnitEmbedding.start(res.embed, ctx.conn, imageIds) : null;
   const features = await featuresOf(imageIds, ctx, res, embedding);
@@ -166,6 +169,11 @@ export async function mapUnit(unit: WorkUnit<UpstreamUnit>, ctx: StageContext, s
       sink.emit('images', { unit: unit.id, row, sample_id: sample.id, kind: sample.kind, media_id: media.id, position, width: f.width, height: f.height, text_chars: quality.text_chars, ...words8 });
     }
   }
+}
+
+const collator = new Intl.Collator('en', { numeric: true });
+function sourceOrder(a: Sample, b: Sample): number {
+  return collator.compare(a.source.uri, b.source.uri) || collator.compare(a.source.locator, b.source.locator) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
 /** The largest NSFW score over a sample's images; null when none has one. */
