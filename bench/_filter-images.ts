@@ -21,8 +21,7 @@ import { mkdir, readFile, readdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import sharp from 'sharp';
 import { runCommand } from '../pipelines/cli/run.js';
-import { hamming256, type Hash256 } from '../pipelines/filter/image-hash.js';
-import { IMAGE_BANDS, IMAGE_BAND_BITS } from '../pipelines/filter/map.js';
+import { hamming256, imageBandPlan, type Hash256, type ImageBandPlan } from '../pipelines/filter/image-hash.js';
 import type { LoadedConfig } from '../pipelines/shared/config/load.js';
 import type { PipelineConfigInput } from '../pipelines/shared/config/schema.js';
 import { sqlString } from '../pipelines/shared/store/duckdb.js';
@@ -83,6 +82,8 @@ interface Item {
 export interface ImageBenchOptions {
   corpora: string;
   radius: number;
+  /** `nearImage.recall`: the recall the band layout targets at the radius. */
+  recall: number;
   /** Also make edited copies of the COCO photos (default: they join only as distinct photos). */
   editCoco: boolean;
 }
@@ -104,7 +105,7 @@ export async function imageBench(options: ImageBenchOptions): Promise<void> {
         sources: [{ name: dataset, type: 'caption', layout: 'records', path: `${dataset}.jsonl`, format: 'jsonl', fields: { id: 'id', image: 'image', captions: 'caption' } }],
         ingest: { unitRows: 100 },
         // Size and aspect heuristics off: this measures dedup, and natural_images has small pages and a portrait crop.
-        filter: { heuristics: { imageMinSide: 1, imageMaxAspect: 100, imageMinStddev: 0 }, nearImage: { radius: options.radius } },
+        filter: { heuristics: { imageMinSide: 1, imageMaxAspect: 100, imageMinStddev: 0 }, nearImage: { radius: options.radius, recall: options.recall } },
       };
     }
     const loaded = await ws.config(config);
@@ -113,15 +114,18 @@ export async function imageBench(options: ImageBenchOptions): Promise<void> {
     const ingestSeconds = (performance.now() - started) / 1000;
     await runCommand(loaded, 'filter', {});
     const filterSeconds = (performance.now() - started) / 1000 - ingestSeconds;
-    process.stdout.write(
-      `   ${known.length} + ${edits.length} images; ingest ${ingestSeconds.toFixed(0)} s, filter ${filterSeconds.toFixed(0)} s (wall, loaded machine); radius ${options.radius} of 256 bits, ` +
-        `band join ${IMAGE_BANDS} bands × ${IMAGE_BAND_BITS} sampled bits\n\n`,
-    );
     const knownResult = await score(loaded, 'known', known);
     const editResult = await score(loaded, 'edits', edits);
+    // The reduce derives its band layout from the number of distinct hashes of the dataset (pipelines/filter/image-hash.ts).
+    const knownIndex = imageBandPlan(distinctHashes(knownResult), options.radius, options.recall);
+    const editIndex = imageBandPlan(distinctHashes(editResult), options.radius, options.recall);
+    process.stdout.write(
+      `   ${known.length} + ${edits.length} images; ingest ${ingestSeconds.toFixed(0)} s, filter ${filterSeconds.toFixed(0)} s (wall, loaded machine); radius ${options.radius} of 256 bits, ` +
+        `recall target ${options.recall} at the radius: band layout ${knownIndex.bands} × ${knownIndex.bits} bits (known), ${editIndex.bands} × ${editIndex.bits} bits (edits)\n\n`,
+    );
     reportKnown(knownResult, options.radius);
-    reportEdits(editResult, options.radius);
-    reportLsh(options.radius);
+    reportEdits(editResult, options.radius, editIndex);
+    reportLsh(options.radius, editIndex);
   } finally {
     await ws.cleanup();
   }
@@ -245,7 +249,8 @@ function distance(s: Scored, i: number, j: number): number | null {
   const b = s.hash[j];
   const bm = s.mirrored[j];
   if (!a || !b || !bm) return null;
-  return Math.min(hamming256(a, b), hamming256(a, bm));
+  const am = s.mirrored[i];
+  return Math.min(hamming256(a, b), hamming256(a, bm), am ? hamming256(am, b) : 256);
 }
 
 function directDistance(s: Scored, i: number, j: number): number | null {
@@ -308,10 +313,16 @@ function reportKnown(s: Scored, radius: number): void {
   process.stdout.write(`      closest distinct pairs: ${hard.join('; ')}\n\n`);
 }
 
-function reportEdits(s: Scored, radius: number): void {
+function distinctHashes(s: Scored): number {
+  return new Set(s.hash.flatMap((h) => (h ? [h.join(',')] : []))).size;
+}
+
+function reportEdits(s: Scored, radius: number, index: ImageBandPlan): void {
   const originals = s.items.filter((it) => it.label === 'original').length;
   process.stdout.write(`   (b) copies made here (${originals} distinct photos, ${s.items.length - originals} edited copies)\n`);
-  process.stdout.write(`      ${'edit'.padEnd(20)} ${'recall'.padEnd(20)} ${'precision'.padEnd(20)} Hamming to original (min/median/p90/max; ≤ ${radius})      without mirror\n`);
+  process.stdout.write(
+    `      ${'edit'.padEnd(20)} ${'recall'.padEnd(20)} ${'expected'.padEnd(9)} ${'precision'.padEnd(20)} Hamming to original (min/median/p90/max; ≤ ${radius})      without mirror\n`,
+  );
   for (const edit of Object.keys(EDITS)) {
     const idx = s.items.flatMap((it, i) => (it.label === edit ? [i] : []));
     if (!idx.length) continue;
@@ -339,8 +350,10 @@ function reportEdits(s: Scored, radius: number): void {
         if (members.every((j) => s.items[j]!.group === s.items[i]!.group)) flaggedRight++;
       }
     }
+    // What the band layout predicts for these copies: recall(d) for each copy within the radius, 0 beyond it (clusters can still join it through a third copy).
+    const expected = dists.reduce((sum, d) => sum + (d <= radius ? index.recallAt(d) : 0), 0) / Math.max(1, dists.length);
     process.stdout.write(
-      `      ${edit.padEnd(20)} ${pct(found, idx.length).padEnd(20)} ${pct(flaggedRight, flagged).padEnd(20)} ${quantiles(dists)}  ≤ ${radius}: ${dists.filter((d) => d <= radius).length}/${dists.length}      ${quantiles(direct)}\n`,
+      `      ${edit.padEnd(20)} ${pct(found, idx.length).padEnd(20)} ${`${(100 * expected).toFixed(1)}%`.padEnd(9)} ${pct(flaggedRight, flagged).padEnd(20)} ${quantiles(dists)}  ≤ ${radius}: ${dists.filter((d) => d <= radius).length}/${dists.length}      ${quantiles(direct)}\n`,
     );
     if (misses.length) {
       const shown = misses.length <= 6 ? misses.join(', ') : `${misses.slice(0, 6).join(', ')}, …`;
@@ -357,11 +370,12 @@ function reportEdits(s: Scored, radius: number): void {
   process.stdout.write(`      closest distinct pairs: ${closest(s, 3, (i) => s.items[i]!.label === 'original').join('; ')}\n\n`);
 }
 
-/** Bit-sampling LSH: the chance that a pair at Hamming distance d shares at least one band (positions drawn independently). */
-function reportLsh(radius: number): void {
-  const p = (d: number): number => 1 - (1 - (1 - d / 256) ** IMAGE_BAND_BITS) ** IMAGE_BANDS;
-  const ds = [8, 16, 24, 32, 40, radius, 64, 96, 128].filter((d, i, a) => a.indexOf(d) === i).sort((a, b) => a - b);
-  process.stdout.write(`   band join (${IMAGE_BANDS} × ${IMAGE_BAND_BITS} bits), chance a pair at distance d becomes a candidate: ${ds.map((d) => `d=${d}: ${p(d).toFixed(d >= 96 ? 5 : 3)}`).join(', ')}\n`);
+/** Bit-sampling LSH with the derived layout: the chance that a pair at Hamming distance d shares at least one band. */
+function reportLsh(radius: number, index: ImageBandPlan): void {
+  const ds = [8, 16, 24, 32, 40, radius, 56, 64, 96, 128].filter((d, i, a) => a.indexOf(d) === i).sort((a, b) => a - b);
+  process.stdout.write(
+    `   band layout of (b) (${index.bands} × ${index.bits} bits), chance a pair at distance d becomes a candidate: ${ds.map((d) => `d=${d}: ${index.recallAt(d).toFixed(d >= 96 ? 5 : 3)}`).join(', ')}\n`,
+  );
 }
 
 function falsePairs(s: Scored): string[] {

@@ -2,10 +2,12 @@
  * Part 3 of `pnpm bench filter`: the filter reduce (pipelines/filter/reduce.ts) on synthetic map
  * outputs. Per-unit Parquet files in the shapes of schemas/filter.ts are generated directly with
  * DuckDB: text samples (QA) with random 128-value MinHash signatures and their 16 band keys, and
- * caption samples (half of all by default) with random 256-bit hashes (and mirrored hashes) and the
- * product's 48 bit-sampled band keys of each. Planted clusters of three: a base and two copies, the
- * text copies sharing 13 of 16 bands with the base (estimated Jaccard 104/128 = 0.81), the image
- * copies differing from the base by ~8 random bits (each bit flipped with p = 1/32). The reduce runs
+ * caption samples (half of all by default) with random 256-bit hashes (and mirrored hashes; the reduce
+ * derives its band layout from the number of images). Planted clusters of three: a base and two
+ * copies, the text copies sharing 13 of 16 bands with the base (estimated Jaccard 104/128 = 0.81), the
+ * image copies of cluster c differing from the base in random bits, each flipped with probability
+ * 8·(1 + c mod 8)/256 (so distances spread over ~0–80 around 8, 16, …, 64): the recall measured per
+ * distance is printed beside the recall the band layout predicts at that distance. The reduce runs
  * in a fresh child process, which reports its wall time and peak RSS (`process.resourceUsage()`,
  * DuckDB included); the parent then checks the planted clusters against `decisions.parquet`.
  */
@@ -15,10 +17,9 @@ import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FILTER_IMAGE_BAND_COLUMNS, FILTER_IMAGE_COLUMNS, FILTER_SAMPLE_COLUMNS, FILTER_TEXT_BAND_COLUMNS } from '../schemas/filter.js';
+import { FILTER_IMAGE_COLUMNS, FILTER_SAMPLE_COLUMNS, FILTER_TEXT_BAND_COLUMNS } from '../schemas/filter.js';
 import { filterSchema } from '../pipelines/filter/config.js';
-import { hashBands } from '../pipelines/filter/image-hash.js';
-import { IMAGE_BANDS, IMAGE_BAND_BITS } from '../pipelines/filter/map.js';
+import { imageBandPlan } from '../pipelines/filter/image-hash.js';
 import { reduceFilter } from '../pipelines/filter/reduce.js';
 import type { ReduceInput } from '../pipelines/shared/runner/stage.js';
 import { sqlString } from '../pipelines/shared/store/duckdb.js';
@@ -31,6 +32,8 @@ const TEXT_BANDS = 16;
 const ROWS = PERMS / TEXT_BANDS;
 /** Share of each third of the samples that starts a planted cluster (so 3 × this share of samples are in clusters). */
 const PLANTED_SHARE = 0.01;
+/** Planted image copies of cluster c flip each bit with probability 8·(1 + c mod DISTANCE_CLASSES)/256. */
+const DISTANCE_CLASSES = 8;
 const U32 = '4294967296';
 /** Disjoint integer ranges per random stream: DuckDB's one-argument hash of an integer mixes well (its multi-argument combine does not, in the low bits). */
 const seed = (stream: number): string => `${stream * 2 ** 40}::UBIGINT`;
@@ -89,6 +92,7 @@ export async function reduceBench(options: ReduceBenchOptions): Promise<void> {
           `image copies dropped as near_dup:image of their base ${check.imageFound}/${check.imagePlanted}; ` +
           `samples outside planted clusters dropped: ${check.falseDrops}\n`,
       );
+      printRecallByDistance(check.byDistance, plan.images);
       await rm(dir, { recursive: true, force: true });
     }
   } finally {
@@ -123,31 +127,6 @@ function select(columns: Record<string, string>, exprs: Record<string, string>):
     .join(', ');
 }
 
-/**
- * The image band plan, recovered from the product's `hashBands` by probing it with one-bit hashes
- * (the plan itself is private): plan[b][j] is the hash bit that lands in bit (bits-1-j) of band b's key.
- */
-function bandPlan(): number[][] {
-  const plan = Array.from({ length: IMAGE_BANDS }, () => new Array<number>(IMAGE_BAND_BITS).fill(-1));
-  for (let p = 0; p < 256; p++) {
-    const hash = new Array<number>(8).fill(0);
-    hash[p >>> 5] = (1 << (31 - (p & 31))) >>> 0;
-    for (const [b, key] of hashBands(hash, IMAGE_BANDS, IMAGE_BAND_BITS).entries()) {
-      for (let q = 0; q < IMAGE_BAND_BITS; q++) if ((key >>> q) & 1) (plan[b] as number[])[IMAGE_BAND_BITS - 1 - q] = p;
-    }
-  }
-  if (plan.some((band) => band.includes(-1))) throw new Error('could not recover the image band plan from hashBands');
-  return plan;
-}
-
-/** SQL for the 48 band keys of the hash in columns `${prefix}0..7`, as a list. */
-function bandKeysSql(plan: number[][], prefix: string): string {
-  const keys = plan.map((band) =>
-    band.map((pos, j) => `(((${prefix}${pos >>> 5} >> ${31 - (pos & 31)}) & 1)::UINTEGER << ${IMAGE_BAND_BITS - 1 - j})`).join(' | '),
-  );
-  return `[${keys.join(', ')}]`;
-}
-
 async function generate(dir: string, size: number, imageShare: number): Promise<Plan> {
   const text = Math.floor((size * (1 - imageShare)) / 3) * 3;
   const images = Math.floor((size - text) / 3) * 3;
@@ -166,10 +145,9 @@ async function generate(dir: string, size: number, imageShare: number): Promise<
   const db = await DuckDBInstance.create(join(dir, 'gen.duckdb'), { memory_limit: '1GB', temp_directory: join(dir, 'gen-spill'), preserve_insertion_order: 'false' });
   const conn = await db.connect();
   try {
-    for (const out of ['samples', 'text_bands', 'images', 'image_bands']) await mkdir(join(dir, 'map', out), { recursive: true });
+    for (const out of ['samples', 'text_bands', 'images']) await mkdir(join(dir, 'map', out), { recursive: true });
     for (let start = 0; start < text; start += UNIT_ROWS) await textUnit(conn, dir, plan, start, Math.min(text, start + UNIT_ROWS));
-    const bands = bandPlan();
-    for (let start = 0; start < images; start += UNIT_ROWS) await imageUnit(conn, dir, plan, bands, start, Math.min(images, start + UNIT_ROWS));
+    for (let start = 0; start < images; start += UNIT_ROWS) await imageUnit(conn, dir, plan, start, Math.min(images, start + UNIT_ROWS));
   } finally {
     conn.closeSync();
     db.closeSync();
@@ -177,7 +155,7 @@ async function generate(dir: string, size: number, imageShare: number): Promise<
     await rm(join(dir, 'gen.duckdb.wal'), { force: true });
     await rm(join(dir, 'gen-spill'), { recursive: true, force: true });
   }
-  for (const out of ['samples', 'text_bands', 'images', 'image_bands']) {
+  for (const out of ['samples', 'text_bands', 'images']) {
     for (const f of await readdir(join(dir, 'map', out))) plan.bytes += (await stat(join(dir, 'map', out, f))).size;
   }
   return plan;
@@ -218,13 +196,14 @@ async function textUnit(conn: DuckDBConnection, dir: string, plan: Plan, start: 
   })} FROM t, range(${TEXT_BANDS}) bands(b)) TO ${sqlString(join(dir, 'map', 'text_bands', `${unit}.parquet`))} (FORMAT PARQUET, COMPRESSION SNAPPY)`);
 }
 
-/** Image sample j: planted like text; a copy's hash word w is the base's XOR a mask with each bit set with p = 1/32. */
-async function imageUnit(conn: DuckDBConnection, dir: string, plan: Plan, bands: number[][], start: number, end: number): Promise<void> {
+/** Image sample j: planted like text; a copy's hash word w is the base's XOR a mask with each bit set with p = 8·(1 + c mod 8)/256. */
+async function imageUnit(conn: DuckDBConnection, dir: string, plan: Plan, start: number, end: number): Promise<void> {
   const unit = unitName('i', start);
   const c = `(j % ${plan.imageThird})`;
   const m = `(j // ${plan.imageThird})`;
   const planted = `${c} < ${plan.imageClusters}`;
-  const mask = (w: number): string => [1, 2, 3, 4, 5].map((s) => `hash(${seed(2 + s)} + j * 8 + ${w})`).join(' & ');
+  const mask = (w: number): string =>
+    `list_sum(list_transform(range(32), b -> CASE WHEN hash(${seed(2)} + j * 256 + ${w * 32} + b) % 256 < 8 * (1 + ${c} % ${DISTANCE_CLASSES}) THEN (1::UBIGINT << (31 - b)) ELSE 0::UBIGINT END))::UBIGINT`;
   const word = (w: number): string =>
     `CASE WHEN ${planted} THEN xor(hash(${seed(1)} + ${c} * 8 + ${w}) % ${U32}, CASE WHEN ${m} > 0 THEN (${mask(w)}) % ${U32} ELSE 0 END) ELSE hash(${seed(0)} + j * 8 + ${w}) % ${U32} END`;
   const exprs: Record<string, string> = {
@@ -259,13 +238,17 @@ async function imageUnit(conn: DuckDBConnection, dir: string, plan: Plan, bands:
     pixels: 'width::BIGINT * height',
     minhash: 'NULL',
   })} FROM im) TO ${sqlString(join(dir, 'map', 'samples', `${unit}.parquet`))} (FORMAT PARQUET, COMPRESSION SNAPPY)`);
-  const bandRows = (prefix: string, mirrored: boolean): string =>
-    `SELECT ${select(FILTER_IMAGE_BAND_COLUMNS, { unit: 'unit', media_id: 'media_id', band: 'unnest(range(' + IMAGE_BANDS + '))', key: `unnest(${bandKeysSql(bands, prefix)})`, mirrored: String(mirrored) })} FROM im`;
-  await conn.run(`COPY (${bandRows('h', false)} UNION ALL ${bandRows('m', true)}) TO ${sqlString(join(dir, 'map', 'image_bands', `${unit}.parquet`))} (FORMAT PARQUET, COMPRESSION SNAPPY)`);
 }
 
-/** Every planted copy (member 1 and 2) should be dropped with its cluster's base (member 0) as `dup_of`; nothing else dropped. */
-async function checkPlanted(dir: string, plan: Plan): Promise<{ textFound: number; textPlanted: number; imageFound: number; imagePlanted: number; falseDrops: number }> {
+/** Planted image copies by their Hamming distance to their base, and how many of them were dropped as its near-duplicate. */
+interface DistanceRow {
+  distance: number;
+  planted: number;
+  found: number;
+}
+
+/** Every planted text copy (member 1 and 2) should be dropped with its cluster's base (member 0) as `dup_of`, image copies within the radius too; nothing else dropped. */
+async function checkPlanted(dir: string, plan: Plan): Promise<{ textFound: number; textPlanted: number; imageFound: number; imagePlanted: number; falseDrops: number; byDistance: DistanceRow[] }> {
   const db = await DuckDBInstance.create(':memory:');
   const conn = await db.connect();
   plan = { ...plan, textThird: Math.max(1, plan.textThird), imageThird: Math.max(1, plan.imageThird) };
@@ -281,17 +264,61 @@ async function checkPlanted(dir: string, plan: Plan): Promise<{ textFound: numbe
                              OR (k = 't' AND n < ${plan.textThird}) OR (k = 'i' AND n < ${plan.imageThird}))::INTEGER
         FROM d`)
     ).getRows()[0] as number[];
-    return { textFound: row[0] as number, textPlanted: plan.textClusters * 2, imageFound: row[1] as number, imagePlanted: plan.imageClusters * 2, falseDrops: row[2] as number };
+    let byDistance: DistanceRow[] = [];
+    if (plan.imageClusters > 0) {
+      const words = [...Array(8).keys()].map((w) => `h${w}`).join(', ');
+      const hamming = [...Array(8).keys()].map((w) => `bit_count(xor(c.h${w}, b.h${w}))::INTEGER`).join(' + ');
+      const rows = await conn.runAndReadAll(`WITH im AS (SELECT substr(sample_id, 2)::BIGINT AS j, ${words} FROM read_parquet(${sqlString(join(dir, 'map', 'images', '*.parquet'))})
+            WHERE substr(sample_id, 2)::BIGINT % ${plan.imageThird} < ${plan.imageClusters}),
+          p AS (SELECT c.j, c.j % ${plan.imageThird} AS base, ${hamming} AS distance FROM im c JOIN im b ON b.j = c.j % ${plan.imageThird} WHERE c.j >= ${plan.imageThird}),
+          d AS (SELECT substr(sample_id, 2)::BIGINT AS j, substr(dup_of, 2)::BIGINT AS base FROM ${decisions} WHERE reason = 'near_dup:image')
+        SELECT p.distance, count(*)::INTEGER, count(d.j)::INTEGER FROM p LEFT JOIN d ON d.j = p.j AND d.base = p.base GROUP BY ALL ORDER BY 1`);
+      byDistance = rows.getRows().map(([distance, planted, found]) => ({ distance: Number(distance), planted: Number(planted), found: Number(found) }));
+    }
+    return { textFound: row[0] as number, textPlanted: plan.textClusters * 2, imageFound: row[1] as number, imagePlanted: plan.imageClusters * 2, falseDrops: row[2] as number, byDistance };
   } finally {
     conn.closeSync();
     db.closeSync();
   }
 }
 
+/** Measured recall per distance band beside the recall the reduce's band layout predicts for those pairs. */
+function printRecallByDistance(rows: DistanceRow[], images: number): void {
+  if (!rows.length) return;
+  const defaults = filterSchema.parse({}).nearImage;
+  const index = imageBandPlan(images, defaults.radius, defaults.recall, defaults.flips);
+  process.stdout.write(
+    `   image index for ${fmt(images)} hashes: ${index.bands} bands × ${index.bits} sampled bits (recall target ${defaults.recall} at radius ${defaults.radius}; ` +
+      `~${fmt(Math.round(index.randomCandidatesPerBand))} random candidates per band)
+   planted copies by Hamming distance to their base: found / planted (measured) vs expected
+`,
+  );
+  const width = 8;
+  const buckets = new Map<number, { planted: number; found: number; expected: number }>();
+  for (const r of rows) {
+    const key = Math.floor(r.distance / width);
+    const b = buckets.get(key) ?? { planted: 0, found: 0, expected: 0 };
+    b.planted += r.planted;
+    b.found += r.found;
+    b.expected += r.planted * (r.distance <= defaults.radius ? index.recallAt(r.distance) : 0);
+    buckets.set(key, b);
+  }
+  for (const [key, b] of [...buckets.entries()].sort((x, y) => x[0] - y[0])) {
+    const lo = key * width;
+    const hi = lo + width - 1;
+    const where = hi <= defaults.radius ? '' : lo > defaults.radius ? ' (beyond the radius: expected 0)' : ` (partly beyond the radius ${defaults.radius})`;
+    process.stdout.write(
+      `     d ${String(lo).padStart(2)}–${String(hi).padEnd(3)} ${String(b.found).padStart(6)} / ${String(b.planted).padEnd(6)} measured ${pct(b.found, b.planted).padStart(6)}, expected ${pct(b.expected, b.planted).padStart(6)}${where}\n`,
+    );
+  }
+}
+
+const pct = (x: number, n: number): string => (n ? `${((100 * x) / n).toFixed(1)}%` : '–');
+
 function runChild(spec: ChildSpec): Promise<ChildResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', SELF], {
-      env: { ...process.env, [CHILD_ENV]: JSON.stringify(spec), STRATUM_LOG_LEVEL: 'warn' },
+      env: { ...process.env, [CHILD_ENV]: JSON.stringify(spec), STRATUM_LOG_LEVEL: process.env.STRATUM_BENCH_FILTER_PROGRESS === '1' ? 'info' : 'warn' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -309,7 +336,7 @@ function runChild(spec: ChildSpec): Promise<ChildResult> {
 async function childMain(spec: ChildSpec): Promise<void> {
   const config = filterSchema.parse({ reduceMemory: spec.reduceMemory });
   const units: ReduceInput['units'] = new Map();
-  for (const output of ['samples', 'text_bands', 'images', 'image_bands']) {
+  for (const output of ['samples', 'text_bands', 'images']) {
     for (const f of (await readdir(join(spec.dir, 'map', output))).sort()) {
       const id = f.replace(/\.parquet$/, '');
       let unit = units.get(id);

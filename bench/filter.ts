@@ -18,8 +18,10 @@
  *   STRATUM_BENCH_FILTER_SIZES=300000 pnpm bench filter  # reduce sizes, comma-separated (replaces the above)
  *   STRATUM_BENCH_FILTER_PARTS=images,minhash,reduce   # a subset of the parts
  *   STRATUM_BENCH_FILTER_RADIUS=56                     # image radius for part 1 (default: the config default)
+ *   STRATUM_BENCH_FILTER_RECALL=0.99                   # nearImage.recall for part 1 (default: the config default)
  *   STRATUM_BENCH_FILTER_EDIT_COCO=1                   # part 1(b) also edits the 80 COCO photos (default: distinct photos only)
  *   STRATUM_BENCH_FILTER_REDUCE_MEMORY=1GB             # filter.reduceMemory for part 3 (default: the config default)
+ *   STRATUM_BENCH_FILTER_PROGRESS=1                   # part 3: the reduce logs its progress through the image bands (CPU seconds so far)
  *   STRATUM_BENCH_FILTER_IMAGE_SHARE=0                 # share of image samples in part 3 (default 0.5; the rest are text)
  */
 import { existsSync } from 'node:fs';
@@ -53,7 +55,8 @@ export async function benchFilter(): Promise<void> {
   if (parts.has('images')) {
     process.stdout.write('1. near-duplicate images: ingest + filter on caption records, verdicts from the ledger\n');
     const radius = Number(process.env.STRATUM_BENCH_FILTER_RADIUS ?? defaults.nearImage.radius);
-    await imageBench({ corpora: CORPORA, radius, editCoco: process.env.STRATUM_BENCH_FILTER_EDIT_COCO === '1' });
+    const recall = Number(process.env.STRATUM_BENCH_FILTER_RECALL ?? defaults.nearImage.recall);
+    await imageBench({ corpora: CORPORA, radius, recall, editCoco: process.env.STRATUM_BENCH_FILTER_EDIT_COCO === '1' });
     process.stdout.write('\n');
   }
 

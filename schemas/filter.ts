@@ -46,8 +46,6 @@ export const FILTER_IMAGE_COLUMNS = {
   ...HASH_WORDS,
 } as Record<string, string>;
 
-export const FILTER_IMAGE_BAND_COLUMNS = { unit: 'VARCHAR', media_id: 'VARCHAR', band: 'USMALLINT', key: 'UINTEGER', mirrored: 'BOOLEAN' } as const;
-
 /** The reduce's verdict on one sample of this dataset (samples with no row are kept unchanged). */
 export const FILTER_DECISION_COLUMNS = {
   unit: 'VARCHAR',

@@ -80,6 +80,11 @@ export const filterSchema = z
         enabled: z.boolean().default(true),
         /** Hamming radius on the 256-bit DCT hash (see docs/filter.md for the measured margins). */
         radius: z.number().int().min(0).max(128).default(48),
+        /**
+         * Expected recall of the candidate search at the radius (pairs closer in are found more
+         * often); the band layout is derived from it and the number of images (docs/filter.md).
+         */
+        recall: z.number().gt(0).lt(1).default(0.95),
         /** Also match horizontally flipped copies. */
         flips: z.boolean().default(true),
         /** Which member of a cluster is kept. */
@@ -91,7 +96,7 @@ export const filterSchema = z
         policy: z.partialRecord(z.enum(SAMPLE_KINDS), z.enum(['drop_sample', 'drop_image', 'keep'])).default({}),
       })
       .strict()
-      .default({ enabled: true, radius: 48, flips: true, keep: 'largest', policy: {} }),
+      .default({ enabled: true, radius: 48, recall: 0.95, flips: true, keep: 'largest', policy: {} }),
     nearText: z
       .object({
         enabled: z.boolean().default(true),

@@ -16,16 +16,11 @@ import { thresholdsFor, type FilterConfig } from './config.js';
 import { EvalIndex } from './decontaminate.js';
 import { judge, measureQuality, sampleText } from './heuristics.js';
 import { imageFeatures, type ImageFeatures, type ImageFeatureTask } from './image-features.js';
-import { hashBands } from './image-hash.js';
 import { MinHasher } from './minhash.js';
 import { normaliseText, shingleHashes, words } from './text.js';
 
 /** Kinds whose text is their content, so two samples with the same text (and the same images) are duplicates. */
 export const TEXT_DEDUP_KINDS: ReadonlySet<SampleKind> = new Set(['qa', 'interleaved']);
-
-/** Band layout of the image index: 48 bands of 18 sampled bits (docs/filter.md: recall and candidate rates). */
-export const IMAGE_BANDS = 48;
-export const IMAGE_BAND_BITS = 18;
 
 /** What one filter worker holds across units: the image decode processes, the eval index, the MinHash permutations. */
 export interface FilterResources {
@@ -101,7 +96,10 @@ async function featuresOf(ids: string[], ctx: StageContext, res: FilterResources
  */
 export async function mapUnit(unit: WorkUnit<UpstreamUnit>, ctx: StageContext, sink: UnitSink, res: FilterResources): Promise<void> {
   const config: FilterConfig = ctx.config.filter;
-  const samples = await readSamples(ctx.conn, unit.payload.files);
+  // Ingest may write a unit's samples in completion order (adapters decode concurrently), so `row`,
+  // which "first seen" keep policies follow, is the order in the source: file, then locator with
+  // numbers compared as numbers (line:2 before line:10), then id.
+  const samples = (await readSamples(ctx.conn, unit.payload.files)).sort(sourceOrder);
   const imageIds = [...new Set(samples.flatMap((s) => s.media.filter((m) => m.mime.startsWith('image/')).map((m) => m.id)))];
   const embedding = res.embed ? await UnitEmbedding.start(res.embed, ctx.conn, imageIds) : null;
   const features = await featuresOf(imageIds, ctx, res, embedding);
@@ -171,12 +169,13 @@ export async function mapUnit(unit: WorkUnit<UpstreamUnit>, ctx: StageContext, s
       if (!f || !f.ok || irrelevant.has(media.id)) continue;
       const words8 = Object.fromEntries(f.hash.flatMap((h, i) => [[`h${i}`, h], [`m${i}`, f.mirrored[i]]]));
       sink.emit('images', { unit: unit.id, row, sample_id: sample.id, kind: sample.kind, media_id: media.id, position, width: f.width, height: f.height, text_chars: quality.text_chars, ...words8 });
-      for (const [band, key] of hashBands(f.hash, IMAGE_BANDS, IMAGE_BAND_BITS).entries()) sink.emit('image_bands', { unit: unit.id, media_id: media.id, band, key, mirrored: false });
-      if (config.nearImage.flips) {
-        for (const [band, key] of hashBands(f.mirrored, IMAGE_BANDS, IMAGE_BAND_BITS).entries()) sink.emit('image_bands', { unit: unit.id, media_id: media.id, band, key, mirrored: true });
-      }
     }
   }
+}
+
+const collator = new Intl.Collator('en', { numeric: true });
+function sourceOrder(a: Sample, b: Sample): number {
+  return collator.compare(a.source.uri, b.source.uri) || collator.compare(a.source.locator, b.source.locator) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
 /** The largest NSFW score over a sample's images; null when none has one. */

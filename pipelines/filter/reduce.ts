@@ -3,12 +3,14 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stableHash } from '../shared/hash.js';
+import { log } from '../shared/log.js';
 import type { ReduceInput, ReduceResult } from '../shared/runner/stage.js';
 import { sqlList, sqlString } from '../shared/store/duckdb.js';
 import type { SampleKind } from '../../schemas/sample.js';
 import type { FilterConfig } from './config.js';
 import { semanticDedup, type SemanticInput } from '../embed/semdedup.js';
 import { balanceConcepts } from '../embed/concepts.js';
+import { imageBandPlan } from './image-hash.js';
 
 /** What a duplicate image does to its sample when the config names no policy for the kind. */
 export const DEFAULT_IMAGE_POLICY: Record<SampleKind, 'drop_sample' | 'drop_image' | 'keep'> = {
@@ -138,25 +140,53 @@ export async function reduceFilter(
     await table('io_all', 'images', `NULL::VARCHAR AS unit, 0 AS row, NULL::VARCHAR AS sample_id, NULL::VARCHAR AS kind, NULL::VARCHAR AS media_id, 0 AS position, 0 AS width, 0 AS height, 0 AS text_chars, ${[...Array(8).keys()].map((i) => `0::UINTEGER AS h${i}, 0::UINTEGER AS m${i}`).join(', ')}, 0 AS rank`);
     await conn.run(`CREATE TABLE io AS SELECT DISTINCT ON (sample_id, media_id) *, width::BIGINT * height AS pixels FROM io_all
       WHERE sample_id NOT IN (SELECT sample_id FROM text_drop) ORDER BY sample_id, media_id, position`);
-    await conn.run(`CREATE TABLE media AS SELECT DISTINCT ON (media_id) media_id, ${hashCols} FROM io ORDER BY media_id`);
-    await table('ib_all', 'image_bands', `NULL::VARCHAR AS unit, NULL::VARCHAR AS media_id, 0::USMALLINT AS band, 0::UINTEGER AS key, false AS mirrored, 0 AS rank`);
-    await conn.run(`CREATE TABLE ib AS SELECT DISTINCT unit, media_id, band, key, mirrored FROM ib_all WHERE media_id IN (SELECT media_id FROM media) ORDER BY band, key`);
-    const imageBands = Number((await conn.runAndReadAll(`SELECT coalesce(max(band) + 1, 0)::INTEGER FROM ib`)).getRows()[0]?.[0] ?? 0);
+    // One row per media id with a dense integer id (joins on integers, not sha256 strings), the first
+    // unit it occurs in (recorded on its edges) and whether any occurrence is new (incremental runs).
+    await conn.run(`CREATE TABLE media AS SELECT (row_number() OVER (ORDER BY media_id))::INTEGER AS id, * FROM (
+        SELECT media_id, min(unit) AS unit, bool_or(unit IN (SELECT unit FROM changed_units)) AS changed, ${hashCols.split(', ').map((c) => `any_value(${c}) AS ${c}`).join(', ')}
+        FROM io GROUP BY media_id)`);
+    const mediaCount = Number((await conn.runAndReadAll(`SELECT count(*)::BIGINT FROM media`)).getRows()[0]?.[0] ?? 0);
+    const plan = imageBandPlan(mediaCount, config.nearImage.radius, config.nearImage.recall, config.nearImage.flips);
     const hamming = (x: string, y: string, pre: 'h' | 'm'): string =>
       [...Array(8).keys()].map((i) => `bit_count(xor(${x}.h${i}, ${y}.${pre}${i}))::INTEGER`).join(' + ');
-    const flips = config.nearImage.flips ? '' : 'AND NOT b.mirrored';
-    // As for text: band by band, each candidate pair verified by Hamming distance before it is kept.
-    await conn.run(`CREATE TABLE i_edges (a VARCHAR, b VARCHAR, unit_a VARCHAR, unit_b VARCHAR, distance INTEGER)`);
-    for (let band = 0; band < imageBands; band++) {
-      await conn.run(`INSERT INTO i_edges SELECT * FROM (
-          SELECT c.a, c.b, c.unit_a, c.unit_b, least(${hamming('x', 'y', 'h')}, ${hamming('x', 'y', 'm')}) AS distance
-          FROM (SELECT least(a.media_id, b.media_id) AS a, greatest(a.media_id, b.media_id) AS b, a.unit AS unit_a, b.unit AS unit_b
-                FROM ib a JOIN ib b ON a.key = b.key AND a.media_id <> b.media_id AND NOT a.mirrored ${flips}
-                WHERE a.band = ${band} AND b.band = ${band} ${incremental}) c
-          JOIN media x ON x.media_id = c.a JOIN media y ON y.media_id = c.b
+    const bandKey = (masks: number[], pre: 'h' | 'm'): string => `hash(${masks.map((m, i) => `${pre}${i} & ${m}::UINTEGER`).join(', ')})`;
+    const words = (pre: 'h' | 'm'): string => [...Array(8).keys()].map((i) => `${pre}${i}`).join(', ');
+    // A new hash against every hash; when unchanged media are not queried, a pair of a new and an old one is found from the new side.
+    const queried = previous ? 'WHERE changed' : '';
+    const direct = previous ? '(q.id < i.id OR NOT i.changed)' : 'q.id < i.id';
+    // Band by band: the query side (one row per hash) is built into the join's hash table, the index
+    // side (hash and mirrored hash) streams past it, and each candidate is verified on the spot, so
+    // only verified pairs are kept: memory follows the number of near-duplicates, and band width
+    // grows with log2 n so random candidates per band stay proportional to n (image-hash.ts).
+    await conn.run(`CREATE TABLE i_pairs (a INTEGER, b INTEGER, distance INTEGER)`);
+    const bandsStarted = Date.now();
+    const bandsCpu = process.cpuUsage();
+    for (const [band, masks] of plan.masks.entries()) {
+      if (band && band % Math.max(1, Math.round(plan.bands / 20)) === 0) {
+        const cpu = process.cpuUsage(bandsCpu);
+        log.info({ band, bands: plan.bands, bits: plan.bits, media: mediaCount, seconds: (Date.now() - bandsStarted) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 }, 'filter reduce: image bands');
+      }
+      const index = [`SELECT id, changed, false AS mirrored, ${words('h')}, ${words('m')}, ${bandKey(masks, 'h')} AS key FROM media`];
+      if (config.nearImage.flips) index.push(`SELECT id, changed, true, ${words('h')}, ${words('m')}, ${bandKey(masks, 'm')} FROM media`);
+      await conn.run(`INSERT INTO i_pairs SELECT * FROM (
+          SELECT least(q.id, i.id) AS a, greatest(q.id, i.id) AS b,
+            CASE WHEN i.mirrored THEN ${hamming('q', 'i', 'm')} ELSE ${hamming('q', 'i', 'h')} END AS distance
+          FROM (SELECT id, ${words('h')}, ${bandKey(masks, 'h')} AS key FROM media ${queried}) q
+          JOIN (${index.join(' UNION ALL ')}) i ON q.key = i.key
+          WHERE CASE WHEN i.mirrored THEN q.id <> i.id ELSE ${direct} END
         ) WHERE distance <= ${config.nearImage.radius}`);
+      // Incremental: an old hash close to a new image's mirrored hash is not found from the new side.
+      if (previous && config.nearImage.flips) {
+        await conn.run(`INSERT INTO i_pairs SELECT * FROM (
+            SELECT least(q.id, i.id) AS a, greatest(q.id, i.id) AS b, ${hamming('q', 'i', 'm')} AS distance
+            FROM (SELECT id, ${words('h')}, ${bandKey(masks, 'h')} AS key FROM media WHERE NOT changed) q
+            JOIN (SELECT id, ${words('m')}, ${bandKey(masks, 'm')} AS key FROM media WHERE changed) i ON q.key = i.key
+          ) WHERE distance <= ${config.nearImage.radius}`);
+      }
     }
-    await conn.run(`CREATE OR REPLACE TABLE i_edges AS SELECT a, b, min(unit_a) AS unit_a, min(unit_b) AS unit_b, min(distance) AS distance FROM i_edges GROUP BY a, b`);
+    await conn.run(`CREATE TABLE i_edges AS SELECT x.media_id AS a, y.media_id AS b, x.unit AS unit_a, y.unit AS unit_b, min(p.distance)::INTEGER AS distance
+      FROM i_pairs p JOIN media x ON x.id = p.a JOIN media y ON y.id = p.b GROUP BY ALL`);
+    await conn.run(`DROP TABLE i_pairs`);
     if (previous) await reusePreviousEdges(conn, join(previous, 'image_edges.parquet'), 'i_edges', 'distance', 'SELECT media_id FROM media');
     if (!config.nearImage.enabled) await conn.run(`DELETE FROM i_edges`);
     // Every media id is a node: occurrences of one sha256 in several samples form a cluster even without edges.
@@ -173,7 +203,7 @@ export async function reduceFilter(
       -- Kinds whose policy is 'keep' (a task on a picture) neither lose their image nor take it from others.
       WHERE ${policyCase} <> 'keep'`);
     if (!config.exact.media) await conn.run(`DELETE FROM i_occ WHERE media_id = keeper_media AND sample_id <> keeper`);
-    await conn.run(`CREATE TABLE i_dup AS SELECT o.*, least(${hamming('x', 'y', 'h')}, ${hamming('x', 'y', 'm')}) AS distance
+    await conn.run(`CREATE TABLE i_dup AS SELECT o.*, ${config.nearImage.flips ? `least(${hamming('x', 'y', 'h')}, ${hamming('x', 'y', 'm')}, ${hamming('y', 'x', 'm')})` : hamming('x', 'y', 'h')} AS distance
       FROM i_occ o JOIN media x ON x.media_id = o.media_id JOIN media y ON y.media_id = o.keeper_media
       WHERE o.sample_id <> o.keeper AND o.policy <> 'keep'`);
 
@@ -222,6 +252,7 @@ export async function reduceFilter(
       decisions: Object.fromEntries(counts.getRows().map(([r, n]) => [String(r), Number(n)])),
       textEdges: Number((await conn.runAndReadAll(`SELECT count(*)::INTEGER FROM t_edges`)).getRows()[0]?.[0] ?? 0),
       imageEdges: Number((await conn.runAndReadAll(`SELECT count(*)::INTEGER FROM i_edges WHERE a <> b`)).getRows()[0]?.[0] ?? 0),
+      imageIndex: { media: mediaCount, bits: plan.bits, bands: plan.bands, recallAtRadius: plan.recallAt(config.nearImage.radius) },
       incremental: !!previous,
       semantic: semanticSummary,
       concepts: conceptSummary,

@@ -1,4 +1,4 @@
-import { FILTER_IMAGE_BAND_COLUMNS, FILTER_IMAGE_COLUMNS, FILTER_SAMPLE_COLUMNS, FILTER_TEXT_BAND_COLUMNS } from '../../schemas/filter.js';
+import { FILTER_IMAGE_COLUMNS, FILTER_SAMPLE_COLUMNS, FILTER_TEXT_BAND_COLUMNS } from '../../schemas/filter.js';
 import { SAMPLE_COLUMNS } from '../../schemas/sample.js';
 import { stableHash } from '../shared/hash.js';
 import { readManifest } from '../shared/runner/manifest.js';
@@ -46,7 +46,7 @@ async function otherSignatureSets(ctx: StageContext): Promise<SignatureSet[]> {
 export const filterStage: GlobalStage<UpstreamUnit, FilterResources> = {
   kind: 'global',
   name: 'filter',
-  version: 3,
+  version: 4,
   input: 'synthesize',
   config: (ctx) => {
     const { imageWorkers: _w, reduceMemory: _m, embed, ...rest } = ctx.config.filter;
@@ -63,7 +63,6 @@ export const filterStage: GlobalStage<UpstreamUnit, FilterResources> = {
       samples: { columns: FILTER_SAMPLE_COLUMNS, subdir: 'samples' },
       text_bands: { columns: FILTER_TEXT_BAND_COLUMNS, subdir: 'text_bands' },
       images: { columns: FILTER_IMAGE_COLUMNS, subdir: 'images' },
-      image_bands: { columns: FILTER_IMAGE_BAND_COLUMNS, subdir: 'image_bands' },
       concepts: { columns: FILTER_CONCEPT_COLUMNS, subdir: 'concepts' },
     },
     process: (unit, ctx, sink, resources) => mapUnit(unit, ctx, sink, resources),

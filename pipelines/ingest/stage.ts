@@ -3,6 +3,7 @@ import { stableHash } from '../shared/hash.js';
 import { log } from '../shared/log.js';
 import type { StageDefinition, WorkUnit } from '../shared/runner/stage.js';
 import type { AdapterUnit } from './adapter.js';
+import { IngestResources } from './resources.js';
 import { ADAPTERS } from './adapters.js';
 import type { SourceConfig } from './source-config.js';
 import { collectRejectedFiles, sourceUri, type RejectedFile } from './source-files.js';
@@ -15,13 +16,16 @@ interface IngestUnit {
 }
 
 /** Ingest: every declared source → canonical samples, through the adapter of its type, unit by unit. */
-export const ingestStage: StageDefinition<IngestUnit> = {
+export const ingestStage: StageDefinition<IngestUnit, IngestResources> = {
   name: 'ingest',
   version: 1,
   input: null,
   config: (ctx) => ({ maxImagePixels: ctx.config.ingest.maxImagePixels, schema: SAMPLE_SCHEMA_VERSION }),
   outputs: { data: { columns: SAMPLE_COLUMNS, subdir: '' } },
   unitConcurrency: 2,
+  // Pools and sessions belong to the worker: created on first use inside its units, released here.
+  setup: async () => new IngestResources(),
+  teardown: (resources) => resources.close(),
 
   async plan(ctx, plan) {
     // Blob temp files of a killed earlier run: nothing will ever rename them into place.
@@ -44,13 +48,13 @@ export const ingestStage: StageDefinition<IngestUnit> = {
     return units;
   },
 
-  async process({ payload }, ctx, sink) {
+  async process({ payload }, ctx, sink, resources) {
     if (payload.rejected) {
       sink.inputs(1);
       sink.quarantine({ sample_id: null, source_uri: sourceUri(payload.rejected.file, ctx.baseDir), locator: 'file' }, payload.rejected.reason, { message: payload.rejected.message });
       return;
     }
     const adapter = await ADAPTERS[payload.source.type]();
-    await adapter.process(payload.source, payload.unit, ctx, sink);
+    await resources.run(() => adapter.process(payload.source, payload.unit, ctx, sink));
   },
 };

@@ -3,6 +3,7 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProcessPool, WorkerCrashedError } from '../../shared/pool/process-pool.js';
 import { RecordError } from '../record-error.js';
+import { currentIngestResources } from '../resources.js';
 import { extractHtml, HtmlBudgetError, type ExtractedPage } from './html-extract.js';
 
 export interface HtmlTask {
@@ -51,14 +52,19 @@ function htmlPool(timeBudgetMs: number): ProcessPool<HtmlTask, HtmlTaskResult> |
   const size = raw === undefined || raw === '' ? Math.min(4, availableParallelism()) : Number(raw);
   if (!Number.isInteger(size) || size < 0) throw new Error(`STRATUM_HTML_WORKERS must be a whole number ≥ 0, got ${raw}`);
   if (size === 0 || process.env.STRATUM_POOL_WORKER) return null;
-  let pool = pools.get(timeBudgetMs);
-  if (!pool) {
-    pool = new ProcessPool<HtmlTask, HtmlTaskResult>({
+  const create = (): ProcessPool<HtmlTask, HtmlTaskResult> =>
+    new ProcessPool<HtmlTask, HtmlTaskResult>({
       name: 'html',
       workerModule: fileURLToPath(new URL(`./html-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url)),
       size,
       taskTimeoutMs: timeBudgetMs,
     });
+  // Inside an ingest unit: the worker's pool, closed at its teardown (pipelines/ingest/resources.ts).
+  const worker = currentIngestResources();
+  if (worker) return worker.get(`html:${size}:${timeBudgetMs}`, create, (p) => p.close());
+  let pool = pools.get(timeBudgetMs);
+  if (!pool) {
+    pool = create();
     const created = pool;
     process.once('exit', () => created.destroy());
     pools.set(timeBudgetMs, pool);

@@ -3,24 +3,34 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { log } from '../../shared/log.js';
 import { ProcessPool } from '../../shared/pool/process-pool.js';
+import { currentIngestResources } from '../resources.js';
 import type { ImageTask, ImageTaskResult } from './load-image.js';
 
 export type ImagePool = ProcessPool<ImageTask, ImageTaskResult>;
 
 let pool: ImagePool | null | undefined;
 
+const KEY = 'image-pool';
+
 /**
- * The process-wide image decode pool, started on first use and killed at process exit; null when
- * decoding should stay in-process. `STRATUM_IMAGE_WORKERS`: worker count (default: cores), `0`
- * turns the pool off. Pool workers never get a pool of their own.
+ * The image decode pool: inside an ingest unit, the one its worker holds (started on first use,
+ * closed at the worker's teardown, pipelines/ingest/resources.ts); elsewhere a process-wide one
+ * killed at process exit. Null when decoding should stay in-process. `STRATUM_IMAGE_WORKERS`:
+ * worker count (default: cores), `0` turns the pool off. Pool workers never get a pool of their own.
  */
 export function getImagePool(): ImagePool | null {
+  const worker = currentIngestResources();
+  if (worker) return worker.get<ImagePool | null>(KEY, newImagePool, (p) => p?.close());
   if (pool !== undefined) return pool;
-  const size = imageWorkerCount();
-  if (size === 0 || process.env.STRATUM_POOL_WORKER) return (pool = null);
-  const created = createImagePool(size);
-  process.once('exit', () => created.destroy());
+  const created = newImagePool();
+  if (created) process.once('exit', () => created.destroy());
   return (pool = created);
+}
+
+function newImagePool(): ImagePool | null {
+  const size = imageWorkerCount();
+  if (size === 0 || process.env.STRATUM_POOL_WORKER) return null;
+  return createImagePool(size);
 }
 
 /** A new image pool (most callers want the shared one from getImagePool). */
@@ -54,6 +64,15 @@ export async function closeImagePool(): Promise<void> {
 
 /** After a pool failure that is not the input's fault, decode in-process for the rest of this run. */
 export function disableImagePool(reason: Error): void {
+  const worker = currentIngestResources();
+  if (worker) {
+    const current = worker.get<ImagePool | null>(KEY, () => null, () => undefined);
+    if (!current) return;
+    log.warn({ err: reason.message }, 'image process pool unavailable; decoding images in-process');
+    current.destroy();
+    void worker.replace<ImagePool | null>(KEY, null, () => undefined);
+    return;
+  }
   if (!pool) return;
   log.warn({ err: reason.message }, 'image process pool unavailable; decoding images in-process');
   pool.destroy();

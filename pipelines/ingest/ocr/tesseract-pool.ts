@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type Tesseract from 'tesseract.js';
+import { currentIngestResources } from '../resources.js';
 import type { OcrLine } from './ocr-sample.js';
 
 export interface TesseractOptions {
@@ -99,9 +100,11 @@ function toReading(data: Tesseract.Page): TesseractReading {
 
 const pools = new Map<string, TesseractPool>();
 
-/** The process-wide pool for these options. */
+/** The pool for these options: the ingest worker's (released at its teardown), or a process-wide one outside a run. */
 export function tesseractPool(options: TesseractOptions): TesseractPool {
   const key = JSON.stringify(options);
+  const worker = currentIngestResources();
+  if (worker) return worker.get(`tesseract:${key}`, () => new TesseractPool(options), (p) => p.close());
   let pool = pools.get(key);
   if (!pool) pools.set(key, (pool = new TesseractPool(options)));
   return pool;

@@ -4,6 +4,7 @@ import type { InferenceSession } from 'onnxruntime-node';
 import sharp from 'sharp';
 import { createOnnxSession, type OnnxDevice, type OnnxProvider, type OnnxSession } from '../../../shared/onnx/session.js';
 import type { PixelBox } from '../../grounding/boxes.js';
+import { currentIngestResources } from '../../resources.js';
 import { ctcGreedyDecode } from './ctc.js';
 import { dbPostprocess, type DbOptions } from './db-postprocess.js';
 import type { Point, Quad } from './min-area-rect.js';
@@ -277,9 +278,14 @@ function sample(image: RgbImage, x: number, y: number, out: Buffer, at: number):
 
 const engines = new Map<string, Promise<PpOcr>>();
 
-/** The process-wide engine for a device and thread count (sessions are created once and shared by every unit). */
+/**
+ * The engine for a device and thread count, created once and shared by the units of one ingest
+ * worker (released at its teardown, pipelines/ingest/resources.ts); process-wide outside a run.
+ */
 export function ppOcr(opts: PpOcrOptions): Promise<PpOcr> {
   const key = `${opts.device}:${opts.threads}`;
+  const worker = currentIngestResources();
+  if (worker) return worker.get(`ppocr:${key}`, () => PpOcr.create(opts), async (e) => (await e.catch(() => null))?.release());
   let engine = engines.get(key);
   if (!engine) {
     engine = PpOcr.create(opts);
