@@ -24,6 +24,12 @@ export function esc(value: unknown): string {
 }
 
 const fmt = new Intl.NumberFormat('en-US');
+/** Longest tables; a corpus of 100,000 files still gets a report a browser opens at once. */
+const MAX_ROWS = 200;
+
+function more(hidden: number, what: string): string {
+  return hidden > 0 ? `<p class="muted">… and ${fmt.format(hidden)} more ${esc(what)}.</p>` : '';
+}
 
 /** A number cell: the exact value in `data-v` (tests compare it with SQL), formatted text for people. */
 function num(key: string, value: number | null, digits = 0): string {
@@ -152,23 +158,25 @@ function renderDataset(r: RenderedDataset): string {
   }
 
   // ---- reasons
-  const reasonRows = d.reasons.map(
+  const reasonRows = d.reasons.slice(0, MAX_ROWS).map(
     (x) =>
       `<tr><td>${esc(x.stage)}</td><td class="${esc(x.decision)}">${esc(x.decision)}</td><td class="code">${esc(x.reason)}</td>${num(`${ds}/reason/${x.stage}/${x.decision}/${x.reason}`, x.n)}<td class="code">${esc(x.example ?? '')}</td><td class="code muted">${esc(x.details ?? '')}</td></tr>`,
   );
-  parts.push(`<h3>Reasons</h3><div class="card">${table(['stage', 'decision', 'reason', 'rows', 'example', 'example details'], reasonRows)}</div>`);
+  parts.push(`<h3>Reasons</h3><div class="card">${table(['stage', 'decision', 'reason', 'rows', 'example', 'example details'], reasonRows)}${more(d.reasons.length - MAX_ROWS, 'rarer reasons (see `pnpm pipeline status`)')}</div>`);
 
   // ---- per source
   const lastStage = d.funnel.at(-1)?.stage ?? '';
   const firstStage = d.funnel[0]?.stage ?? '';
-  const sourceRows = d.sources.map((s) => {
+  const inputsOf = (s: DatasetReport['sources'][number]): number => Object.values(s.counts[firstStage] ?? {}).reduce((n, v) => n + v, 0);
+  const shownSources = [...d.sources].sort((a, b) => inputsOf(b) - inputsOf(a) || a.source.localeCompare(b.source)).slice(0, MAX_ROWS);
+  const sourceRows = shownSources.map((s) => {
     const at = (stage: string, decision: string): number => s.counts[stage]?.[decision] ?? 0;
-    const inputs = Object.values(s.counts[firstStage] ?? {}).reduce((n, v) => n + v, 0);
+    const inputs = inputsOf(s);
     const cells = d.funnel.flatMap((f) => [num(`${ds}/source/${s.source}/${f.stage}/dropped`, at(f.stage, 'dropped')), num(`${ds}/source/${s.source}/${f.stage}/quarantined`, at(f.stage, 'quarantined'))]);
     return `<tr><td class="code">${esc(s.source)}</td>${num(`${ds}/source/${s.source}/in`, inputs)}${cells.join('')}${num(`${ds}/source/${s.source}/kept`, at(lastStage, 'kept'))}</tr>`;
   });
   parts.push(
-    `<h3>Per source</h3><div class="card">${table(['source', `in (${firstStage})`, ...d.funnel.flatMap((f) => [`${f.stage} dropped`, `${f.stage} quar.`]), `kept (${lastStage})`], sourceRows)}</div>`,
+    `<h3>Per source</h3><div class="card">${table(['source', `in (${firstStage})`, ...d.funnel.flatMap((f) => [`${f.stage} dropped`, `${f.stage} quar.`]), `kept (${lastStage})`], sourceRows)}${more(d.sources.length - shownSources.length, 'source files with fewer inputs')}</div>`,
   );
 
   // ---- tiers and pass rates

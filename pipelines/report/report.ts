@@ -4,14 +4,10 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { LoadedConfig } from '../shared/config/load.js';
 import { stableHash } from '../shared/hash.js';
 import { datasetNames } from '../shared/runner/context.js';
-import { BlobStore } from '../shared/store/blob-store.js';
-import { connect } from '../shared/store/duckdb.js';
 import { DatasetLayout } from '../shared/store/layout.js';
 import { stageChain } from '../stages.js';
-import { collectDataset } from './collect.js';
 import { changesBetween, historyPath, recordSnapshot, snapshotOf, stateDigest, type Snapshot } from './history.js';
-import { renderReport, type RenderedDataset } from './render.js';
-import { thumbnail } from './thumbnails.js';
+import type { RenderedDataset } from './render.js';
 
 /** Bumped when the report's content changes, so an unchanged dataset still gets the new report once. */
 const REPORT_VERSION = 1;
@@ -55,6 +51,14 @@ export async function writeReport(loaded: LoadedConfig, options: ReportOptions =
   const digest = stableHash([REPORT_VERSION, states.map((s) => [s.dataset, s.digest])]);
   if (!options.force && (await embeddedDigest(path)) === digest) return { path, written: false, digest };
 
+  // Loaded only when there is something to write: an unchanged run pays for none of this.
+  const [{ connect }, { BlobStore }, { collectDataset }, { renderReport }, { thumbnail }] = await Promise.all([
+    import('../shared/store/duckdb.js'),
+    import('../shared/store/blob-store.js'),
+    import('./collect.js'),
+    import('./render.js'),
+    import('./thumbnails.js'),
+  ]);
   const conn = await connect();
   try {
     const rendered: RenderedDataset[] = [];
