@@ -1,5 +1,9 @@
-import * as echarts from 'echarts';
+import { createRequire } from 'node:module';
 import type { EChartsOption } from 'echarts';
+
+// The package's single-file build (its `require` export): loading the ESM entry means hundreds of
+// modules through the TypeScript loader, 1.4 s of CPU against 0.3 s for this one file.
+const echarts = createRequire(import.meta.url)('echarts') as typeof import('echarts');
 
 /**
  * Charts drawn by Apache ECharts in Node (server-side SVG rendering): the report embeds the SVG as

@@ -125,10 +125,25 @@ const FIRST_IMAGE = `list_filter(media, m -> m.mime LIKE 'image/%')[1].id`;
 export async function collectDataset(conn: DuckDBConnection, shardsDir: string, dataset: string, stages: string[]): Promise<DatasetReport> {
   const views = new Set(await createShardViews(conn, shardsDir, [dataset], stages));
   const layout = new DatasetLayout(shardsDir, dataset);
+  // The ledger is read once: every count below runs on this table, not on the Parquet files again.
+  await conn.run(`CREATE OR REPLACE TEMP TABLE report_ledger AS
+    SELECT stage, sample_id, source_uri, locator, decision, reason, left(details, 400) AS details,
+      CASE WHEN stage = 'filter' AND decision = 'dropped' THEN json_extract_string(details, '$.kept_sample_id') END AS keeper,
+      CASE WHEN stage = 'difficulty' THEN try_cast(json_extract(details, '$.requests') AS BIGINT) END AS new_requests,
+      CASE WHEN stage = 'difficulty' THEN try_cast(json_extract(details, '$.replayed') AS BIGINT) END AS replayed
+    FROM ledger`);
+  try {
+    return await collectFrom(conn, layout, dataset, stages, views);
+  } finally {
+    await conn.run(`DROP TABLE IF EXISTS report_ledger`);
+  }
+}
+
+async function collectFrom(conn: DuckDBConnection, layout: DatasetLayout, dataset: string, stages: string[], views: Set<string>): Promise<DatasetReport> {
 
   const decisionRows = await rows<{ stage: string; decision: string; reason: string; n: number }>(
     conn,
-    `SELECT stage, decision, reason, count(*)::INTEGER AS n FROM ledger GROUP BY ALL`,
+    `SELECT stage, decision, reason, count(*)::INTEGER AS n FROM report_ledger GROUP BY ALL`,
   );
   const funnel: StageFunnel[] = [];
   for (const stage of stages) {
@@ -158,15 +173,15 @@ export async function collectDataset(conn: DuckDBConnection, shardsDir: string, 
     conn,
     `SELECT stage, decision, reason, count(*)::INTEGER AS n,
         arg_min(coalesce(sample_id, source_uri || ' ' || locator), coalesce(sample_id, source_uri || ' ' || locator)) AS example,
-        arg_min(left(details, 400), coalesce(sample_id, source_uri || ' ' || locator)) AS details
-      FROM ledger GROUP BY ALL`,
+        arg_min(details, coalesce(sample_id, source_uri || ' ' || locator)) AS details
+      FROM report_ledger GROUP BY ALL`,
   );
   const stageIndex = (s: string): number => stages.indexOf(s);
   reasons.sort((a, b) => stageIndex(a.stage) - stageIndex(b.stage) || DECISIONS.indexOf(a.decision as never) - DECISIONS.indexOf(b.decision as never) || b.n - a.n || a.reason.localeCompare(b.reason));
 
   const sourceCells = await rows<{ source: string; stage: string; decision: string; n: number }>(
     conn,
-    `SELECT source_uri AS source, stage, decision, count(*)::INTEGER AS n FROM ledger GROUP BY ALL ORDER BY source`,
+    `SELECT source_uri AS source, stage, decision, count(*)::INTEGER AS n FROM report_ledger GROUP BY ALL ORDER BY source`,
   );
   const bySource = new Map<string, SourceRow>();
   for (const c of sourceCells) {
@@ -204,9 +219,7 @@ export async function collectDataset(conn: DuckDBConnection, shardsDir: string, 
   }
   const [journal] = await rows<{ newRequests: number | null; replayedRollouts: number | null }>(
     conn,
-    `SELECT sum(try_cast(json_extract(details, '$.requests') AS BIGINT))::BIGINT AS "newRequests",
-            sum(try_cast(json_extract(details, '$.replayed') AS BIGINT))::BIGINT AS "replayedRollouts"
-       FROM ledger WHERE stage = 'difficulty'`,
+    `SELECT sum(new_requests)::BIGINT AS "newRequests", sum(replayed)::BIGINT AS "replayedRollouts" FROM report_ledger WHERE stage = 'difficulty'`,
   );
 
   const { clusters, totals } = await duplicateClusters(conn, views);
@@ -253,8 +266,7 @@ async function count(conn: DuckDBConnection, view: string): Promise<number> {
 
 /** Filter drops that name the sample kept in their place, grouped by that sample: the largest clusters with their members. */
 async function duplicateClusters(conn: DuckDBConnection, views: Set<string>): Promise<{ clusters: DuplicateCluster[]; totals: DatasetReport['duplicateTotals'] }> {
-  const dupRows = `SELECT reason, sample_id, json_extract_string(details, '$.kept_sample_id') AS keeper, details FROM ledger
-      WHERE stage = 'filter' AND decision = 'dropped' AND json_extract_string(details, '$.kept_sample_id') IS NOT NULL`;
+  const dupRows = `SELECT reason, sample_id, keeper, details FROM report_ledger WHERE keeper IS NOT NULL`;
   const totals = await rows<{ reason: string; clusters: number; dropped: number }>(
     conn,
     `SELECT reason, count(DISTINCT keeper)::INTEGER AS clusters, count(*)::INTEGER AS dropped FROM (${dupRows}) GROUP BY ALL ORDER BY dropped DESC, reason`,
@@ -273,16 +285,21 @@ async function duplicateClusters(conn: DuckDBConnection, views: Set<string>): Pr
     );
     return new Map(found.map((f) => [f.id, { text: f.text, media: f.media }]));
   };
-  const clusters: DuplicateCluster[] = [];
-  for (const t of top) {
-    const members = await rows<{ sample_id: string; details: string }>(
-      conn,
-      `SELECT sample_id, details FROM (${dupRows}) WHERE reason = ${sqlString(t.reason)} AND keeper = ${sqlString(t.keeper)} ORDER BY sample_id LIMIT 4`,
-    );
-    const info = await describe([t.keeper, ...members.map((m) => m.sample_id)]);
-    const member = (id: string, details: string): ClusterMember => ({ id, text: info.get(id)?.text ?? '', media: info.get(id)?.media ?? null, details });
-    clusters.push({ reason: t.reason, size: t.size, keeper: member(t.keeper, ''), members: members.map((m) => member(m.sample_id, m.details)) });
-  }
+  // Members and sample texts of every shown cluster in one query each (each is a scan of the shards).
+  const topList = `[${top.map((t) => `{'reason': ${sqlString(t.reason)}, 'keeper': ${sqlString(t.keeper)}}`).join(', ')}]`;
+  const members = await rows<{ reason: string; keeper: string; sample_id: string; details: string }>(
+    conn,
+    `SELECT d.reason, d.keeper, d.sample_id, d.details FROM (${dupRows}) d JOIN (SELECT unnest(${topList}, recursive := true)) t USING (reason, keeper)
+      QUALIFY row_number() OVER (PARTITION BY d.reason, d.keeper ORDER BY d.sample_id) <= 4 ORDER BY d.reason, d.keeper, d.sample_id`,
+  );
+  const info = await describe([...new Set([...top.map((t) => t.keeper), ...members.map((m) => m.sample_id)])]);
+  const member = (id: string, details: string): ClusterMember => ({ id, text: info.get(id)?.text ?? '', media: info.get(id)?.media ?? null, details });
+  const clusters: DuplicateCluster[] = top.map((t) => ({
+    reason: t.reason,
+    size: t.size,
+    keeper: member(t.keeper, ''),
+    members: members.filter((m) => m.reason === t.reason && m.keeper === t.keeper).map((m) => member(m.sample_id, m.details)),
+  }));
   return { clusters, totals };
 }
 
