@@ -27,12 +27,30 @@ program
   .option('-l, --limit <units>', 'process at most N pending work units; a later run continues', positiveInt)
   .option('-q, --queue <url>', 'hand units to BullMQ workers through this Redis (redis://host:port); this process plans, reduces and commits')
   .option('--attempts <n>', 'with --queue: deliveries per unit before it counts as failed', positiveInt, 3)
-  .action(async (stage: string, opts: { config: string; dataset?: string; force?: boolean; limit?: number; queue?: string; attempts: number }) => {
+  .option('--no-report', '`run all`: do not write the HTML report at the end')
+  .action(async (stage: string, opts: { config: string; dataset?: string; force?: boolean; limit?: number; queue?: string; attempts: number; report: boolean }) => {
     if (stage !== 'all' && !registeredStages().includes(stage)) {
       throw new InvalidArgumentError(`unknown stage "${stage}" (expected ${[...registeredStages(), 'all'].join(', ')})`);
     }
     const { runCommand } = await import('./run.js');
-    await runCommand(await loadConfig(opts.config), stage, opts);
+    const loaded = await loadConfig(opts.config);
+    const summaries = await runCommand(loaded, stage, opts);
+    if (stage === 'all' && opts.report) {
+      const { reportAfterRun } = await import('./report.js');
+      await reportAfterRun(loaded, summaries, opts.dataset);
+    }
+  });
+
+program
+  .command('report')
+  .description('write one self-contained HTML file about the shards: funnel per stage and step, reasons, sources, tiers, rollouts, duplicates, gallery, timing, changes since the last run')
+  .addOption(configOption())
+  .addOption(datasetOption())
+  .option('-o, --out <file>', 'where to write it (default: <shardsDir>/report.html)')
+  .option('-f, --force', 'write it even when the shards are unchanged since the file was written')
+  .action(async (opts: { config: string; dataset?: string; out?: string; force?: boolean }) => {
+    const { reportCommand } = await import('./report.js');
+    await reportCommand(await loadConfig(opts.config), opts);
   });
 
 program

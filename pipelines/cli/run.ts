@@ -4,11 +4,13 @@ import { datasetNames, stageContext } from '../shared/runner/context.js';
 import { runStage, type StageRunSummary } from '../shared/runner/run-stage.js';
 import { loadStage, resolveUpstream, stageChain } from '../stages.js';
 
+export type DatasetRunSummary = StageRunSummary & { dataset: string };
+
 export async function runCommand(
   loaded: LoadedConfig,
   stage: string,
   opts: { dataset?: string; force?: boolean; limit?: number; queue?: string; attempts?: number },
-): Promise<StageRunSummary[]> {
+): Promise<DatasetRunSummary[]> {
   const executor = opts.queue ? new (await import('../shared/runner/queue-executor.js')).QueueExecutor({ url: opts.queue, attempts: opts.attempts }) : undefined;
   const controller = new AbortController();
   // Every in-flight request listens on this one signal (hundreds at high concurrency), each removing its listener when done.
@@ -19,14 +21,14 @@ export async function runCommand(
     process.once('SIGINT', () => process.exit(130));
   };
   process.once('SIGINT', onSignal);
-  const summaries: StageRunSummary[] = [];
+  const summaries: DatasetRunSummary[] = [];
   try {
     for (const dataset of datasetNames(loaded, opts.dataset)) {
       const ctx = await stageContext(loaded, dataset, controller.signal);
       for (const name of stage === 'all' ? stageChain(ctx.config) : [stage]) {
         const definition = await loadStage(name);
         const summary = await runStage(definition, ctx, { force: opts.force, limitUnits: opts.limit, upstream: resolveUpstream(name, ctx.config), executor });
-        summaries.push(summary);
+        summaries.push({ ...summary, dataset });
         const c = summary.counts;
         process.stdout.write(
           `${dataset}/${name}: ${summary.processed} unit(s) processed, ${summary.skipped} unchanged, ${summary.pending} pending` +

@@ -234,12 +234,16 @@ async function rateSample(sample: Sample, ctx: StageContext, sink: UnitSink, res
   const rollouts: RolloutRow[] = [];
   const stops: Record<string, string> = {};
   let undecided = 0;
+  // What the rollouts cost: requests made now, and rollouts served from the journal (paid for earlier).
+  let requests = 0;
+  let replayed = 0;
   const journalled = await journal.load(sample.id);
   // The question as sent (media by content hash): journalled rollouts of an earlier version of it are not reused.
   const promptHash = promptHashOf(sample);
   for (const endpoint of config.endpoints) {
     const client = clientFor(endpoint, config, res.clients);
     const key = { sample_id: sample.id, endpoint: endpoint.name, params_hash: paramsHash(config, endpoint), prompt_hash: promptHash };
+    const fromJournal = sequenceFor(journalled, key).length;
     const sequence = new RolloutSequence(sequenceFor(journalled, key), async (offset, n) => {
       const params: SamplingParams = {
         n,
@@ -314,6 +318,8 @@ async function rateSample(sample: Sample, ctx: StageContext, sink: UnitSink, res
       }
       throw err; // endpoint unavailable after retries: the unit stays pending and a rerun resumes from the journal
     }
+    requests += sequence.requests;
+    replayed += Math.min(drawn, fromJournal);
     perModel.push({ model: endpoint.model, k: outcome.k, n: outcome.n, pass_rate: outcome.passRate ?? 0 });
     stops[endpoint.name] = outcome.stopReason;
     undecided += outcome.undecided;
@@ -340,6 +346,6 @@ async function rateSample(sample: Sample, ctx: StageContext, sink: UnitSink, res
   if (undecided > 0) {
     // Visible in `pnpm pipeline status` as its own reason; the tier comes from the decided rollouts only.
     log.warn({ sample: sample.id, undecided }, 'verification timed out twice for some rollouts: left out of k/n');
-    sink.keep(refOf(sample), toSampleRow(merged), 'rated_with_undecided_rollouts', { stops, tier: finalTier, undecided });
-  } else sink.keep(refOf(sample), toSampleRow(merged), `rated_${finalTier}`, { stops });
+    sink.keep(refOf(sample), toSampleRow(merged), 'rated_with_undecided_rollouts', { stops, tier: finalTier, undecided, requests, replayed });
+  } else sink.keep(refOf(sample), toSampleRow(merged), `rated_${finalTier}`, { stops, requests, replayed });
 }

@@ -7,7 +7,7 @@ import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { log } from '../log.js';
 import { stageContext } from './context.js';
 import { faultPoint } from './fault.js';
-import { datasetConfigHash, QUEUE_PREFIX, redisConnection, stageQueueName, type QueuedUnit } from './queue.js';
+import { datasetConfigHash, QUEUE_PREFIX, redisConnection, stageQueueName, watchParkedClients, type ParkedClientWatcher, type QueuedUnit } from './queue.js';
 import { loadStage, registeredStages } from '../../stages.js';
 import type { AnyStage, StageContext } from './stage.js';
 import { executeUnit, type UnitResult } from './unit-work.js';
@@ -37,6 +37,7 @@ interface Loaded {
  */
 export class QueueWorker {
   private readonly connection: Redis;
+  private readonly parked: ParkedClientWatcher;
   private readonly workers: Worker[] = [];
   private readonly contexts = new Map<string, Promise<Loaded>>();
   private readonly stages = new Map<string, AnyStage>();
@@ -46,6 +47,8 @@ export class QueueWorker {
 
   constructor(private readonly options: QueueWorkerOptions) {
     this.connection = redisConnection(options.url);
+    // Before any Worker exists: it watches the blocking connections BullMQ duplicates from this one.
+    this.parked = watchParkedClients(this.connection);
     setMaxListeners(0, this.controller.signal);
   }
 
@@ -135,6 +138,7 @@ export class QueueWorker {
       }
       ctx?.conn.closeSync();
     }
+    this.parked.stop();
     this.connection.disconnect();
   }
 }

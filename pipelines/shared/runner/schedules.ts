@@ -2,7 +2,7 @@ import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { UserError } from '../errors.js';
 import { log } from '../log.js';
-import { QUEUE_PREFIX, redisConnection } from './queue.js';
+import { QUEUE_PREFIX, redisConnection, watchParkedClients } from './queue.js';
 
 /** The queue BullMQ's job schedulers put scheduled runs on; `pipeline worker --runs` executes them. */
 export const RUNS_QUEUE = 'runs';
@@ -96,6 +96,7 @@ async function withQueue<T>(url: string, fn: (queue: Queue) => Promise<T>): Prom
  */
 export function runsWorker(url: string, execute: (run: ScheduledRun) => Promise<string>): { worker: Worker; connection: Redis } {
   const connection = redisConnection(url);
+  watchParkedClients(connection); // its timer is unref'd: it ends with the process
   const worker = new Worker<ScheduledRun, string>(
     RUNS_QUEUE,
     async (job) => {
