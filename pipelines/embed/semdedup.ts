@@ -111,7 +111,7 @@ export async function semanticDedup(conn: DuckDBConnection, input: SemanticInput
     WHERE d.sample_id <> d.keeper AND d.media_id <> d.keeper_media AND d.policy <> 'keep'
       AND d.sample_id NOT IN (SELECT sample_id FROM decisions WHERE action <> 'keep') AND d.${input.ownUnits}`);
   const details = `json_object('media_id', min(media_id), 'kept_media_id', arg_min(keeper_media, media_id), 'cosine', arg_min(cosine, media_id),
-      'eps', ${cfg.eps}, 'kmeans_cluster', arg_min(kmeans_cluster, media_id), 'cluster_size', arg_min(size, media_id), 'model', ${sqlString(input.model)})::VARCHAR`;
+      'eps', ${cfg.eps}, 'kmeans_cluster', arg_min(kmeans_cluster, media_id), 'model', ${sqlString(input.model)})::VARCHAR`;
   await conn.run(`DELETE FROM decisions WHERE action = 'keep' AND sample_id IN (SELECT sample_id FROM s_dup)`);
   await conn.run(`INSERT INTO decisions BY NAME
     SELECT unit, sample_id, 'drop' AS action, 'semantic_dup:image' AS reason, arg_min(keeper, media_id) AS dup_of, ${details} AS details,

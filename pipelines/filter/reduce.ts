@@ -132,7 +132,7 @@ export async function reduceFilter(
       UNION ALL
       SELECT tc.unit, tc.rank, n.sample_id, 'near_dup:text', n.keeper,
         json_object('similarity', (SELECT max(sim) FROM t_edges WHERE (a = n.sample_id AND b = n.keeper) OR (b = n.sample_id AND a = n.keeper)),
-                    'threshold', ${config.nearText.threshold}, 'cluster_size', n.size)
+                    'threshold', ${config.nearText.threshold})
         FROM t_near n JOIN tc USING (sample_id) WHERE n.keeper <> n.sample_id`);
 
     // ---- images: occurrences of the samples still standing
@@ -215,7 +215,7 @@ export async function reduceFilter(
       UNION ALL
       SELECT unit, sample_id, 'drop', CASE WHEN min(media_id) = arg_min(keeper_media, media_id) THEN 'exact_dup:image' ELSE 'near_dup:image' END,
              arg_min(keeper, media_id), json_object('media_id', min(media_id), 'kept_media_id', arg_min(keeper_media, media_id), 'hamming', arg_min(distance, media_id),
-                                        'radius', ${config.nearImage.radius}, 'cluster_size', arg_min(size, media_id))::VARCHAR,
+                                        'radius', ${config.nearImage.radius})::VARCHAR,
              []::VARCHAR[], NULL, arg_min(keeper, media_id)
         FROM i_dup WHERE policy = 'drop_sample' AND ${ownUnits} GROUP BY unit, sample_id
       UNION ALL
