@@ -3,7 +3,8 @@
  * precedence: "final answer is $…$. I hope" and \boxed{} first, then "final answer … is", then
  * "answer:", then any formula / number — the rightmost match of the best group that parses wins.
  */
-import { findLatexBoxed } from './format.js';
+import { findLatexBoxed, lastBoxedAnswer } from './format.js';
+import { undoubleCommands } from './latex.js';
 
 export interface FreeTextOptions {
   latex: boolean;
@@ -64,7 +65,8 @@ function patterns(): { latex: PatternSpec[]; expr: PatternSpec[] } {
   const ops = String.raw`\+\-\*×\/\^\(\)÷`;
   const exprChars = String.raw`[\d.\s${ops}]`;
   const expr = String.raw`[+-]?\(?-?\d${exprChars}*[${ops}]${exprChars}+\)?`;
-  const prefix = String.raw`(?:^|\s|=)(?:\*\*)?`;
+  // Chinese and Japanese prose writes numbers without spaces ("总共有99颗"): a CJK character bounds a number too.
+  const prefix = String.raw`(?:^|\s|=|(?<=[\u3000-\u303f\u3400-\u9fff\uff01-\uff60]))(?:\*\*)?`;
   const suffix = String.raw`(?:\*\*)?(?:\.|,|:|\s|\)|\$|$)`;
   const currency = '[$€£¥₹]?';
   const exprAnchored = `(?:${prefix}(${expr})${suffix})`;
@@ -122,6 +124,7 @@ export function extractFreeTextAnswer(text: string, opts: FreeTextOptions): stri
   // Unclosed $ or \[ make the lazy environment patterns scan to the end from every opener:
   // bound the text (its tail holds the answer) and the number of delimiters.
   if (text.length > 60_000) text = text.slice(-60_000);
+  text = undoubleCommands(text);
   const dollars = text.split('$').length - 1;
   if (dollars > 2_000 || text.split('\\').length > 20_000) text = text.slice(-8_000);
   const { latex, expr } = patterns();
@@ -147,10 +150,13 @@ export function extractFreeTextAnswer(text: string, opts: FreeTextOptions): stri
         const gs = m.groupStart;
         const ge = gs + m.value.length;
         if (failedLatex.some(([lo, hi]) => gs < hi && ge > lo)) continue;
+        // "4 4/9 2": numbers side by side are several values, not one expression (a leading mixed number or thousands groups aside).
+        if (JUXTAPOSED.test(m.value.replace(LEADING_MIXED, '0'))) continue;
         candidate = normaliseNumberCandidate(m.value);
       } else if (m.spec.kind === 'boxed-bare') {
-        const boxes = findLatexBoxed(m.value);
-        candidate = boxes.length > 0 ? boxes[boxes.length - 1]! : m.value;
+        // The last box, or the last run of boxes joined only by separators; an unclosed box runs to the end.
+        const boxes = findLatexBoxed(text);
+        candidate = boxes.length > 0 ? lastBoxedAnswer(text, boxes) : m.value;
       } else candidate = latexCandidate(m.value);
       if (candidate.trim().length === 0) continue;
       if (opts.accepts(candidate)) return candidate;
@@ -161,6 +167,9 @@ export function extractFreeTextAnswer(text: string, opts: FreeTextOptions): stri
   // Nothing parses: the first string seen is compared as text (Math-Verify's "first_match" fallback).
   return fallback;
 }
+
+const JUXTAPOSED = /\d\s+(?!\d{3}(?!\d))\d/;
+const LEADING_MIXED = /^\s*[+-]?(?:[1-9]\d{0,2}(?:[ ,]\d{3})+|\d+)[ \t]+\d+\/\d+/;
 
 function normaliseNumberCandidate(s: string): string {
   const t = s.trim();

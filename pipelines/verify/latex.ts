@@ -10,6 +10,11 @@ const KNOWN_COMMANDS =
   'frac|dfrac|tfrac|cfrac|sqrt|left|right|le|leq|ge|geq|ne|neq|lt|gt|pi|infty|cdot|times|div|pm|mp|in|cup|cap|text|mathrm|mathbf|sin|cos|tan|cot|sec|csc|ln|log|exp|alpha|beta|gamma|delta|theta|lambda|mu|sigma|omega|phi|varphi|circ|degree|begin|end|boxed|quad|qquad|dots|ldots|cdots|approx';
 const DOUBLED_COMMAND = new RegExp(`(?<!\\\\)\\\\\\\\(?=(?:${KNOWN_COMMANDS})(?![a-zA-Z]))`, 'g');
 
+/** `\\frac` → `\frac` for known commands (text escaped twice); a row break before another command is kept. */
+export function undoubleCommands(s: string): string {
+  return s.includes('\\\\') ? s.replace(DOUBLED_COMMAND, '\\') : s;
+}
+
 const TEXT_COMMANDS = /\\(?:text|textbf|textit|textrm|textsf|texttt|textnormal|mathrm|mathbf|mathit|mathsf|mathtt|mbox|operatorname|mathnormal|boldsymbol|bm|rm|bf)\s*\{/g;
 
 const UNICODE_MATH: [RegExp, string][] = [

@@ -342,9 +342,16 @@ function toPieces(j: MathJson, variable: { name: string | null }): Piece[] | nul
   return null;
 }
 
+/** "f(x)" stands for one unknown (a range answer, 0 < f(x) < 1): it becomes the symbol "f(x)". */
+function functionValueAsSymbol(j: MathJson): MathJson {
+  const h = head(j);
+  if (h !== null && /^[a-zA-Z]$/.test(h) && args(j).length > 0 && args(j).every((a) => isSymbol(a))) return `${h}(${args(j).join(',')})`;
+  return j;
+}
+
 function relationPieces(x: MathJson, variable: { name: string | null }): Piece[] | null {
   const h = head(x)!;
-  const ops = args(x);
+  const ops = args(x).map(functionValueAsSymbol);
   const syms = new Set<string>();
   for (const o of ops) freeSymbols(o, syms);
   if (syms.size !== 1) return null;
@@ -376,6 +383,24 @@ function relationPieces(x: MathJson, variable: { name: string | null }): Piece[]
       const v = numericValue(hi);
       if (Number.isNaN(v)) return null;
       piece = { lo: -Infinity, hi: v, loOpen: true, hiOpen: strict };
+    } else if (head(hi) === 'Abs' && !containsVar(lo, name)) {
+      // c < |g(x)|: g(x) < -c or g(x) > c, with g linear.
+      const c = numericValue(lo);
+      const g = linearForm(args(hi)[0]!, name);
+      if (Number.isNaN(c) || !g) return null;
+      const u: Piece[] = c < 0 || (c === 0 && !strict)
+        ? [{ lo: -Infinity, hi: Infinity, loOpen: true, hiOpen: true }]
+        : [{ lo: -Infinity, hi: -c, loOpen: true, hiOpen: strict }, { lo: c, hi: Infinity, loOpen: strict, hiOpen: true }];
+      acc = intersectPieces(acc, preimage(u, g));
+      continue;
+    } else if (head(lo) === 'Abs' && !containsVar(hi, name)) {
+      // |g(x)| < c: -c < g(x) < c.
+      const c = numericValue(hi);
+      const g = linearForm(args(lo)[0]!, name);
+      if (Number.isNaN(c) || !g) return null;
+      const u: Piece[] = c < 0 || (c === 0 && strict) ? [] : [{ lo: -c, hi: c, loOpen: strict, hiOpen: strict }];
+      acc = intersectPieces(acc, preimage(u, g));
+      continue;
     } else {
       const linear = linearBound(lo, hi, name, strict);
       if (!linear) return null;
@@ -392,6 +417,28 @@ function isVar(j: MathJson, name: string): boolean {
 
 function containsVar(j: MathJson, name: string): boolean {
   return freeSymbols(j).has(name);
+}
+
+/** g(x) = k·x + c over the sample points, or null when g is not linear in x. */
+function linearForm(g: MathJson, name: string): { k: number; c: number } | null {
+  if (g === name) return { k: 1, c: 0 };
+  const [v0, v1, v2] = sampleValues(g, [name]);
+  const [x0, x1, x2] = [firstVariableSample(0), firstVariableSample(1), firstVariableSample(2)];
+  if (v0 === undefined || v1 === undefined || v2 === undefined) return null;
+  const k = (v1 - v0) / (x1 - x0);
+  const c = v0 - k * x0;
+  if (!Number.isFinite(k) || Math.abs(k) < 1e-12 || Math.abs(k * x2 + c - v2) > 1e-9 * Math.max(1, Math.abs(v2))) return null;
+  return { k, c };
+}
+
+/** The x for which k·x + c lies in the given pieces. */
+function preimage(u: Piece[], g: { k: number; c: number }): Piece[] {
+  const map = (v: number) => (Number.isFinite(v) ? (v - g.c) / g.k : g.k > 0 ? v : -v);
+  return mergePieces(
+    u.map((p) => (g.k > 0
+      ? { lo: map(p.lo), hi: map(p.hi), loOpen: p.loOpen, hiOpen: p.hiOpen }
+      : { lo: map(p.hi), hi: map(p.lo), loOpen: p.hiOpen, hiOpen: p.loOpen })),
+  );
 }
 
 /** lo < hi where one side is linear in the variable: solve numerically via two evaluations. */

@@ -142,6 +142,9 @@ function compareNumbers(
   return close(plain.value, pct.value / 100) || close(plain.value, pct.value) || close(pct.value / 100, plain.value);
 }
 
+const APPROX = /\\approx(?![a-zA-Z])|≈/;
+const APPROX_SPLIT = /\\approx(?![a-zA-Z])|≈/;
+
 const RELATION = /[<>≤≥≠]|\\(?:le|ge|lt|gt|ne|leq|geq|neq|lor|land)(?![a-z])/;
 
 /** Parses to MathJSON via the CAS, or null. */
@@ -190,6 +193,17 @@ export function compareMath(predRaw: string, goldRaw: string, opts: MathCompareO
   if (depth === 0) {
     const angle = degreesAgainstRadians(pred, gold);
     if (angle) return compareMath(angle[0], angle[1], opts, depth + 1);
+  }
+
+  if (depth === 0 && APPROX.test(pred)) {
+    // "9.5/π ≈ 3.02": the exact part is the answer; its rounding also counts where the gold is a rounded decimal.
+    const cut = pred.split(APPROX_SPLIT);
+    const exactPart = cut[0]!.trim();
+    if (exactPart.length > 0 && !exactPart.includes('=') && !/[a-zA-Z]/.test(exactPart.replace(/\\[a-zA-Z]+/g, ''))) {
+      const v = compareMath(exactPart, gold, opts, depth + 1);
+      if (v.kind === 'equal' || !hasDecimalLiteral(gold)) return v;
+      return compareMath(cut[cut.length - 1]!, gold, opts, depth + 1);
+    }
   }
 
   const stripUnits = opts.stripUnits ?? true;
@@ -246,7 +260,11 @@ export function compareMath(predRaw: string, goldRaw: string, opts: MathCompareO
       const oneUnknown = bases.size === 1 && !bases.has(null);
       const gi = pEq && !oneUnknown ? gs.items : gs.items.map(stripLabel);
       const pi = gEq && !oneUnknown ? ps.items : ps.items.map(stripLabel);
-      return compareLists(pi, gi, { ...opts, ordered: (opts.ordered ?? false) && !gs.isSet && !ps.isSet });
+      // A solution set that repeats an item is the same set ("(3, 7), (7, 3), (3,7)"), unless the gold itself repeats (a double root).
+      const key = (x: string) => x.replace(/\s+/g, '');
+      const goldRepeats = new Set(gi.map(key)).size !== gi.length;
+      const pu = goldRepeats || opts.ordered ? pi : pi.filter((x, i) => pi.findIndex((y) => key(y) === key(x)) === i);
+      return compareLists(pu, gi, { ...opts, ordered: (opts.ordered ?? false) && !gs.isSet && !ps.isSet });
     }
   }
   if (depth === 0 && g.includes('=') !== p.includes('=')) {
