@@ -19,6 +19,7 @@ import {
   stringValue,
   type MathJson,
 } from './cas.js';
+import { rationalEqual, rationalValue } from './exact-rational.js';
 import type { Deadline } from './timeout.js';
 
 export type Outcome = 'equal' | 'different' | 'unknown';
@@ -32,6 +33,12 @@ export interface EquivalenceOptions {
   deadline?: Deadline;
   /** Relative tolerance of the 50-digit comparison used past the range of doubles. */
   bigRelTol?: number;
+  /**
+   * Both answers are exact (no decimal literal, no rounding asked for): rational values compare
+   * exactly with big integers, and a rational next to an irrational look-alike is checked with
+   * as many digits as the magnitudes need.
+   */
+  exactRational?: boolean;
 }
 
 const RELATIONS = new Set(['Less', 'LessEqual', 'Greater', 'GreaterEqual', 'NotEqual']);
@@ -180,6 +187,9 @@ function matrixValue(j: MathJson): MathJson[][] | null {
 function compareScalars(gold: MathJson, pred: MathJson, opts: EquivalenceOptions): Outcome {
   const vars = [...new Set([...freeSymbols(gold), ...freeSymbols(pred)])].sort();
   if (vars.length === 0) {
+    const gr = opts.exactRational ? rationalValue(gold) : null;
+    const pr = opts.exactRational ? rationalValue(pred) : null;
+    if (gr && pr) return rationalEqual(gr, pr) ? 'equal' : 'different';
     const g = numericValue(gold);
     const p = numericValue(pred);
     if (Number.isNaN(g) || Number.isNaN(p)) return compareComplex(gold, pred, opts);
@@ -187,12 +197,18 @@ function compareScalars(gold: MathJson, pred: MathJson, opts: EquivalenceOptions
     const outOfRange = (v: number, j: MathJson) => !Number.isFinite(v) || (Math.abs(v) < 1e-290 && maxExponent(j) > 300) || maxExponent(j) > 300;
     if (Number.isFinite(g) !== Number.isFinite(p) && maxExponent(gold) <= 300 && maxExponent(pred) <= 300) return 'different';
     if (outOfRange(g, gold) || outOfRange(p, pred)) {
-      const big = bigNumericCompare(pred, gold, opts.bigRelTol ?? 1e-9);
+      const big = bigNumericCompare(pred, gold, opts.bigRelTol ?? 1e-9, opts.exactRational === true);
       if (big !== 'unknown') return big;
       if (!Number.isFinite(g) && !Number.isFinite(p) && Math.sign(g) !== Math.sign(p)) return 'different';
       return JSON.stringify(gold) === JSON.stringify(pred) ? 'equal' : 'unknown';
     }
-    return opts.close(p, g) ? 'equal' : 'different';
+    if (!opts.close(p, g)) return 'different';
+    // 141421356237/10^11 is close to √2 in doubles, but a rational is not an irrational look-alike.
+    if (opts.exactRational && (gr !== null) !== (pr !== null)) {
+      const big = bigNumericCompare(pred, gold, 0, true);
+      if (big !== 'unknown') return big;
+    }
+    return 'equal';
   }
   return compareSymbolic(pred, gold, opts.close, vars);
 }

@@ -291,6 +291,7 @@ export function compareMath(predRaw: string, goldRaw: string, opts: MathCompareO
   const eq: EquivalenceOptions = {
     close,
     bigRelTol: exact ? (hasDecimalLiteral(p) ? 1e-12 : 1e-40) : opts.relTol,
+    exactRational: exact && !hasDecimalLiteral(p),
     intervalMatchesRelation: opts.intervalMatchesRelation ?? true,
     monomialEquations: opts.monomialEquations ?? false,
     deadline: opts.deadline,

@@ -190,3 +190,42 @@ describe('approximations written after the exact value', () => {
     }
   });
 });
+
+describe('exact answers compare exactly, at any size', () => {
+  it('big integers and powers: a difference of 1 is a difference, rewritings are equal', () => {
+    const r = mulberry32(109);
+    for (let k = 0; k < N; k++) {
+      const e = int(r, 320, 1500);
+      const c = int(r, 1, 999);
+      both(`10^{${e}} + ${c}`, `10^{${e}} + ${c + 1}`, 'different');
+      both(`10^{${e}} + ${c}`, `10^{${e}}`, 'different');
+      both(`10^{${e}} + ${c}`, `${c} + 10 \\cdot 10^{${e - 1}}`, 'equal');
+      const a = int(r, 2, 9);
+      const n = Math.ceil(320 / Math.log10(a)) + int(r, 0, 300);
+      both(`${a}^{${n}}`, `${a}^{${n}} - 1`, 'different');
+      both(`${a}^{${n}}`, `${a} \\cdot ${a}^{${n - 1}}`, 'equal');
+      both(`\\frac{${a}^{${n}} + 1}{${a}^{${n}}}`, '1', 'different');
+      both(`10^{-${e}}`, `\\frac{1}{10^{${e}}}`, 'equal');
+    }
+  });
+
+  it('rationals that agree with another value to many digits are still different values', () => {
+    const r = mulberry32(110);
+    for (let k = 0; k < N; k++) {
+      const p = int(r, 1, 50);
+      const q = pick(r, [3, 7, 9, 11, 13, 17]);
+      const d = int(r, 9, 15);
+      const scale = 10n ** BigInt(d);
+      const approx = (BigInt(p) * scale) / BigInt(q);
+      if (p % q !== 0) both(`\\frac{${approx}}{${scale}}`, `\\frac{${p}}{${q}}`, 'different');
+      both(`\\frac{${p * d}}{${q * d}}`, `\\frac{${p}}{${q}}`, 'equal');
+      let b = int(r, 2, 90);
+      while (Number.isInteger(Math.sqrt(b))) b++;
+      const root = BigInt(Math.round(Math.sqrt(b) * 1e12));
+      both(`\\frac{${root}}{1000000000000}`, `\\sqrt{${b}}`, 'different');
+      const e = int(r, 320, 600);
+      both(`10^{${e}}\\sqrt{${b}}`, `10^{${e}}\\sqrt{${b}} + 1`, 'different');
+      both(`10^{${e}}\\sqrt{${4 * b}}`, `2 \\cdot 10^{${e}}\\sqrt{${b}}`, 'equal');
+    }
+  });
+});
