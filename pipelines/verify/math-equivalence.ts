@@ -92,6 +92,12 @@ function isIntervalLike(j: MathJson): boolean {
   return h === 'Interval' || h === 'Union' || h === 'EmptySet' || j === 'EmptySet' || j === 'RealNumbers';
 }
 
+/** "1 < x ≤ 3" as the engine reads mixed chains: And / Or of relations. */
+function isConjunction(j: MathJson): boolean {
+  const h = head(j);
+  return (h === 'And' || h === 'Or') && args(j).length > 0 && args(j).every((a) => isRelation(a) || isConjunction(a));
+}
+
 function isRelation(j: MathJson): boolean {
   const h = head(j);
   return h !== null && RELATIONS.has(h);
@@ -129,7 +135,7 @@ export function compareMathJson(goldIn: MathJson, predIn: MathJson, opts: Equiva
     // [a, b] next to (a, b): a closed and an open interval.
     return compareSets(gold, pred, opts);
   }
-  if (isRelation(gold) || isRelation(pred) || isIntervalLike(gold) || isIntervalLike(pred)) {
+  if (isRelation(gold) || isRelation(pred) || isIntervalLike(gold) || isIntervalLike(pred) || isConjunction(gold) || isConjunction(pred)) {
     return compareSets(gold, pred, opts);
   }
 

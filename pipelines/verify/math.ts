@@ -3,6 +3,7 @@
  * lists → CAS structural/symbolic equivalence. Undecidable pairs (prose, unparseable text) come back
  * as `unknown` for the LLM judge.
  */
+import { parseArithmetic } from './arith-parse.js';
 import { freeSymbols, parseLatex, type MathJson } from './cas.js';
 import { compareChoice, resolveChoices } from './choice.js';
 import { hedgeReason, methodOnlyReason } from './hedging.js';
@@ -152,15 +153,39 @@ export function toMathJson(text: string): MathJson | null {
   const latex = plainToLatex(text);
   const parsed = parseLatex(latex);
   if (parsed.ok) return parsed.json;
-  // "a = b = c" that does not parse as a whole: its last part is the answer.
-  if (!/[,;]/.test(latex)) {
+  // "a = b = c" that does not parse as a whole: its last part is the answer (not when a guard refused
+  // the whole, and only a part with balanced braces: "\sum_{k=0}^{n}" has no last part).
+  if (!/[,;]/.test(latex) && parsed.reason === 'parse-error') {
     const parts = latex.split(/(?<![\\<>!])=/);
-    if (parts.length > 2) {
+    if (parts.length > 2 && balancedBraces(parts[parts.length - 1]!)) {
       const last = parseLatex(parts[parts.length - 1]!.trim());
       if (last.ok) return last.json;
     }
   }
   return null;
+}
+
+function balancedBraces(s: string): boolean {
+  let d = 0;
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === '{') d++;
+    else if (s[i] === '}' && --d < 0) return false;
+  }
+  return d === 0;
+}
+
+/**
+ * Whether a free-text candidate reads as a math answer (the extraction's acceptance test). A list of
+ * solutions whose items each parse ("6 and 8", "(x, y) = (5, 8) and (8, 5)") is accepted without
+ * asking the engine, which would read the words as products of letters anyway.
+ */
+export function acceptsMathCandidate(candidate: string): boolean {
+  if (parseNumber(candidate)) return true;
+  const text = mathText(candidate, true);
+  if (parseArithmetic(plainToLatex(text)) !== null) return true;
+  const list = solutionItems(text);
+  if (list.isList && list.items.every((x) => parseNumber(x) !== null || parseArithmetic(plainToLatex(x)) !== null)) return true;
+  return toMathJson(text) !== null;
 }
 
 /** Compares a predicted math answer with the ground truth. */

@@ -17,6 +17,20 @@ function setInner(s: string): string | null {
   return null;
 }
 
+/** The bracket opening the text closes at its end ("(1, 2)", "[0, 1)"; not "(x, y) = (5, 8)"). */
+function closesAtEnd(t: string): boolean {
+  let d = 0;
+  for (let i = 0; i < t.length; i++) {
+    const c = t[i];
+    if (c === '(' || c === '[' || c === '{') d++;
+    else if (c === ')' || c === ']' || c === '}') {
+      d--;
+      if (d === 0) return i === t.length - 1;
+    }
+  }
+  return false;
+}
+
 function balanced(s: string): boolean {
   let d = 0;
   for (const c of s) {
@@ -65,7 +79,9 @@ export function solutionItems(text: string): SolutionItems {
   const inner = setInner(t);
   const isSet = inner !== null;
   if (inner !== null) t = inner;
-  if (/^[([].*[)\]]$/s.test(t) && splitTopLevel(t, [',', ';']).length === 1 && !/\\pm|±/.test(t)) {
+  // "(11,7)or(7,11)": joined tuples are a list even without spaces around the word.
+  if (/[)\]]\s*(?:or|and)\s*[([]/.test(t)) t = t.replace(/([)\]])\s*(?:or|and)\s*(?=[([])/g, '$1, ');
+  if (/^[([].*[)\]]$/s.test(t) && closesAtEnd(t) && splitTopLevel(t, [',', ';']).length === 1 && !/\\pm|±/.test(t)) {
     return { items: [normaliseTuple(t)], isList: isSet, isSet, bracketed: !isSet };
   }
   const groups = labelledGroups(t);
