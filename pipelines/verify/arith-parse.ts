@@ -554,6 +554,9 @@ class Parser {
         factors.push(p);
       }
       if (factors.length === 0) return null;
+      // "\log y \cdot z", "\sin x / 2": how far the argument reaches is the engine's to decide.
+      const after = this.peek();
+      if (after && after.t === 'op' && (after.v === '*' || after.v === '/' || after.v === '^')) return null;
       arg = factors.length === 1 ? factors[0]! : ['Multiply', ...factors];
     }
     if (arg === null) return null;
