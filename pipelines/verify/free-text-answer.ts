@@ -127,6 +127,8 @@ export function extractFreeTextAnswer(text: string, opts: FreeTextOptions): stri
   text = undoubleCommands(text);
   const dollars = text.split('$').length - 1;
   if (dollars > 2_000 || text.split('\\').length > 20_000) text = text.slice(-8_000);
+  const quick = wholeTextCandidate(text, opts);
+  if (quick !== null && opts.accepts(quick)) return quick;
   const { latex, expr } = patterns();
   const specs = [...(opts.latex ? latex : []), ...(opts.expr ? expr : [])];
   const priorities = [...new Set(specs.map((s) => s.priority))].sort((a, b) => a - b);
@@ -166,6 +168,24 @@ export function extractFreeTextAnswer(text: string, opts: FreeTextOptions): stri
   }
   // Nothing parses: the first string seen is compared as text (Math-Verify's "first_match" fallback).
   return fallback;
+}
+
+const WHOLE_INLINE = /^\s*(\$\$?)([^$\n]*)\1\s*$/;
+const WHOLE_NUMBER = /^\s*-?\d+(?:\.\d+)?\s*$/;
+
+/**
+ * The candidate the patterns would rank first when the whole text is one `$…$` / `$$…$$` formula
+ * (no box, no answer marker) or one plain number: most golds and many short answers. Skipping the
+ * pattern battery for them is the cheap path; anything else, or a candidate that is not accepted,
+ * takes the full search.
+ */
+function wholeTextCandidate(text: string, opts: FreeTextOptions): string | null {
+  if (text.length > 300) return null;
+  if (opts.expr && WHOLE_NUMBER.test(text)) return normaliseNumberCandidate(text);
+  if (!opts.latex) return null;
+  const m = WHOLE_INLINE.exec(text);
+  if (!m || m[2]!.trim().length === 0 || m[2]!.includes('\\boxed') || m[2]!.endsWith('\\')) return null;
+  return latexCandidate(text);
 }
 
 const JUXTAPOSED = /\d\s+(?!\d{3}(?!\d))\d/;
