@@ -42,7 +42,14 @@ interface PatternSpec {
   re: RegExp;
   priority: number;
   kind: 'latex' | 'boxed-bare' | 'expr';
+  /** A cheap test the text must pass before the pattern can match at all (skips the scan). */
+  needs?: RegExp;
 }
+
+const NEEDS_HOPE = /[Ff][Ii][Nn][Aa][Ll] [Aa][Nn][Ss][Ww][Ee][Rr] [Ii][Ss]/;
+const NEEDS_FINAL = /[Ff]inal [Aa]nswer/;
+const NEEDS_ANSWER = /[Aa]nswer/;
+const NEEDS_BOX = /\\boxed\{/;
 
 let cached: { latex: PatternSpec[]; expr: PatternSpec[] } | null = null;
 
@@ -51,13 +58,13 @@ function patterns(): { latex: PatternSpec[]; expr: PatternSpec[] } {
   const envs = joinedEnvs(false);
   const boxedEnvs = joinedEnvs(true);
   const latex: PatternSpec[] = [
-    { re: new RegExp(String.raw`(?:[Ff][Ii][Nn][Aa][Ll] [Aa][Nn][Ss][Ww][Ee][Rr] [Ii][Ss]):?\s*(${envs})\.?\s?I hope`, 'gs'), priority: 0, kind: 'latex' },
-    { re: new RegExp(String.raw`(?:[Ff]inal [Aa]nswer.{0,100}?)\s+is:?\s*(${envs})`, 'gs'), priority: 50, kind: 'latex' },
-    { re: new RegExp(String.raw`[Aa]nswer:.{0,50}?(${envs})`, 'gs'), priority: 100, kind: 'latex' },
-    { re: new RegExp(String.raw`[Aa]nswer.{0,50}?(${envs})`, 'gs'), priority: 200, kind: 'latex' },
+    { re: new RegExp(String.raw`(?:[Ff][Ii][Nn][Aa][Ll] [Aa][Nn][Ss][Ww][Ee][Rr] [Ii][Ss]):?\s*(${envs})\.?\s?I hope`, 'gs'), priority: 0, kind: 'latex', needs: NEEDS_HOPE },
+    { re: new RegExp(String.raw`(?:[Ff]inal [Aa]nswer.{0,100}?)\s+is:?\s*(${envs})`, 'gs'), priority: 50, kind: 'latex', needs: NEEDS_FINAL },
+    { re: new RegExp(String.raw`[Aa]nswer:.{0,50}?(${envs})`, 'gs'), priority: 100, kind: 'latex', needs: NEEDS_ANSWER },
+    { re: new RegExp(String.raw`[Aa]nswer.{0,50}?(${envs})`, 'gs'), priority: 200, kind: 'latex', needs: NEEDS_ANSWER },
     { re: new RegExp(`(${envs})`, 'gs'), priority: 300, kind: 'latex' },
-    { re: new RegExp(`(${boxedEnvs})`, 'gs'), priority: 0, kind: 'latex' },
-    { re: /(\\boxed\{.+\})/gs, priority: 0, kind: 'boxed-bare' },
+    { re: new RegExp(`(${boxedEnvs})`, 'gs'), priority: 0, kind: 'latex', needs: NEEDS_BOX },
+    { re: /(\\boxed\{.+\})/gs, priority: 0, kind: 'boxed-bare', needs: NEEDS_BOX },
   ];
   // A mixed number ("4 4/9", "+11 5/6", "1 000 4/9") on one line comes first: it is one value.
   const mixed = String.raw`[+-]?(?:[1-9]\d{0,2}(?:[ ,]\d{3})+|\d+)[ \t]+\d+\/\d+`;
@@ -73,10 +80,10 @@ function patterns(): { latex: PatternSpec[]; expr: PatternSpec[] } {
   const numberAnchored = `(?:${prefix}${currency}(${number}))`;
   const either = `(?:${exprAnchored}|${numberAnchored})`;
   const exprPatterns: PatternSpec[] = [
-    { re: new RegExp(String.raw`(?:[Ff][Ii][Nn][Aa][Ll] [Aa][Nn][Ss][Ww][Ee][Rr] [Ii][Ss]):?\s*${either}\.?\s?I hope`, 'g'), priority: 0, kind: 'expr' },
-    { re: new RegExp(String.raw`(?:[Ff]inal [Aa]nswer.{0,100}?)\s+is:?${either}`, 'g'), priority: 50, kind: 'expr' },
-    { re: new RegExp(String.raw`[Aa]nswer:(?:.{0,100}=\s*|.{0,50}?)${either}(?!\s*=)`, 'g'), priority: 100, kind: 'expr' },
-    { re: new RegExp(String.raw`[Aa]nswer(?:.{0,100}=\s*|.{0,50}?)${either}(?!\s*=)`, 'g'), priority: 200, kind: 'expr' },
+    { re: new RegExp(String.raw`(?:[Ff][Ii][Nn][Aa][Ll] [Aa][Nn][Ss][Ww][Ee][Rr] [Ii][Ss]):?\s*${either}\.?\s?I hope`, 'g'), priority: 0, kind: 'expr', needs: NEEDS_HOPE },
+    { re: new RegExp(String.raw`(?:[Ff]inal [Aa]nswer.{0,100}?)\s+is:?${either}`, 'g'), priority: 50, kind: 'expr', needs: NEEDS_FINAL },
+    { re: new RegExp(String.raw`[Aa]nswer:(?:.{0,100}=\s*|.{0,50}?)${either}(?!\s*=)`, 'g'), priority: 100, kind: 'expr', needs: NEEDS_ANSWER },
+    { re: new RegExp(String.raw`[Aa]nswer(?:.{0,100}=\s*|.{0,50}?)${either}(?!\s*=)`, 'g'), priority: 200, kind: 'expr', needs: NEEDS_ANSWER },
     { re: new RegExp(exprAnchored, 'gm'), priority: 300, kind: 'expr' },
     { re: new RegExp(numberAnchored, 'gm'), priority: 300, kind: 'expr' },
   ];
@@ -136,7 +143,8 @@ export function extractFreeTextAnswer(text: string, opts: FreeTextOptions): stri
   let fallback: string | null = null;
   for (const pr of priorities) {
     const matches: { start: number; end: number; spec: PatternSpec; value: string; groupStart: number }[] = [];
-    for (const spec of specs.filter((s) => s.priority === pr)) {
+    for (const spec of specs) {
+      if (spec.priority !== pr || (spec.needs && !spec.needs.test(text))) continue;
       spec.re.lastIndex = 0;
       for (const m of text.matchAll(spec.re)) {
         const value = m.slice(1).find((g) => g !== undefined) ?? m[0];
