@@ -1,7 +1,7 @@
 """Math-Verify peer for `pnpm bench verify`: reads suite cases (JSON lines) on stdin, verifies
 each with the upstream configuration the case records, and prints one JSON object per case
 ({"id", "got"}) then a summary line ({"summary": {"n", "cpu_s"}}) with the process CPU time spent
-inside parse + verify only. Run with PYTHONPATH holding math_verify and latex2sympy2_extended
+inside parse + verify only, measured after one untimed warm-up pass and with sympy's cache emptied. Run with PYTHONPATH holding math_verify and latex2sympy2_extended
 (see bench/peers/setup-math-verify.sh)."""
 import json
 import sys
@@ -65,6 +65,17 @@ def run(case):
 
 def main():
     cases = [json.loads(line) for line in sys.stdin if line.strip()]
+    # Warm the runtime (imports, compiled patterns) with one untimed pass, then empty sympy's
+    # expression cache so the timed pass is cold, as the Stratum side is (its parse cache emptied,
+    # its JIT warm).
+    for case in cases:
+        try:
+            run(case)
+        except Exception:  # noqa: BLE001
+            pass
+    from sympy.core.cache import clear_cache
+
+    clear_cache()
     cpu = 0.0
     n = 0
     for case in cases:

@@ -25,6 +25,7 @@ type Tok =
   | { t: 'bar' }
   | { t: 'bang' }
   | { t: 'mat'; v: MathJson }
+  | { t: 'colon' }
   | { t: 'comma' };
 
 const RELATION_COMMANDS: Record<string, string> = {
@@ -121,6 +122,10 @@ function tokenize(s: string, depth: number): Tok[] | null {
       case '>':
         if (s[i + 1] === '=' || s[i + 1] === '>' || s[i + 1] === '<') return null;
         out.push({ t: 'rel', v: c === '=' ? 'Equal' : c === '<' ? 'Less' : 'Greater' });
+        i++;
+        continue;
+      case ':':
+        out.push({ t: 'colon' });
         i++;
         continue;
       case ',':
@@ -243,6 +248,12 @@ class Parser {
   parse(): MathJson | null {
     const first = this.relation();
     if (first === null) return null;
+    if (this.peek()?.t === 'colon') {
+      // A ratio "7 : 32" (also "A : B = 1", where the engine binds "=" tighter than ":").
+      this.k++;
+      const second = this.relation();
+      return second === null || this.k !== this.toks.length ? null : ['Colon', first, second];
+    }
     const items = [first];
     while (this.peek()?.t === 'comma') {
       this.k++;
