@@ -142,10 +142,23 @@ export function compareMathJson(goldIn: MathJson, predIn: MathJson, opts: Equiva
   const gm = matrixValue(gold);
   const pm = matrixValue(pred);
   if (gm && pm && (containsMatrix(gold) || containsMatrix(pred))) return compareMatrices(gm, pm, opts);
+  if ((gm !== null) !== (pm !== null)) {
+    // A column (or row) vector against a tuple of its entries: the same vector.
+    const gv = gm ? vectorEntries(gm) : head(gold) === 'Tuple' ? args(gold) : null;
+    const pv = pm ? vectorEntries(pm) : head(pred) === 'Tuple' ? args(pred) : null;
+    if (gv && pv) return compareMatrices([gv], [pv], opts);
+  }
 
   if (isCollection(gold) || isCollection(pred)) return compareCollections(gold, pred, opts);
 
   return compareScalars(gold, pred, opts);
+}
+
+/** The entries of an n×1 or 1×n matrix (n ≥ 2), else null. */
+function vectorEntries(rows: MathJson[][]): MathJson[] | null {
+  if (rows.length >= 2 && rows.every((r) => r.length === 1)) return rows.map((r) => r[0]!);
+  if (rows.length === 1 && rows[0]!.length >= 2) return rows[0]!;
+  return null;
 }
 
 function containsMatrix(j: MathJson): boolean {

@@ -229,3 +229,21 @@ describe('exact answers compare exactly, at any size', () => {
     }
   });
 });
+
+describe('vectors', () => {
+  it('a column or row vector equals the tuple of its entries, not a reordering, another vector or a set', () => {
+    const r = mulberry32(111);
+    for (let k = 0; k < N; k++) {
+      const xs = distinct(r, int(r, 2, 4), -20, 20).map((x) => pick(r, [String(x), `\\frac{${2 * x}}{2}`]));
+      const col = `\\begin{pmatrix} ${xs.join(' \\\\ ')} \\end{pmatrix}`;
+      const row = `\\begin{bmatrix} ${xs.join(' & ')} \\end{bmatrix}`;
+      const tuple = `(${xs.join(', ')})`;
+      both(col, tuple, 'equal');
+      both(row, tuple, 'equal');
+      const swapped = `(${[xs[1], xs[0], ...xs.slice(2)].join(', ')})`;
+      both(col, swapped, 'different');
+      both(col, `(${[...xs.slice(0, -1), `${xs[xs.length - 1]} + 1`].join(', ')})`, 'different');
+      expect(kind(col, `\\{${xs.join(', ')}\\}`)).not.toBe('equal');
+    }
+  });
+});
