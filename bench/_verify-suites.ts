@@ -12,8 +12,7 @@ import { join } from 'node:path';
 import { extractChoiceLetter } from '../pipelines/verify/choice.js';
 import { findLatexBoxed } from '../pipelines/verify/format.js';
 import { extractFreeTextAnswer } from '../pipelines/verify/free-text-answer.js';
-import { compareMath, mathText, toMathJson } from '../pipelines/verify/math.js';
-import { parseNumber } from '../pipelines/verify/numbers.js';
+import { acceptsMathCandidate, compareMath } from '../pipelines/verify/math.js';
 
 export interface SuiteCase {
   id: string;
@@ -55,10 +54,7 @@ function sympySourceToText(s: string): string {
   return s.replace(/Rational\((-?\d+),\s*(-?\d+)\)/g, '($1/$2)').replace(/Float\(([^)]+)\)/g, '$1').replace(/Integer\((-?\d+)\)/g, '$1');
 }
 
-function accepts(candidate: string): boolean {
-  if (parseNumber(candidate)) return true;
-  return toMathJson(mathText(candidate, true)) !== null;
-}
+const accepts = acceptsMathCandidate;
 
 function rounding(c: SuiteCase): number {
   const vk = c.config.verify_kwargs;

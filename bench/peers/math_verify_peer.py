@@ -1,7 +1,7 @@
 """Math-Verify peer for `pnpm bench verify`: reads suite cases (JSON lines) on stdin, verifies
 each with the upstream configuration the case records, and prints one JSON object per case
 ({"id", "got"}) then a summary line ({"summary": {"n", "cpu_s"}}) with the process CPU time spent
-inside parse + verify only. Run with PYTHONPATH holding math_verify and latex2sympy2_extended
+inside parse + verify only, measured after one untimed warm-up pass and with sympy's cache emptied. Run with PYTHONPATH holding math_verify and latex2sympy2_extended
 (see bench/peers/setup-math-verify.sh)."""
 import json
 import sys
@@ -63,8 +63,36 @@ def run(case):
     return bool(verify(g, p, float_rounding=precision(case), allow_set_relation_comp=allow))
 
 
+# Generic answer pairs for the warm-up (kept in sync with WARM_UP in bench/verify.ts).
+WARM_UP = [
+    ("$\\frac{7}{3}$", "The answer is $\\frac{14}{6}$."),
+    ("$12$", "so we get 12 apples"),
+    ("$2\\sqrt{5}$", "$\\sqrt{20}$"),
+    ("$x^2 + 2x + 1$", "$(x+1)^2$"),
+    ("$\\{1, 3, 5\\}$", "$\\{5, 3, 1\\}$"),
+    ("$(-\\infty, 2] \\cup (4, \\infty)$", "$x \\le 2$ or $x > 4$"),
+    ("$y = 3x - 2$", "$y - 3x + 2 = 0$"),
+    ("$\\begin{pmatrix} 2 & 0 \\\\ 1 & 5 \\end{pmatrix}$", "$\\begin{pmatrix} 2 & 0 \\\\ 1 & 5 \\end{pmatrix}$"),
+    ("$\\sin(\\pi/6)$", "$0.5$"),
+    ("$3.75$", "Final answer: 15/4"),
+    ("$(2, -1)$", "$(2,-1)$"),
+    ("$\\pi r^2$", "$r^2 \\pi$"),
+]
+
+
 def main():
     cases = [json.loads(line) for line in sys.stdin if line.strip()]
+    # Warm the runtime (imports, compiled patterns, the parser's tables) on answers that are not the
+    # timed cases, then empty sympy's expression cache so the timed pass is cold, as the Stratum side
+    # is (warmed on the same answers, its parse cache emptied).
+    for gold, pred in WARM_UP:
+        try:
+            verify(parse(gold), parse(pred))
+        except Exception:  # noqa: BLE001
+            pass
+    from sympy.core.cache import clear_cache
+
+    clear_cache()
     cpu = 0.0
     n = 0
     for case in cases:

@@ -97,14 +97,17 @@ function parseLatexUncached(latex: string, light = true): ParseOutcome {
   if (guard) return { ok: false, json: null, reason: guard };
   if (latex.trim().length === 0) return { ok: false, json: null, reason: 'empty' };
   try {
+    if (light) {
+      // Our own parser first (about 1 µs an answer); then, for plain arithmetic, the engine's raw
+      // parse plus our light canonical form, about a fifth of the cost of its canonicalisation
+      // (boxing, type inference), the hot spot of cold verification. Both are checked against the
+      // canonical parse by generated tests.
+      const own = parseArithmetic(latex);
+      if (own !== null) return { ok: true, json: own, reason: 'ok' };
+    }
     const ce = getEngine();
     parsesSinceReset++;
     if (light && FAST_LATEX.test(latex)) {
-      // Plain arithmetic: our own parser first; then the engine's raw parse plus our light canonical
-      // form, about a fifth of the cost of its canonicalisation (boxing, type inference), the hot
-      // spot of cold verification. Both are checked against the canonical parse by generated tests.
-      const own = parseArithmetic(latex);
-      if (own !== null) return { ok: true, json: own, reason: 'ok' };
       const raw = ce.parse(latex, { form: 'raw' });
       const light = raw.isValid ? lightCanonical(raw.json as MathJson, 0) : null;
       if (light !== null) return { ok: true, json: light, reason: 'ok' };
@@ -419,6 +422,7 @@ export function firstVariableSample(point: number): number {
 /** Warms the engine up (its first parse costs ~100 ms). */
 export function warmUpCas(): void {
   parseLatex('\\frac{1}{2}+x');
+  parseLatexCanonical('\\frac{1}{2}+\\sin(x)');
 }
 
 let bigEngine: ComputeEngine | null = null;
@@ -428,32 +432,53 @@ let bigEngine: ComputeEngine | null = null;
  * 2^{1001} vs 2^{1002}, signs of huge powers). Factorials and nested towers beyond 10^12 in an
  * exponent are left undecided: the engine is synchronous and cannot be interrupted.
  */
-export function bigNumericCompare(a: MathJson, b: MathJson, relTol: number): 'equal' | 'different' | 'unknown' {
+export function bigNumericCompare(a: MathJson, b: MathJson, relTol: number, exact = false): 'equal' | 'different' | 'unknown' {
   for (const j of [a, b]) {
     if (containsHead(j, 'Factorial') || containsHead(j, 'Binomial') || containsHead(j, 'Factorial2')) return 'unknown';
     if (!exponentsBounded(j)) return 'unknown';
   }
+  // Exact answers: enough digits that the magnitudes involved cannot hide a difference
+  // (10^{400}√2 against 10^{400}√2 + 1), and a tolerance only at the level of the rounding.
+  let precision = 50;
+  if (exact) {
+    const digits = Math.max(magnitudeDigits(a), magnitudeDigits(b));
+    if (!Number.isFinite(digits) || digits > 4000) return 'unknown';
+    precision = 60 + Math.ceil(digits);
+  }
   try {
-    if (!bigEngine) {
-      bigEngine = new ComputeEngine();
-      bigEngine.precision = 50;
-    }
+    bigEngine ??= new ComputeEngine();
+    bigEngine.precision = precision;
     const x = bigEngine.box(a as never).N();
     const y = bigEngine.box(b as never).N();
     const big = (e: typeof x) => e.bignumRe ?? (typeof e.re === 'number' && Number.isFinite(e.re) ? bigEngine!.bignum(e.re) : undefined);
     const xr = big(x);
     const yr = big(y);
     if (!xr || !yr || !xr.isFinite() || !yr.isFinite()) return 'unknown';
-    const xi = x.im ?? 0;
-    const yi = y.im ?? 0;
-    if (xi !== 0 || yi !== 0) return 'unknown';
+    if ((x.im ?? 0) !== 0 || (y.im ?? 0) !== 0) return 'unknown';
     const diff = xr.sub(yr).abs();
-    const scale = xr.abs().gt(yr.abs()) ? xr.abs() : yr.abs();
     if (diff.isZero()) return 'equal';
-    return diff.lte(scale.mul(relTol)) ? 'equal' : 'different';
+    const scale = xr.abs().gt(yr.abs()) ? xr.abs() : yr.abs();
+    const tol = exact ? scale.div(bigEngine.bignum(10).pow(precision - 15)) : scale.mul(relTol);
+    return diff.lte(tol) ? 'equal' : 'different';
   } catch {
     return 'unknown';
   }
+}
+
+/** Decimal digits the magnitudes in an expression can reach (|log10| of literals and powers); Infinity when unknown. */
+function magnitudeDigits(json: MathJson, depth = 0): number {
+  if (depth > 200) return Number.POSITIVE_INFINITY;
+  if (typeof json === 'number') return json === 0 || !Number.isFinite(json) ? 0 : Math.abs(Math.log10(Math.abs(json)));
+  if (!Array.isArray(json)) return json && typeof json === 'object' && 'num' in json ? json.num.length : 0;
+  let m = 0;
+  if (json[0] === 'Power' && json.length === 3) {
+    const b = evalReal(json[1]!);
+    const e = evalReal(json[2]!);
+    if (Number.isFinite(e) && Number.isFinite(b) && b !== 0) m = Math.abs(e * Math.log10(Math.abs(b)));
+    else if (!Number.isNaN(e) || !Number.isNaN(b)) m = Math.abs(e) * Math.max(1, magnitudeDigits(json[1]!, depth + 1));
+  }
+  for (let i = 1; i < json.length; i++) m = Math.max(m, magnitudeDigits(json[i]!, depth + 1));
+  return m;
 }
 
 function exponentsBounded(json: MathJson, depth = 0): boolean {

@@ -15,8 +15,7 @@ import { extractAndroidAction, scoreAndroidAction } from './gui/android-world.js
 import { extractOsAction, parseOsAction, scoreOsAction } from './gui/osworld.js';
 import { scoreWebAction } from './gui/webvoyager.js';
 import type { JudgeRequest } from './judge.js';
-import { compareMath, mathText, toMathJson } from './math.js';
-import { parseNumber } from './numbers.js';
+import { acceptsMathCandidate, compareMath } from './math.js';
 import { ocrSimilarity } from './ocr.js';
 import { hasLanguageMixing, hasRepetition } from './penalties.js';
 import { comparePhysics, SCIENCE_REL_TOL } from './physics.js';
@@ -87,11 +86,6 @@ export function verifyDeterministic(req: VerifyRequest, budgetMs: number): Deter
   }
 }
 
-function acceptsMath(candidate: string): boolean {
-  if (parseNumber(candidate)) return true;
-  return toMathJson(mathText(candidate, true)) !== null;
-}
-
 function deterministic(req: VerifyRequest, deadline: Deadline): DeterministicOutcome {
   if (!req || typeof req !== 'object') return done({ score: 0, extracted: null, reason: 'invalid request', formatOk: false });
   const { domain } = req;
@@ -128,7 +122,7 @@ function deterministic(req: VerifyRequest, deadline: Deadline): DeterministicOut
   if ((!gate.ok || gate.answer === null) && format === 'lenient' && FREE_TEXT_DOMAINS.has(domain)) {
     // Other model families often end with a formula and no marker: take the last formula or number.
     const text = stripReasoning(response);
-    const free = extractFreeTextAnswer(text, { latex: true, expr: true, accepts: acceptsMath });
+    const free = extractFreeTextAnswer(text, { latex: true, expr: true, accepts: acceptsMathCandidate });
     if (free !== null) gate = { ok: true, answer: free, reason: 'ok: last formula' };
   }
   if (!gate.ok || gate.answer === null) return done({ score: 0, extracted: null, reason: gate.reason, formatOk: false });

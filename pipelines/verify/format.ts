@@ -205,7 +205,7 @@ export function finalAnswerValue(raw: string): string {
  * The answer among several \boxed{}: the last box, or the last run of boxes joined only by
  * separators ("\boxed{1}, \boxed{2} and \boxed{3}"), which is one list answer.
  */
-function lastBoxedAnswer(text: string, boxes: string[]): string {
+export function lastBoxedAnswer(text: string, boxes: string[]): string {
   if (boxes.length === 1) return boxes[0]!.trim();
   const starts: number[] = [];
   for (let i = text.indexOf('\\boxed{'); i !== -1 && starts.length < 10_000; i = text.indexOf('\\boxed{', i + 7)) starts.push(i);

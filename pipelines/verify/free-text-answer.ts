@@ -3,7 +3,8 @@
  * precedence: "final answer is $…$. I hope" and \boxed{} first, then "final answer … is", then
  * "answer:", then any formula / number — the rightmost match of the best group that parses wins.
  */
-import { findLatexBoxed } from './format.js';
+import { findLatexBoxed, lastBoxedAnswer } from './format.js';
+import { undoubleCommands } from './latex.js';
 
 export interface FreeTextOptions {
   latex: boolean;
@@ -41,7 +42,14 @@ interface PatternSpec {
   re: RegExp;
   priority: number;
   kind: 'latex' | 'boxed-bare' | 'expr';
+  /** A cheap test the text must pass before the pattern can match at all (skips the scan). */
+  needs?: RegExp;
 }
+
+const NEEDS_HOPE = /[Ff][Ii][Nn][Aa][Ll] [Aa][Nn][Ss][Ww][Ee][Rr] [Ii][Ss]/;
+const NEEDS_FINAL = /[Ff]inal [Aa]nswer/;
+const NEEDS_ANSWER = /[Aa]nswer/;
+const NEEDS_BOX = /\\boxed\{/;
 
 let cached: { latex: PatternSpec[]; expr: PatternSpec[] } | null = null;
 
@@ -50,13 +58,13 @@ function patterns(): { latex: PatternSpec[]; expr: PatternSpec[] } {
   const envs = joinedEnvs(false);
   const boxedEnvs = joinedEnvs(true);
   const latex: PatternSpec[] = [
-    { re: new RegExp(String.raw`(?:[Ff][Ii][Nn][Aa][Ll] [Aa][Nn][Ss][Ww][Ee][Rr] [Ii][Ss]):?\s*(${envs})\.?\s?I hope`, 'gs'), priority: 0, kind: 'latex' },
-    { re: new RegExp(String.raw`(?:[Ff]inal [Aa]nswer.{0,100}?)\s+is:?\s*(${envs})`, 'gs'), priority: 50, kind: 'latex' },
-    { re: new RegExp(String.raw`[Aa]nswer:.{0,50}?(${envs})`, 'gs'), priority: 100, kind: 'latex' },
-    { re: new RegExp(String.raw`[Aa]nswer.{0,50}?(${envs})`, 'gs'), priority: 200, kind: 'latex' },
+    { re: new RegExp(String.raw`(?:[Ff][Ii][Nn][Aa][Ll] [Aa][Nn][Ss][Ww][Ee][Rr] [Ii][Ss]):?\s*(${envs})\.?\s?I hope`, 'gs'), priority: 0, kind: 'latex', needs: NEEDS_HOPE },
+    { re: new RegExp(String.raw`(?:[Ff]inal [Aa]nswer.{0,100}?)\s+is:?\s*(${envs})`, 'gs'), priority: 50, kind: 'latex', needs: NEEDS_FINAL },
+    { re: new RegExp(String.raw`[Aa]nswer:.{0,50}?(${envs})`, 'gs'), priority: 100, kind: 'latex', needs: NEEDS_ANSWER },
+    { re: new RegExp(String.raw`[Aa]nswer.{0,50}?(${envs})`, 'gs'), priority: 200, kind: 'latex', needs: NEEDS_ANSWER },
     { re: new RegExp(`(${envs})`, 'gs'), priority: 300, kind: 'latex' },
-    { re: new RegExp(`(${boxedEnvs})`, 'gs'), priority: 0, kind: 'latex' },
-    { re: /(\\boxed\{.+\})/gs, priority: 0, kind: 'boxed-bare' },
+    { re: new RegExp(`(${boxedEnvs})`, 'gs'), priority: 0, kind: 'latex', needs: NEEDS_BOX },
+    { re: /(\\boxed\{.+\})/gs, priority: 0, kind: 'boxed-bare', needs: NEEDS_BOX },
   ];
   // A mixed number ("4 4/9", "+11 5/6", "1 000 4/9") on one line comes first: it is one value.
   const mixed = String.raw`[+-]?(?:[1-9]\d{0,2}(?:[ ,]\d{3})+|\d+)[ \t]+\d+\/\d+`;
@@ -64,17 +72,18 @@ function patterns(): { latex: PatternSpec[]; expr: PatternSpec[] } {
   const ops = String.raw`\+\-\*×\/\^\(\)÷`;
   const exprChars = String.raw`[\d.\s${ops}]`;
   const expr = String.raw`[+-]?\(?-?\d${exprChars}*[${ops}]${exprChars}+\)?`;
-  const prefix = String.raw`(?:^|\s|=)(?:\*\*)?`;
+  // Chinese and Japanese prose writes numbers without spaces ("总共有99颗"): a CJK character bounds a number too.
+  const prefix = String.raw`(?:^|\s|=|(?<=[\u3000-\u303f\u3400-\u9fff\uff01-\uff60]))(?:\*\*)?`;
   const suffix = String.raw`(?:\*\*)?(?:\.|,|:|\s|\)|\$|$)`;
   const currency = '[$€£¥₹]?';
   const exprAnchored = `(?:${prefix}(${expr})${suffix})`;
   const numberAnchored = `(?:${prefix}${currency}(${number}))`;
   const either = `(?:${exprAnchored}|${numberAnchored})`;
   const exprPatterns: PatternSpec[] = [
-    { re: new RegExp(String.raw`(?:[Ff][Ii][Nn][Aa][Ll] [Aa][Nn][Ss][Ww][Ee][Rr] [Ii][Ss]):?\s*${either}\.?\s?I hope`, 'g'), priority: 0, kind: 'expr' },
-    { re: new RegExp(String.raw`(?:[Ff]inal [Aa]nswer.{0,100}?)\s+is:?${either}`, 'g'), priority: 50, kind: 'expr' },
-    { re: new RegExp(String.raw`[Aa]nswer:(?:.{0,100}=\s*|.{0,50}?)${either}(?!\s*=)`, 'g'), priority: 100, kind: 'expr' },
-    { re: new RegExp(String.raw`[Aa]nswer(?:.{0,100}=\s*|.{0,50}?)${either}(?!\s*=)`, 'g'), priority: 200, kind: 'expr' },
+    { re: new RegExp(String.raw`(?:[Ff][Ii][Nn][Aa][Ll] [Aa][Nn][Ss][Ww][Ee][Rr] [Ii][Ss]):?\s*${either}\.?\s?I hope`, 'g'), priority: 0, kind: 'expr', needs: NEEDS_HOPE },
+    { re: new RegExp(String.raw`(?:[Ff]inal [Aa]nswer.{0,100}?)\s+is:?${either}`, 'g'), priority: 50, kind: 'expr', needs: NEEDS_FINAL },
+    { re: new RegExp(String.raw`[Aa]nswer:(?:.{0,100}=\s*|.{0,50}?)${either}(?!\s*=)`, 'g'), priority: 100, kind: 'expr', needs: NEEDS_ANSWER },
+    { re: new RegExp(String.raw`[Aa]nswer(?:.{0,100}=\s*|.{0,50}?)${either}(?!\s*=)`, 'g'), priority: 200, kind: 'expr', needs: NEEDS_ANSWER },
     { re: new RegExp(exprAnchored, 'gm'), priority: 300, kind: 'expr' },
     { re: new RegExp(numberAnchored, 'gm'), priority: 300, kind: 'expr' },
   ];
@@ -122,8 +131,11 @@ export function extractFreeTextAnswer(text: string, opts: FreeTextOptions): stri
   // Unclosed $ or \[ make the lazy environment patterns scan to the end from every opener:
   // bound the text (its tail holds the answer) and the number of delimiters.
   if (text.length > 60_000) text = text.slice(-60_000);
+  text = undoubleCommands(text);
   const dollars = text.split('$').length - 1;
   if (dollars > 2_000 || text.split('\\').length > 20_000) text = text.slice(-8_000);
+  const quick = wholeTextCandidate(text, opts);
+  if (quick !== null && opts.accepts(quick)) return quick;
   const { latex, expr } = patterns();
   const specs = [...(opts.latex ? latex : []), ...(opts.expr ? expr : [])];
   const priorities = [...new Set(specs.map((s) => s.priority))].sort((a, b) => a - b);
@@ -131,7 +143,8 @@ export function extractFreeTextAnswer(text: string, opts: FreeTextOptions): stri
   let fallback: string | null = null;
   for (const pr of priorities) {
     const matches: { start: number; end: number; spec: PatternSpec; value: string; groupStart: number }[] = [];
-    for (const spec of specs.filter((s) => s.priority === pr)) {
+    for (const spec of specs) {
+      if (spec.priority !== pr || (spec.needs && !spec.needs.test(text))) continue;
       spec.re.lastIndex = 0;
       for (const m of text.matchAll(spec.re)) {
         const value = m.slice(1).find((g) => g !== undefined) ?? m[0];
@@ -147,10 +160,13 @@ export function extractFreeTextAnswer(text: string, opts: FreeTextOptions): stri
         const gs = m.groupStart;
         const ge = gs + m.value.length;
         if (failedLatex.some(([lo, hi]) => gs < hi && ge > lo)) continue;
+        // "4 4/9 2": numbers side by side are several values, not one expression (a leading mixed number or thousands groups aside).
+        if (JUXTAPOSED.test(m.value.replace(LEADING_MIXED, '0'))) continue;
         candidate = normaliseNumberCandidate(m.value);
       } else if (m.spec.kind === 'boxed-bare') {
-        const boxes = findLatexBoxed(m.value);
-        candidate = boxes.length > 0 ? boxes[boxes.length - 1]! : m.value;
+        // The last box, or the last run of boxes joined only by separators; an unclosed box runs to the end.
+        const boxes = findLatexBoxed(text);
+        candidate = boxes.length > 0 ? lastBoxedAnswer(text, boxes) : m.value;
       } else candidate = latexCandidate(m.value);
       if (candidate.trim().length === 0) continue;
       if (opts.accepts(candidate)) return candidate;
@@ -161,6 +177,27 @@ export function extractFreeTextAnswer(text: string, opts: FreeTextOptions): stri
   // Nothing parses: the first string seen is compared as text (Math-Verify's "first_match" fallback).
   return fallback;
 }
+
+const WHOLE_INLINE = /^\s*(\$\$?)([^$\n]*)\1\s*$/;
+const WHOLE_NUMBER = /^\s*-?\d+(?:\.\d+)?\s*$/;
+
+/**
+ * The candidate the patterns would rank first when the whole text is one `$…$` / `$$…$$` formula
+ * (no box, no answer marker) or one plain number: most golds and many short answers. Skipping the
+ * pattern battery for them is the cheap path; anything else, or a candidate that is not accepted,
+ * takes the full search.
+ */
+function wholeTextCandidate(text: string, opts: FreeTextOptions): string | null {
+  if (text.length > 300) return null;
+  if (opts.expr && WHOLE_NUMBER.test(text)) return normaliseNumberCandidate(text);
+  if (!opts.latex) return null;
+  const m = WHOLE_INLINE.exec(text);
+  if (!m || m[2]!.trim().length === 0 || m[2]!.includes('\\boxed') || m[2]!.endsWith('\\')) return null;
+  return latexCandidate(text);
+}
+
+const JUXTAPOSED = /\d\s+(?!\d{3}(?!\d))\d/;
+const LEADING_MIXED = /^\s*[+-]?(?:[1-9]\d{0,2}(?:[ ,]\d{3})+|\d+)[ \t]+\d+\/\d+/;
 
 function normaliseNumberCandidate(s: string): string {
   const t = s.trim();

@@ -3,12 +3,17 @@
  * \dfrac, \left/\right) and rewrites plain-text math (sqrt(x), x**2, sin(pi/2), v0) into LaTeX that
  * @cortex-js/compute-engine parses. Parsing itself is left to the CAS.
  */
-import { toHalfWidth, unicodeScriptsToAscii, unifyPunctuation } from './text.js';
+import { ASCII_ONLY, toHalfWidth, unicodeScriptsToAscii, unifyPunctuation } from './text.js';
 
 /** Commands that Math-Verify's data sometimes writes with a doubled backslash (`\\frac`). */
 const KNOWN_COMMANDS =
   'frac|dfrac|tfrac|cfrac|sqrt|left|right|le|leq|ge|geq|ne|neq|lt|gt|pi|infty|cdot|times|div|pm|mp|in|cup|cap|text|mathrm|mathbf|sin|cos|tan|cot|sec|csc|ln|log|exp|alpha|beta|gamma|delta|theta|lambda|mu|sigma|omega|phi|varphi|circ|degree|begin|end|boxed|quad|qquad|dots|ldots|cdots|approx';
 const DOUBLED_COMMAND = new RegExp(`(?<!\\\\)\\\\\\\\(?=(?:${KNOWN_COMMANDS})(?![a-zA-Z]))`, 'g');
+
+/** `\\frac` → `\frac` for known commands (text escaped twice); a row break before another command is kept. */
+export function undoubleCommands(s: string): string {
+  return s.includes('\\\\') ? s.replace(DOUBLED_COMMAND, '\\') : s;
+}
 
 const TEXT_COMMANDS = /\\(?:text|textbf|textit|textrm|textsf|texttt|textnormal|mathrm|mathbf|mathit|mathsf|mathtt|mbox|operatorname|mathnormal|boldsymbol|bm|rm|bf)\s*\{/g;
 
@@ -41,6 +46,11 @@ const UNICODE_MATH: [RegExp, string][] = [
   [/α/g, '\\alpha '],
   [/β/g, '\\beta '],
 ];
+
+/** All of UNICODE_MATH as one pass: one character class, one lookup. */
+const UNICODE_MATH_MAP = new Map<string, string>();
+for (const [re, rep] of UNICODE_MATH) for (const c of re.source.replace(/[[\]|]/g, '')) UNICODE_MATH_MAP.set(c, rep);
+const UNICODE_MATH_ANY = new RegExp(`[${[...UNICODE_MATH_MAP.keys()].join('')}]`, 'gu');
 
 /** Replaces `name{…}`-style groups by calling `fn` on the balanced inner text. */
 export function mapBraceGroups(s: string, open: RegExp, fn: (inner: string, match: string) => string): string {
@@ -106,9 +116,32 @@ export interface CleanOptions {
 export function cleanLatex(input: string, opts: CleanOptions = {}): string {
   let s = unifyPunctuation(toHalfWidth(input)).replace(/根号\s*/g, '√');
   // A row separator right before \end{…matrix} adds an empty row.
-  s = s.replace(/\\\\\s*(?=\\end\{)/g, ' ');
-  s = s.replace(DOUBLED_COMMAND, '\\');
+  const tex = s.includes('\\');
+  if (tex) {
+    s = s.replace(/\\\\\s*(?=\\end\{)/g, ' ');
+    s = s.replace(DOUBLED_COMMAND, '\\');
+  }
   s = stripMathDelimiters(s);
+  if (tex) s = cleanCommands(s);
+  else if (s.includes('~') || s.includes('{')) {
+    s = s.replace(/(\d)\s*\{\s*,\s*\}\s*(?=\d{3})/g, '$1').replace(/~/g, ' ');
+  }
+  s = s.replace(/>=/g, '\\ge ').replace(/<=/g, '\\le ').replace(/!=/g, '\\ne ');
+  if (opts.stripDegrees !== false) s = stripDegreeMarks(s);
+  if (s.includes('\\')) {
+    s = mapBraceGroups(s, /\\(?:boxed|fbox)\s*\{/g, (inner) => inner);
+    s = opts.dropText
+      ? mapBraceGroups(s, TEXT_COMMANDS, () => ' ')
+      : mapBraceGroups(s, TEXT_COMMANDS, (inner) => inner);
+    s = s.replace(/\\(?:mathbb|mathcal|mathfrak)\s*\{([^{}]*)\}/g, '\\mathbb{$1}');
+  }
+  if (!/(?:\.\.\.|…|\\[lc]?dots)\s*$/.test(s)) s = s.replace(/[.,;:。，；]+\s*$/u, '');
+  return s.replace(/\s+/g, ' ').trim();
+}
+
+/** The command-level part of cleanLatex (only for text with a backslash). */
+function cleanCommands(input: string): string {
+  let s = input;
   s = s.replace(/\\(?:displaystyle|textstyle|scriptstyle|limits|nolimits)\b/g, ' ');
   s = s.replace(/\\[dtc]frac(?![a-zA-Z])/g, '\\frac');
   s = s.replace(/\\left\s*\\?\./g, '').replace(/\\right\s*\\?\./g, '');
@@ -122,17 +155,9 @@ export function cleanLatex(input: string, opts: CleanOptions = {}): string {
   s = s.replace(/\\(?:leqslant|leq)(?![a-zA-Z])/g, '\\le').replace(/\\(?:geqslant|geq)(?![a-zA-Z])/g, '\\ge');
   s = s.replace(/\\lt(?![a-zA-Z])/g, '<').replace(/\\gt(?![a-zA-Z])/g, '>');
   s = s.replace(/\\neq(?![a-zA-Z])/g, '\\ne');
-  s = s.replace(/>=/g, '\\ge ').replace(/<=/g, '\\le ').replace(/!=/g, '\\ne ');
   s = s.replace(/\\%/g, '%');
   s = s.replace(/\\\$/g, '');
-  if (opts.stripDegrees !== false) s = stripDegreeMarks(s);
-  s = mapBraceGroups(s, /\\(?:boxed|fbox)\s*\{/g, (inner) => inner);
-  s = opts.dropText
-    ? mapBraceGroups(s, TEXT_COMMANDS, () => ' ')
-    : mapBraceGroups(s, TEXT_COMMANDS, (inner) => inner);
-  s = s.replace(/\\(?:mathbb|mathcal|mathfrak)\s*\{([^{}]*)\}/g, '\\mathbb{$1}');
-  if (!/(?:\.\.\.|…|\\[lc]?dots)\s*$/.test(s)) s = s.replace(/[.,;:。，；]+\s*$/u, '');
-  return s.replace(/\s+/g, ' ').trim();
+  return s;
 }
 
 /** 72°, 72^\circ, 72^{\circ}, 72\degree → 72 (unless inside a trig function argument). */
@@ -157,7 +182,7 @@ const PLAIN_FUNCTION_RE = new RegExp(`(?<![a-zA-Z\\\\])(${PLAIN_FUNCTIONS.join('
 /** Rewrites plain-text math into LaTeX; LaTeX input passes through mostly unchanged. */
 export function plainToLatex(input: string): string {
   let s = unicodeScriptsToAscii(input, 'latex');
-  for (const [re, rep] of UNICODE_MATH) s = s.replace(re, rep);
+  if (!ASCII_ONLY.test(s)) s = s.replace(UNICODE_MATH_ANY, (c) => UNICODE_MATH_MAP.get(c) ?? c);
   s = s.replace(/\*\*/g, '^');
   // √(…), √x, √9, 根号2
   s = s.replace(/根号\s*/g, '√');

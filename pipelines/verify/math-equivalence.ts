@@ -19,6 +19,7 @@ import {
   stringValue,
   type MathJson,
 } from './cas.js';
+import { rationalEqual, rationalValue } from './exact-rational.js';
 import type { Deadline } from './timeout.js';
 
 export type Outcome = 'equal' | 'different' | 'unknown';
@@ -32,6 +33,12 @@ export interface EquivalenceOptions {
   deadline?: Deadline;
   /** Relative tolerance of the 50-digit comparison used past the range of doubles. */
   bigRelTol?: number;
+  /**
+   * Both answers are exact (no decimal literal, no rounding asked for): rational values compare
+   * exactly with big integers, and a rational next to an irrational look-alike is checked with
+   * as many digits as the magnitudes need.
+   */
+  exactRational?: boolean;
 }
 
 const RELATIONS = new Set(['Less', 'LessEqual', 'Greater', 'GreaterEqual', 'NotEqual']);
@@ -85,6 +92,12 @@ function isIntervalLike(j: MathJson): boolean {
   return h === 'Interval' || h === 'Union' || h === 'EmptySet' || j === 'EmptySet' || j === 'RealNumbers';
 }
 
+/** "1 < x ≤ 3" as the engine reads mixed chains: And / Or of relations. */
+function isConjunction(j: MathJson): boolean {
+  const h = head(j);
+  return (h === 'And' || h === 'Or') && args(j).length > 0 && args(j).every((a) => isRelation(a) || isConjunction(a));
+}
+
 function isRelation(j: MathJson): boolean {
   const h = head(j);
   return h !== null && RELATIONS.has(h);
@@ -122,17 +135,30 @@ export function compareMathJson(goldIn: MathJson, predIn: MathJson, opts: Equiva
     // [a, b] next to (a, b): a closed and an open interval.
     return compareSets(gold, pred, opts);
   }
-  if (isRelation(gold) || isRelation(pred) || isIntervalLike(gold) || isIntervalLike(pred)) {
+  if (isRelation(gold) || isRelation(pred) || isIntervalLike(gold) || isIntervalLike(pred) || isConjunction(gold) || isConjunction(pred)) {
     return compareSets(gold, pred, opts);
   }
 
   const gm = matrixValue(gold);
   const pm = matrixValue(pred);
   if (gm && pm && (containsMatrix(gold) || containsMatrix(pred))) return compareMatrices(gm, pm, opts);
+  if ((gm !== null) !== (pm !== null)) {
+    // A column (or row) vector against a tuple of its entries: the same vector.
+    const gv = gm ? vectorEntries(gm) : head(gold) === 'Tuple' ? args(gold) : null;
+    const pv = pm ? vectorEntries(pm) : head(pred) === 'Tuple' ? args(pred) : null;
+    if (gv && pv) return compareMatrices([gv], [pv], opts);
+  }
 
   if (isCollection(gold) || isCollection(pred)) return compareCollections(gold, pred, opts);
 
   return compareScalars(gold, pred, opts);
+}
+
+/** The entries of an n×1 or 1×n matrix (n ≥ 2), else null. */
+function vectorEntries(rows: MathJson[][]): MathJson[] | null {
+  if (rows.length >= 2 && rows.every((r) => r.length === 1)) return rows.map((r) => r[0]!);
+  if (rows.length === 1 && rows[0]!.length >= 2) return rows[0]!;
+  return null;
 }
 
 function containsMatrix(j: MathJson): boolean {
@@ -180,6 +206,9 @@ function matrixValue(j: MathJson): MathJson[][] | null {
 function compareScalars(gold: MathJson, pred: MathJson, opts: EquivalenceOptions): Outcome {
   const vars = [...new Set([...freeSymbols(gold), ...freeSymbols(pred)])].sort();
   if (vars.length === 0) {
+    const gr = opts.exactRational ? rationalValue(gold) : null;
+    const pr = opts.exactRational ? rationalValue(pred) : null;
+    if (gr && pr) return rationalEqual(gr, pr) ? 'equal' : 'different';
     const g = numericValue(gold);
     const p = numericValue(pred);
     if (Number.isNaN(g) || Number.isNaN(p)) return compareComplex(gold, pred, opts);
@@ -187,12 +216,18 @@ function compareScalars(gold: MathJson, pred: MathJson, opts: EquivalenceOptions
     const outOfRange = (v: number, j: MathJson) => !Number.isFinite(v) || (Math.abs(v) < 1e-290 && maxExponent(j) > 300) || maxExponent(j) > 300;
     if (Number.isFinite(g) !== Number.isFinite(p) && maxExponent(gold) <= 300 && maxExponent(pred) <= 300) return 'different';
     if (outOfRange(g, gold) || outOfRange(p, pred)) {
-      const big = bigNumericCompare(pred, gold, opts.bigRelTol ?? 1e-9);
+      const big = bigNumericCompare(pred, gold, opts.bigRelTol ?? 1e-9, opts.exactRational === true);
       if (big !== 'unknown') return big;
       if (!Number.isFinite(g) && !Number.isFinite(p) && Math.sign(g) !== Math.sign(p)) return 'different';
       return JSON.stringify(gold) === JSON.stringify(pred) ? 'equal' : 'unknown';
     }
-    return opts.close(p, g) ? 'equal' : 'different';
+    if (!opts.close(p, g)) return 'different';
+    // 141421356237/10^11 is close to √2 in doubles, but a rational is not an irrational look-alike.
+    if (opts.exactRational && (gr !== null) !== (pr !== null)) {
+      const big = bigNumericCompare(pred, gold, 0, true);
+      if (big !== 'unknown') return big;
+    }
+    return 'equal';
   }
   return compareSymbolic(pred, gold, opts.close, vars);
 }
@@ -342,9 +377,16 @@ function toPieces(j: MathJson, variable: { name: string | null }): Piece[] | nul
   return null;
 }
 
+/** "f(x)" stands for one unknown (a range answer, 0 < f(x) < 1): it becomes the symbol "f(x)". */
+function functionValueAsSymbol(j: MathJson): MathJson {
+  const h = head(j);
+  if (h !== null && /^[a-zA-Z]$/.test(h) && args(j).length > 0 && args(j).every((a) => isSymbol(a))) return `${h}(${args(j).join(',')})`;
+  return j;
+}
+
 function relationPieces(x: MathJson, variable: { name: string | null }): Piece[] | null {
   const h = head(x)!;
-  const ops = args(x);
+  const ops = args(x).map(functionValueAsSymbol);
   const syms = new Set<string>();
   for (const o of ops) freeSymbols(o, syms);
   if (syms.size !== 1) return null;
@@ -376,6 +418,24 @@ function relationPieces(x: MathJson, variable: { name: string | null }): Piece[]
       const v = numericValue(hi);
       if (Number.isNaN(v)) return null;
       piece = { lo: -Infinity, hi: v, loOpen: true, hiOpen: strict };
+    } else if (head(hi) === 'Abs' && !containsVar(lo, name)) {
+      // c < |g(x)|: g(x) < -c or g(x) > c, with g linear.
+      const c = numericValue(lo);
+      const g = linearForm(args(hi)[0]!, name);
+      if (Number.isNaN(c) || !g) return null;
+      const u: Piece[] = c < 0 || (c === 0 && !strict)
+        ? [{ lo: -Infinity, hi: Infinity, loOpen: true, hiOpen: true }]
+        : [{ lo: -Infinity, hi: -c, loOpen: true, hiOpen: strict }, { lo: c, hi: Infinity, loOpen: strict, hiOpen: true }];
+      acc = intersectPieces(acc, preimage(u, g));
+      continue;
+    } else if (head(lo) === 'Abs' && !containsVar(hi, name)) {
+      // |g(x)| < c: -c < g(x) < c.
+      const c = numericValue(hi);
+      const g = linearForm(args(lo)[0]!, name);
+      if (Number.isNaN(c) || !g) return null;
+      const u: Piece[] = c < 0 || (c === 0 && strict) ? [] : [{ lo: -c, hi: c, loOpen: strict, hiOpen: strict }];
+      acc = intersectPieces(acc, preimage(u, g));
+      continue;
     } else {
       const linear = linearBound(lo, hi, name, strict);
       if (!linear) return null;
@@ -392,6 +452,28 @@ function isVar(j: MathJson, name: string): boolean {
 
 function containsVar(j: MathJson, name: string): boolean {
   return freeSymbols(j).has(name);
+}
+
+/** g(x) = k·x + c over the sample points, or null when g is not linear in x. */
+function linearForm(g: MathJson, name: string): { k: number; c: number } | null {
+  if (g === name) return { k: 1, c: 0 };
+  const [v0, v1, v2] = sampleValues(g, [name]);
+  const [x0, x1, x2] = [firstVariableSample(0), firstVariableSample(1), firstVariableSample(2)];
+  if (v0 === undefined || v1 === undefined || v2 === undefined) return null;
+  const k = (v1 - v0) / (x1 - x0);
+  const c = v0 - k * x0;
+  if (!Number.isFinite(k) || Math.abs(k) < 1e-12 || Math.abs(k * x2 + c - v2) > 1e-9 * Math.max(1, Math.abs(v2))) return null;
+  return { k, c };
+}
+
+/** The x for which k·x + c lies in the given pieces. */
+function preimage(u: Piece[], g: { k: number; c: number }): Piece[] {
+  const map = (v: number) => (Number.isFinite(v) ? (v - g.c) / g.k : g.k > 0 ? v : -v);
+  return mergePieces(
+    u.map((p) => (g.k > 0
+      ? { lo: map(p.lo), hi: map(p.hi), loOpen: p.loOpen, hiOpen: p.hiOpen }
+      : { lo: map(p.hi), hi: map(p.lo), loOpen: p.hiOpen, hiOpen: p.loOpen })),
+  );
 }
 
 /** lo < hi where one side is linear in the variable: solve numerically via two evaluations. */

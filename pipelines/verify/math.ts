@@ -3,6 +3,7 @@
  * lists → CAS structural/symbolic equivalence. Undecidable pairs (prose, unparseable text) come back
  * as `unknown` for the LLM judge.
  */
+import { parseArithmetic } from './arith-parse.js';
 import { freeSymbols, parseLatex, type MathJson } from './cas.js';
 import { compareChoice, resolveChoices } from './choice.js';
 import { hedgeReason, methodOnlyReason } from './hedging.js';
@@ -142,6 +143,9 @@ function compareNumbers(
   return close(plain.value, pct.value / 100) || close(plain.value, pct.value) || close(pct.value / 100, plain.value);
 }
 
+const APPROX = /\\approx(?![a-zA-Z])|≈/;
+const APPROX_SPLIT = /\\approx(?![a-zA-Z])|≈/;
+
 const RELATION = /[<>≤≥≠]|\\(?:le|ge|lt|gt|ne|leq|geq|neq|lor|land)(?![a-z])/;
 
 /** Parses to MathJSON via the CAS, or null. */
@@ -149,15 +153,39 @@ export function toMathJson(text: string): MathJson | null {
   const latex = plainToLatex(text);
   const parsed = parseLatex(latex);
   if (parsed.ok) return parsed.json;
-  // "a = b = c" that does not parse as a whole: its last part is the answer.
-  if (!/[,;]/.test(latex)) {
+  // "a = b = c" that does not parse as a whole: its last part is the answer (not when a guard refused
+  // the whole, and only a part with balanced braces: "\sum_{k=0}^{n}" has no last part).
+  if (!/[,;]/.test(latex) && parsed.reason === 'parse-error') {
     const parts = latex.split(/(?<![\\<>!])=/);
-    if (parts.length > 2) {
+    if (parts.length > 2 && balancedBraces(parts[parts.length - 1]!)) {
       const last = parseLatex(parts[parts.length - 1]!.trim());
       if (last.ok) return last.json;
     }
   }
   return null;
+}
+
+function balancedBraces(s: string): boolean {
+  let d = 0;
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === '{') d++;
+    else if (s[i] === '}' && --d < 0) return false;
+  }
+  return d === 0;
+}
+
+/**
+ * Whether a free-text candidate reads as a math answer (the extraction's acceptance test). A list of
+ * solutions whose items each parse ("6 and 8", "(x, y) = (5, 8) and (8, 5)") is accepted without
+ * asking the engine, which would read the words as products of letters anyway.
+ */
+export function acceptsMathCandidate(candidate: string): boolean {
+  if (parseNumber(candidate)) return true;
+  const text = mathText(candidate, true);
+  if (parseArithmetic(plainToLatex(text)) !== null) return true;
+  const list = solutionItems(text);
+  if (list.isList && list.items.every((x) => parseNumber(x) !== null || parseArithmetic(plainToLatex(x)) !== null)) return true;
+  return toMathJson(text) !== null;
 }
 
 /** Compares a predicted math answer with the ground truth. */
@@ -190,6 +218,17 @@ export function compareMath(predRaw: string, goldRaw: string, opts: MathCompareO
   if (depth === 0) {
     const angle = degreesAgainstRadians(pred, gold);
     if (angle) return compareMath(angle[0], angle[1], opts, depth + 1);
+  }
+
+  if (depth === 0 && APPROX.test(pred)) {
+    // "9.5/π ≈ 3.02": the exact part is the answer; its rounding also counts where the gold is a rounded decimal.
+    const cut = pred.split(APPROX_SPLIT);
+    const exactPart = cut[0]!.trim();
+    if (exactPart.length > 0 && !exactPart.includes('=') && !/[a-zA-Z]/.test(exactPart.replace(/\\[a-zA-Z]+/g, ''))) {
+      const v = compareMath(exactPart, gold, opts, depth + 1);
+      if (v.kind === 'equal' || !hasDecimalLiteral(gold)) return v;
+      return compareMath(cut[cut.length - 1]!, gold, opts, depth + 1);
+    }
   }
 
   const stripUnits = opts.stripUnits ?? true;
@@ -246,7 +285,11 @@ export function compareMath(predRaw: string, goldRaw: string, opts: MathCompareO
       const oneUnknown = bases.size === 1 && !bases.has(null);
       const gi = pEq && !oneUnknown ? gs.items : gs.items.map(stripLabel);
       const pi = gEq && !oneUnknown ? ps.items : ps.items.map(stripLabel);
-      return compareLists(pi, gi, { ...opts, ordered: (opts.ordered ?? false) && !gs.isSet && !ps.isSet });
+      // A solution set that repeats an item is the same set ("(3, 7), (7, 3), (3,7)"), unless the gold itself repeats (a double root).
+      const key = (x: string) => x.replace(/\s+/g, '');
+      const goldRepeats = new Set(gi.map(key)).size !== gi.length;
+      const pu = goldRepeats || opts.ordered ? pi : pi.filter((x, i) => pi.findIndex((y) => key(y) === key(x)) === i);
+      return compareLists(pu, gi, { ...opts, ordered: (opts.ordered ?? false) && !gs.isSet && !ps.isSet });
     }
   }
   if (depth === 0 && g.includes('=') !== p.includes('=')) {
@@ -273,6 +316,7 @@ export function compareMath(predRaw: string, goldRaw: string, opts: MathCompareO
   const eq: EquivalenceOptions = {
     close,
     bigRelTol: exact ? (hasDecimalLiteral(p) ? 1e-12 : 1e-40) : opts.relTol,
+    exactRational: exact && !hasDecimalLiteral(p),
     intervalMatchesRelation: opts.intervalMatchesRelation ?? true,
     monomialEquations: opts.monomialEquations ?? false,
     deadline: opts.deadline,

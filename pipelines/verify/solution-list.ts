@@ -17,6 +17,20 @@ function setInner(s: string): string | null {
   return null;
 }
 
+/** The bracket opening the text closes at its end ("(1, 2)", "[0, 1)"; not "(x, y) = (5, 8)"). */
+function closesAtEnd(t: string): boolean {
+  let d = 0;
+  for (let i = 0; i < t.length; i++) {
+    const c = t[i];
+    if (c === '(' || c === '[' || c === '{') d++;
+    else if (c === ')' || c === ']' || c === '}') {
+      d--;
+      if (d === 0) return i === t.length - 1;
+    }
+  }
+  return false;
+}
+
 function balanced(s: string): boolean {
   let d = 0;
   for (const c of s) {
@@ -65,9 +79,13 @@ export function solutionItems(text: string): SolutionItems {
   const inner = setInner(t);
   const isSet = inner !== null;
   if (inner !== null) t = inner;
-  if (/^[([].*[)\]]$/s.test(t) && splitTopLevel(t, [',', ';']).length === 1 && !/\\pm|±/.test(t)) {
+  // "(11,7)or(7,11)": joined tuples are a list even without spaces around the word.
+  if (/[)\]]\s*(?:or|and)\s*[([]/.test(t)) t = t.replace(/([)\]])\s*(?:or|and)\s*(?=[([])/g, '$1, ');
+  if (/^[([].*[)\]]$/s.test(t) && closesAtEnd(t) && splitTopLevel(t, [',', ';']).length === 1 && !/\\pm|±/.test(t)) {
     return { items: [normaliseTuple(t)], isList: isSet, isSet, bracketed: !isSet };
   }
+  const groups = labelledGroups(t);
+  if (groups) return { items: groups, isList: true, isSet: true, bracketed: false };
   const raw = splitTopLevel(t, SEPARATORS).map((x) => x.trim()).filter((x) => x.length > 0);
   const items = raw.flatMap(expandPlusMinus).map(normaliseTuple);
   return { items, isList: isSet || items.length > 1, isSet, bracketed: false };
@@ -92,4 +110,36 @@ const FUNCTION_LABEL = /^\s*[a-zA-Z](?:_\{?\w+\}?)?\s*(?:\\left)?\(\s*[a-zA-Z](?
 export function stripFunctionLabel(s: string): string {
   const m = FUNCTION_LABEL.exec(s);
   return m && !s.slice(m[0].length).includes('=') ? s.slice(m[0].length).trim() : s;
+}
+
+const GROUP_SEPARATORS = [';', '；', ' and ', ' or ', '\\lor', ' 和 ', '或'];
+
+/**
+ * Solutions written as groups of labelled assignments, "p = 5, q = 2; p = 7, q = 2" (or joined by
+ * "and"/"or"): each group is one tuple with its unknowns in alphabetical order (x, y, z; p, q;
+ * x_1, x_2), so the answer compares with "(5, 2), (7, 2)" and with groups labelled in another order. Null unless there are several groups, each assigning the
+ * same two or more distinct unknowns a value.
+ */
+function labelledGroups(t: string): string[] | null {
+  if (!t.includes('=')) return null;
+  const parts = splitTopLevel(t, GROUP_SEPARATORS).map((x) => x.trim()).filter((x) => x.length > 0);
+  if (parts.length < 2) return null;
+  let order: string[] | null = null;
+  const tuples: string[] = [];
+  for (const part of parts) {
+    const items = splitTopLevel(part, [',', '，']).map((x) => x.trim());
+    if (items.length < 2) return null;
+    const values = new Map<string, string>();
+    for (const item of items) {
+      const value = stripLabel(item);
+      if (value === item) return null;
+      const label = item.slice(0, item.indexOf('=')).trim().replace(/\s+/g, '');
+      if (values.has(label)) return null;
+      values.set(label, value);
+    }
+    order ??= [...values.keys()].sort();
+    if (order.length !== values.size || order.some((l) => !values.has(l))) return null;
+    tuples.push(`(${order.map((l) => values.get(l)!).join(', ')})`);
+  }
+  return tuples;
 }

@@ -19,7 +19,11 @@ const VULGAR_FRACTIONS: Record<string, string> = {
 const VULGAR_RE = new RegExp(`[${Object.keys(VULGAR_FRACTIONS).join('')}]`, 'g');
 
 /** Full-width ASCII (ＡＢＣ１２３，．) and ideographic space to ASCII. */
+/** Plain ASCII text: the Unicode rewrites below have nothing to do (the common case, checked once). */
+export const ASCII_ONLY = /^[\x00-\x7f]*$/;
+
 export function toHalfWidth(s: string): string {
+  if (ASCII_ONLY.test(s)) return s;
   let out = '';
   let changed = false;
   for (let i = 0; i < s.length; i++) {
@@ -37,6 +41,7 @@ export function toHalfWidth(s: string): string {
 
 /** Unicode super/subscripts to `^{…}` / `_{…}`; vulgar fractions to `a/b`. */
 export function unicodeScriptsToAscii(s: string, style: 'latex' | 'plain' = 'latex'): string {
+  if (ASCII_ONLY.test(s)) return s;
   let out = s.replace(SUP_RE, (m) => {
     const v = [...m].map((c) => SUPERSCRIPTS[c]).join('');
     return style === 'latex' ? `^{${v}}` : `^${v}`;
@@ -50,6 +55,7 @@ export function unicodeScriptsToAscii(s: string, style: 'latex' | 'plain' = 'lat
 
 /** Dashes, minus signs, primes and quotes that look alike become one character each. */
 export function unifyPunctuation(s: string): string {
+  if (ASCII_ONLY.test(s)) return s;
   return s
     .replace(/[\u2212\u2012\u2013\u2014\u2015\ufe63]/g, '-')
     .replace(/[\u2018\u2019\u2032]/g, "'")

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { extractChoiceLetter } from '../../pipelines/verify/choice.js';
 import { extractAnswer } from '../../pipelines/verify/format.js';
+import { parseArithmetic } from '../../pipelines/verify/arith-parse.js';
 import { clearParseCache, evalReal, parseLatex, parseLatexCanonical } from '../../pipelines/verify/cas.js';
 import { compareMathJson } from '../../pipelines/verify/math-equivalence.js';
 import { compareMath } from '../../pipelines/verify/math.js';
@@ -469,6 +470,50 @@ describe('the light parse path', () => {
       if (!light.ok || !full.ok) continue;
       expect(compareMathJson(full.json!, light.json!, { close, intervalMatchesRelation: true, monomialEquations: false }), `${latex}: ${JSON.stringify(light.json)} vs ${JSON.stringify(full.json)}`).toBe('equal');
     }
+  });
+
+  it('reads functions, subscripts, Greek letters, ±, chains, |x|, n!, roots, f(x) and matrices as the canonical parse does', () => {
+    const r = rng(27);
+    const v = () => pick(r, ['x', 'y', 'x_1', 'a_{2}', '\\theta', '\\alpha']);
+    const num = () => pick(r, [String(int(r, 1, 9)), `\\frac{${int(r, 1, 9)}}{${int(r, 2, 9)}}`, `${int(r, 1, 5)}\\sqrt{${int(r, 2, 7)}}`, '\\pi']);
+    const fn = () => pick(r, ['\\sin', '\\cos', '\\tan', '\\sec', '\\ln', '\\log', '\\exp', '\\arctan', '\\sinh']);
+    const term = (): string => pick(r, [
+      `${fn()}(${v()})`, `${fn()} ${v()}`, `${fn()}^{2}(${v()} + ${num()})`, `${fn()}^2 ${v()}`, `\\log_{${int(r, 2, 9)}} ${v()}`,
+      `\\sqrt[${int(r, 3, 5)}]{${v()} + ${int(r, 1, 9)}}`, `|${v()} - ${num()}|`, `${int(r, 2, 6)}!`, `(${int(r, 1, 4)} + ${int(r, 1, 4)})!`,
+      `${num()}${v()}^{${int(r, 2, 3)}}`, `f(${v()})`, `g(${num()})`, `(${v()} + 1)(${v()} - ${int(r, 1, 9)})`, `\\sin^{-1}(\\frac{${v()}}{10})`,
+    ]);
+    const forms = [
+      () => `${term()} + ${term()}`,
+      () => `${term()} \\cdot ${term()} - ${num()}`,
+      () => `\\frac{${term()}}{${term()}}`,
+      () => `${num()} \\pm ${term()}`,
+      () => `\\pm ${num()}`,
+      () => `${int(r, -9, 0)} ${pick(r, ['<', '\\le'])} ${v()} ${pick(r, ['<', '\\le'])} ${int(r, 1, 9)}`,
+      () => `${v()} = ${term()}`,
+      () => `\\begin{pmatrix} ${num()} & ${term()} \\\\ ${int(r, -9, 9)} & ${num()} \\end{pmatrix}`,
+      () => `\\begin{bmatrix} ${num()} \\\\ ${term()} \\end{bmatrix}`,
+      () => `\\{${num()}, ${num()}\\} \\cup [${int(r, 10, 12)}, ${int(r, 13, 20)})`,
+      () => `{${num()}, ${num()}}`,
+    ];
+    const close = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b));
+    let own = 0;
+    for (let k = 0; k < 150; k++) {
+      const latex = pick(r, forms)();
+      clearParseCache();
+      const light = parseLatex(latex);
+      const full = parseLatexCanonical(latex);
+      if (!full.ok) continue;
+      expect(light.ok, latex).toBe(true);
+      if (parseArithmetic(latex) !== null) own++;
+      const verdict = compareMathJson(full.json!, light.json!, { close, intervalMatchesRelation: true, monomialEquations: false });
+      // Measurement (±) has no single value: both sides must at least have the same shape.
+      if (latex.includes('\\pm')) expect(JSON.stringify(light.json).includes('Measurement'), latex).toBe(true);
+      // An undefined function has no value either: it must read as a call, as the engine reads it.
+      else if (/(?<![a-zA-Z\\])[fg]\(/.test(latex)) expect(/\["[fg]",/.test(JSON.stringify(light.json)), latex).toBe(true);
+      else expect(verdict, `${latex}: ${JSON.stringify(light.json)} vs ${JSON.stringify(full.json)}`).toBe('equal');
+    }
+    // The point of the own parser: these shapes do not go to the engine.
+    expect(own).toBeGreaterThan(120);
   });
 });
 
