@@ -161,7 +161,7 @@ export async function reduceFilter(
     await conn.run(`CREATE TABLE i_pairs (a INTEGER, b INTEGER, distance INTEGER)`);
     const bandsStarted = Date.now();
     const bandsCpu = process.cpuUsage();
-    for (const [band, masks] of plan.masks.entries()) {
+    for (const [band, masks] of (mediaCount > 1 ? plan.masks : []).entries()) {
       if (band && band % Math.max(1, Math.round(plan.bands / 20)) === 0) {
         const cpu = process.cpuUsage(bandsCpu);
         log.info({ band, bands: plan.bands, bits: plan.bits, media: mediaCount, seconds: (Date.now() - bandsStarted) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 }, 'filter reduce: image bands');
