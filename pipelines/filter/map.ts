@@ -98,7 +98,8 @@ export async function mapUnit(unit: WorkUnit<UpstreamUnit>, ctx: StageContext, s
   const config: FilterConfig = ctx.config.filter;
   // Ingest may write a unit's samples in completion order (adapters decode concurrently), so `row`,
   // which "first seen" keep policies follow, is the order in the source: file, then locator with
-  // numbers compared as numbers (line:2 before line:10), then id.
+  // numbers compared as numbers (line:2 before line:10), then derived before original (the synthesize
+  // stage's open form of a question is kept over the multiple-choice source it shares a place with), then id.
   const samples = (await readSamples(ctx.conn, unit.payload.files)).sort(sourceOrder);
   const imageIds = [...new Set(samples.flatMap((s) => s.media.filter((m) => m.mime.startsWith('image/')).map((m) => m.id)))];
   const embedding = res.embed ? await UnitEmbedding.start(res.embed, ctx.conn, imageIds) : null;
@@ -175,7 +176,7 @@ export async function mapUnit(unit: WorkUnit<UpstreamUnit>, ctx: StageContext, s
 
 const collator = new Intl.Collator('en', { numeric: true });
 function sourceOrder(a: Sample, b: Sample): number {
-  return collator.compare(a.source.uri, b.source.uri) || collator.compare(a.source.locator, b.source.locator) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  return collator.compare(a.source.uri, b.source.uri) || collator.compare(a.source.locator, b.source.locator) || Number(!a.derived_from) - Number(!b.derived_from) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
 /** The largest NSFW score over a sample's images; null when none has one. */
