@@ -157,7 +157,7 @@ export async function synthesizeFrom(sample: Sample, ctx: StageContext, sink: Un
       outcome.skipped.push(...result.skipped);
     } catch (err) {
       // An endpoint still failing after its retries, or a stop: the unit fails and a rerun resumes from the journal.
-      if ((err instanceof RolloutError && err.retryable) || ctx.signal.aborted) throw err;
+      if ((err instanceof RolloutError && err.retryable) || ctx.signal?.aborted) throw err;
       if (!outcomes.includes(outcome)) outcomes.push(outcome);
       log.warn({ generator: generator.name, sample: sample.id, error: (err as Error).message }, 'generator failed on a sample');
       outcome.skipped.push({ reason: 'generator_error', detail: { message: String((err as Error).message).slice(0, 500) } });

@@ -87,7 +87,7 @@ const withoutRequestIds = (meta: unknown) => String(meta).replace(/"request_id":
 async function synthesized(ws: Workspace) {
   const loaded = await loadedOf(ws);
   return {
-    samples: (await queryShards(loaded, `SELECT id, kind, content, task, difficulty, meta, derived_from FROM synthesize_samples ORDER BY id`)).map((s) => ({ ...s, meta: withoutRequestIds(s.meta) })),
+    samples: (await queryShards(loaded, `SELECT id, kind, content, task, difficulty, meta, derived_from FROM synthesize_samples ORDER BY id`)).map((s): Record<string, unknown> => ({ ...s, meta: withoutRequestIds(s.meta) })),
     outcomes: await queryShards(loaded, `SELECT * FROM synthesize_outcomes ORDER BY source_id, generator, outcome, reason, derived_id, details`),
   };
 }
@@ -181,12 +181,46 @@ describe('model generators through the real stages', () => {
     expect((await runCli(['run', 'ingest', '--config', cfg])).code).toBe(0);
     const run = await runCli(['run', 'synthesize', '--config', cfg]);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stderr.match(/no model endpoint for recaption/g)).toHaveLength(1);
-    expect(run.stderr.match(/no model endpoint for teacher_questions/g)).toHaveLength(1);
+    // one message naming both generators and what to set
+    expect(run.stderr.match(/no model endpoint/g)).toHaveLength(1);
+    expect(run.stderr).toContain('no model endpoint for recaption needs synthesize.models.recaption.endpoint; teacher_questions needs synthesize.models.questions.teacher.endpoint and synthesize.models.questions.solver.endpoint');
     const { outcomes, samples } = await synthesized(ws);
     const reasons = outcomes.filter((o) => o.generator === 'recaption' || o.generator === 'teacher_questions').map((o) => o.reason);
     expect(reasons).toHaveLength(IMAGES * 2);
     expect(new Set(reasons)).toEqual(new Set(['no_endpoint']));
     expect(samples.some((s) => (s.derived_from as { generator: string } | null)?.generator === 'count_boxes')).toBe(true);
+  }, 300_000);
+});
+
+describe('labels flow to derived tasks', () => {
+  it('an open form made from a labelled multiple-choice row keeps its source and `level`, so difficulty.labels tiers it without a server', async () => {
+    const ws = await createWorkspace('stratum-synth-labels-');
+    workspaces.push(ws);
+    const rows = [
+      { id: 'm1', question: 'A train travels 60 km in 1.5 hours. What is its speed in km/h?', options: ['30', '40', '45', '90'], answer: 'B', level: 'Level 2' },
+      { id: 'm2', question: 'A rectangle has sides 7 and 9. What is its area?', options: ['16', '32', '63', '79'], answer: 'C', level: 'Level 5' },
+      { id: 'm3', question: 'What is 17 times 3?', options: ['41', '51', '54', '61'], answer: 'B' },
+    ];
+    await ws.write('mc.jsonl', rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    await ws.config({
+      datasets: {
+        l: {
+          sources: [{ name: 'mc', type: 'qa', path: 'mc.jsonl', format: 'jsonl', fields: { id: 'id', question: 'question', answer: 'answer', choices: 'options' } }],
+          synthesize: {},
+          filter: { embed: { enabled: false } },
+          difficulty: { labels: [{ field: 'level', sources: ['mc'], map: { '2': 'easy', '5': 'hard' } }] },
+          export: { formats: ['verl'] },
+        },
+      },
+    } as PipelineConfigInput);
+    const all = await runCli(['run', 'all', '--config', ws.path('pipeline.config.ts')]);
+    expect(all.code, all.stderr).toBe(0);
+    const loaded = await loadedOf(ws);
+    const rated = await queryShards(loaded, `SELECT task.answer_raw AS answer, tier, difficulty.source AS source FROM difficulty_samples WHERE derived_from.generator = 'mc_to_open' ORDER BY answer`);
+    expect(rated).toEqual([
+      { answer: '40', tier: 'easy', source: 'human' },
+      { answer: '51', tier: 'unrated', source: null },
+      { answer: '63', tier: 'hard', source: 'human' },
+    ]);
   }, 300_000);
 });

@@ -31,6 +31,8 @@ export function modelsOf(ctx: StageContext): ModelSynthesisConfig {
   return ctx.config.synthesize?.models ?? modelSynthesisConfigSchema.parse({});
 }
 
+const MODEL_GENERATORS = ['recaption', 'teacher_questions'] as const;
+
 function modelEntry(name: 'recaption' | 'teacher_questions', version: number): GeneratorEntry<ModelEntryOptions, ModelEntryResources> {
   return {
     generator: {
@@ -49,9 +51,13 @@ function modelEntry(name: 'recaption' | 'teacher_questions', version: number): G
       return { model, generator };
     },
     teardown: (res) => res.model.close(),
+    // One message for all enabled model generators: the first of them prints it.
     async beforeRun(ctx) {
+      const generators = ctx.config.synthesize?.generators ?? {};
+      const enabled = MODEL_GENERATORS.filter((g) => generators[g]?.enabled);
+      if (enabled[0] !== name) return;
       const { noEndpointNote } = await import('./context.js');
-      const note = noEndpointNote(modelsOf(ctx), [name]);
+      const note = noEndpointNote(modelsOf(ctx), enabled);
       if (note) process.stderr.write(`note: ${note}\n`);
     },
   };
