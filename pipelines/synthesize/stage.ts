@@ -140,10 +140,11 @@ export async function synthesizeFrom(sample: Sample, ctx: StageContext, sink: Un
     const outcome: Outcome = { generator: generator.name, version: generator.version, made: 0, skipped: [] };
     let tasks: GeneratedTask[] = [];
     let contents: GeneratedContent[] = [];
+    let stream: (() => number) | null = null; // seeded on first draw: most generators do not apply to most samples
     const gctx = {
       stage: ctx,
       seed,
-      rng: mulberry32(streamSeed(seed, sample.id, generator.name)),
+      rng: () => (stream ??= mulberry32(streamSeed(seed, sample.id, generator.name)))(),
       templates: res.templates,
       options: active.options,
       resources: active.resources,
