@@ -57,7 +57,7 @@ async function report(label: string, samples: readonly Sample[]): Promise<void> 
   const templates = Templates.load();
   process.stdout.write(`\n${label}: ${samples.length} samples\n`);
   process.stdout.write('generator          offered  tasks  tasks/CPU-s  samples/CPU-s  keep rate  skips (reason: n)\n');
-  for (const entry of GENERATORS) {
+  for (const entry of GENERATORS.filter((e) => e.generator.mode === 'rule')) {
     const t = await measure(entry, samples, templates);
     if (t.offered === 0) continue;
     const skipped = [...t.skips.values()].reduce((a, b) => a + b, 0);

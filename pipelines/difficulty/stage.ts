@@ -324,7 +324,9 @@ async function rateSample(sample: Sample, ctx: StageContext, sink: UnitSink, res
     stops[endpoint.name] = outcome.stopReason;
     undecided += outcome.undecided;
   }
-  const pooled = combinePassRates(perModel.map(({ model, k, n }) => ({ model, k, n })));
+  // A pass rate measured when the sample was synthesised (teacher_questions' solver, `solver:<model>`) is kept and pooled.
+  const seeded = sample.difficulty.per_model.filter((m) => m.model.startsWith('solver:'));
+  const pooled = combinePassRates([...seeded, ...perModel].map(({ model, k, n }) => ({ model, k, n })));
   const tier = tierOfCounts(pooled.k, pooled.n, config.tiers);
   const ratedAt = new Date().toISOString();
   const rated: Sample = {
@@ -334,7 +336,7 @@ async function rateSample(sample: Sample, ctx: StageContext, sink: UnitSink, res
       k: pooled.k,
       n: pooled.n,
       tier,
-      per_model: perModel,
+      per_model: [...seeded, ...perModel],
       source: 'offline',
       rated_at: ratedAt,
       history: [...sample.difficulty.history, { at: ratedAt, source: 'offline', k: pooled.k, n: pooled.n }],

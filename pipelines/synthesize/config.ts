@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { modelSynthesisConfigSchema } from './model/config.js';
 import { GENERATORS, generatorEntry, generatorNames } from './registry.js';
 import { templateProblem } from './templates.js';
 
@@ -39,6 +40,11 @@ export const synthesizeSchema = z
           if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem });
         }
       }),
+    /**
+     * Endpoints and settings of the model generators (recaption, teacher_questions; docs/synthesize-models.md).
+     * They run only when enabled under `generators`; without an endpoint they skip every sample with `no_endpoint`.
+     */
+    models: modelSynthesisConfigSchema.default(() => modelSynthesisConfigSchema.parse({})),
   })
   .strict();
 

@@ -49,7 +49,8 @@ export interface Generator<Ctx = unknown> {
   version: number;
   /** `rule` generators need nothing; `model` generators need an endpoint and say so plainly without one. */
   mode: 'rule' | 'model';
-  applies(sample: Sample): boolean;
+  /** Whether the generator has anything to offer for the sample; the stage passes the generator's context (model generators read their configured kinds and sources from it). */
+  applies(sample: Sample, ctx?: Ctx): boolean;
   generate(sample: Sample, ctx: Ctx): Promise<GeneratorResult>;
 }
 

@@ -1,5 +1,6 @@
 import { SYNTHESIZE_OUTCOME_COLUMNS } from '../../schemas/synthesize.js';
 import { SAMPLE_COLUMNS, SAMPLE_SCHEMA_VERSION, toSampleRow, unratedDifficulty, type ContentPart, type Sample } from '../../schemas/sample.js';
+import { RolloutError } from '../difficulty/rollout-client.js';
 import { contentHash } from '../ingest/sample-builder.js';
 import { sha256Hex } from '../shared/hash.js';
 import { log } from '../shared/log.js';
@@ -9,7 +10,9 @@ import type { UnitSink } from '../shared/runner/unit-sink.js';
 import { unitsFromUpstream, type UpstreamUnit } from '../shared/runner/upstream.js';
 import { readSamples } from '../shared/store/read-samples.js';
 import type { SynthesizeConfig } from './config.js';
-import { derivedSampleId, type GeneratedTask, type GeneratorEntry, type SkipReason } from './generator.js';
+import { derivedSampleId, type GeneratedContent, type GeneratedTask, type GeneratorEntry, type SkipReason } from './generator.js';
+import { modelSynthesisConfigSchema } from './model/config.js';
+import { modelSynthesisResultConfig } from './model/context.js';
 import { GENERATORS } from './registry.js';
 import { selfCheck } from './self-check.js';
 import { Templates } from './templates.js';
@@ -32,7 +35,7 @@ export interface SynthesizeResources {
 }
 
 /** A dataset without a `synthesize` section has nothing to synthesise: `run synthesize` plans no unit for it. */
-const NO_SECTION: SynthesizeConfig = { enabled: false, seed: 0, generators: {}, templates: {} };
+const NO_SECTION: SynthesizeConfig = { enabled: false, seed: 0, generators: {}, templates: {}, models: modelSynthesisConfigSchema.parse({}) };
 
 function sectionOf(ctx: StageContext): SynthesizeConfig {
   return ctx.config.synthesize ?? NO_SECTION;
@@ -81,8 +84,12 @@ export const synthesizeStage: UnitStage<UpstreamUnit, SynthesizeResources> = {
   version: STAGE_VERSION * 1000 + GENERATORS.reduce((n, g) => n + g.generator.version, 0),
   input: 'ingest',
   config: (ctx) => {
-    const section = sectionOf(ctx);
-    return { ...section, versions: Object.fromEntries(enabledEntries(section).map((g) => [g.generator.name, g.generator.version])), schema: SAMPLE_SCHEMA_VERSION };
+    const { models, ...section } = sectionOf(ctx);
+    const enabled = enabledEntries(sectionOf(ctx));
+    // The model settings enter the hash only when a model generator runs, and then only what changes
+    // their output (endpoint names and models, sampling, template content; no keys, no concurrency).
+    const model = enabled.some((g) => g.generator.mode === 'model') ? { models: modelSynthesisResultConfig(models, ctx.baseDir) } : {};
+    return { ...section, ...model, versions: Object.fromEntries(enabled.map((g) => [g.generator.name, g.generator.version])), schema: SAMPLE_SCHEMA_VERSION };
   },
   outputs: {
     data: { columns: SAMPLE_COLUMNS, subdir: '' },
@@ -132,20 +139,26 @@ export async function synthesizeFrom(sample: Sample, ctx: StageContext, sink: Un
     if (sample.derived_from) continue;
     const outcome: Outcome = { generator: generator.name, version: generator.version, made: 0, skipped: [] };
     let tasks: GeneratedTask[] = [];
+    let contents: GeneratedContent[] = [];
+    let stream: (() => number) | null = null; // seeded on first draw: most generators do not apply to most samples
+    const gctx = {
+      stage: ctx,
+      seed,
+      rng: () => (stream ??= mulberry32(streamSeed(seed, sample.id, generator.name)))(),
+      templates: res.templates,
+      options: active.options,
+      resources: active.resources,
+    };
     try {
-      if (!generator.applies(sample)) continue;
+      if (!generator.applies(sample, gctx)) continue;
       outcomes.push(outcome);
-      const result = await generator.generate(sample, {
-        stage: ctx,
-        seed,
-        rng: mulberry32(streamSeed(seed, sample.id, generator.name)),
-        templates: res.templates,
-        options: active.options,
-        resources: active.resources,
-      });
+      const result = await generator.generate(sample, gctx);
       tasks = result.tasks;
+      contents = result.derived ?? [];
       outcome.skipped.push(...result.skipped);
     } catch (err) {
+      // An endpoint still failing after its retries, or a stop: the unit fails and a rerun resumes from the journal.
+      if ((err instanceof RolloutError && err.retryable) || ctx.signal?.aborted) throw err;
       if (!outcomes.includes(outcome)) outcomes.push(outcome);
       log.warn({ generator: generator.name, sample: sample.id, error: (err as Error).message }, 'generator failed on a sample');
       outcome.skipped.push({ reason: 'generator_error', detail: { message: String((err as Error).message).slice(0, 500) } });
@@ -172,6 +185,18 @@ export async function synthesizeFrom(sample: Sample, ctx: StageContext, sink: Un
       derived.push(made);
       outcome.made++;
       sink.emit('outcomes', { source_id: sample.id, generator: generator.name, generator_version: generator.version, outcome: 'generated', reason: 'ok', derived_id: made.id, details: JSON.stringify({ key: t.key }) });
+    }
+    // Derived samples without a task (a recaption): ids and provenance like tasks, nothing to self-check.
+    for (const c of contents) {
+      const made = deriveContent(sample, generator.name, generator.version, c);
+      if (ids.has(made.id)) {
+        outcome.skipped.push({ reason: 'duplicate_question', detail: { key: c.key } });
+        continue;
+      }
+      ids.add(made.id);
+      derived.push(made);
+      outcome.made++;
+      sink.emit('outcomes', { source_id: sample.id, generator: generator.name, generator_version: generator.version, outcome: 'generated', reason: 'ok', derived_id: made.id, details: JSON.stringify({ key: c.key }) });
     }
     for (const s of outcome.skipped) {
       sink.emit('outcomes', { source_id: sample.id, generator: generator.name, generator_version: generator.version, outcome: 'skipped', reason: s.reason, derived_id: null, details: JSON.stringify(s.detail) });
@@ -224,6 +249,29 @@ export function deriveSample(source: Sample, generator: string, version: number,
     media: o.media ?? source.media.filter((m) => shown.has(m.id)),
     task: t.task,
     signals: { content_hash: contentHash(content, t.task), extra: '{}', quality: null, dedup: null, embedding: null },
+    // A pass rate the generator measured (the teacher_questions solver's k/n) seeds the tier.
+    difficulty: o.difficulty ?? unratedDifficulty(),
+    meta: o.meta ?? source.meta,
+    derived_from: { sample_id: source.id, generator, generator_version: version },
+  };
+}
+
+/** A derived sample without a task (a recaption): the source's identity, the generator's content, `derived_from` set. */
+export function deriveContent(source: Sample, generator: string, version: number, c: GeneratedContent): Sample {
+  const o = c.overrides;
+  const content = o.content ?? source.content;
+  const shown = new Set(content.filter((p) => p.type !== 'text').map((p) => p.media_id));
+  return {
+    ...source,
+    id: derivedSampleId(source.id, generator, c.key),
+    schema_version: SAMPLE_SCHEMA_VERSION,
+    source: { ...source.source, locator: `${source.source.locator}#${generator}:${c.key}` },
+    kind: o.kind ?? source.kind,
+    domain: o.domain ?? source.domain,
+    content,
+    media: o.media ?? source.media.filter((m) => shown.has(m.id)),
+    task: null,
+    signals: { content_hash: contentHash(content, null), extra: '{}', quality: null, dedup: null, embedding: null },
     difficulty: unratedDifficulty(),
     meta: o.meta ?? source.meta,
     derived_from: { sample_id: source.id, generator, generator_version: version },

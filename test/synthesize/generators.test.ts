@@ -385,6 +385,11 @@ describe('the stage around the generators', () => {
         'synthesized',
         { planted: { made: 1, skipped: { planted_skip: 1, self_check_failed: 1, duplicate_question: 1, duplicate_options: 1 } }, broken: { made: 0, skipped: { generator_error: 1 } } },
       ]);
+      // An endpoint still failing after its retries fails the unit (a rerun resumes from the journal); a rejected request does not.
+      const { RolloutError } = await import('../../pipelines/difficulty/rollout-client.js');
+      const down = { options: planted.options, generator: { ...planted.generator, name: 'down', generate: async () => { throw new RolloutError('503 after retries', 'e', true, 503, 3); } } };
+      const sink2 = new UnitSink('synthesize', 'u2', dir, () => {}, ['data', 'outcomes', 'ledger']);
+      await expect(synthesizeFrom(source, {} as never, sink2, { templates: Templates.load(), generators: [{ entry: down, options: { enabled: true }, resources: undefined }] } as never, 0)).rejects.toThrow('503 after retries');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,7 +1,8 @@
 /**
- * The model-based synthesis generators (docs/synthesize-models.md). The synthesize stage calls
- * `openModelSynthesis` in its per-worker `setup` (and `close()` in `teardown`), prints
- * `noEndpointNote` once in `beforeRun`, and offers each sample to `modelGenerators(config)`.
+ * The model-based synthesis generators (docs/synthesize-models.md). The synthesize stage runs them
+ * through their registry entries (./entries.ts): per worker `openModelSynthesis` in `setup` and
+ * `close()` in `teardown`, `noEndpointNote` once in `beforeRun`. `modelGenerators(config)` offers
+ * both outside the stage (tests, `pnpm bench synthesize`).
  */
 import type { Generator } from '../generator.js';
 import type { ModelSynthesisConfig } from './config.js';

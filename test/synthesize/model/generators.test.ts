@@ -307,3 +307,14 @@ describe('without endpoints', () => {
     expect(hash(base)).not.toBe(h0);
   });
 });
+
+describe('registry entries', () => {
+  it('carry the generators’ names and versions, and default to disabled', async () => {
+    const { recaptionEntry, teacherQuestionsEntry } = await import('../../../pipelines/synthesize/model/entries.js');
+    const { RECAPTION, RECAPTION_VERSION, TEACHER_QUESTIONS, TEACHER_QUESTIONS_VERSION } = await import('../../../pipelines/synthesize/model/index.js');
+    expect([recaptionEntry.generator.name, recaptionEntry.generator.version]).toEqual([RECAPTION, RECAPTION_VERSION]);
+    expect([teacherQuestionsEntry.generator.name, teacherQuestionsEntry.generator.version]).toEqual([TEACHER_QUESTIONS, TEACHER_QUESTIONS_VERSION]);
+    expect(recaptionEntry.options.parse({})).toEqual({ enabled: false });
+    expect(teacherQuestionsEntry.options.parse({})).toEqual({ enabled: false });
+  });
+});
