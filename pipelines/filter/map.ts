@@ -100,7 +100,7 @@ export async function mapUnit(unit: WorkUnit<UpstreamUnit>, ctx: StageContext, s
   // which "first seen" keep policies follow, is the order in the source: file, then locator with
   // numbers compared as numbers (line:2 before line:10), then derived before original (the synthesize
   // stage's open form of a question is kept over the multiple-choice source it shares a place with), then id.
-  const samples = (await readSamples(ctx.conn, unit.payload.files)).sort(sourceOrder);
+  const samples = inSourceOrder(await readSamples(ctx.conn, unit.payload.files));
   const imageIds = [...new Set(samples.flatMap((s) => s.media.filter((m) => m.mime.startsWith('image/')).map((m) => m.id)))];
   const embedding = res.embed ? await UnitEmbedding.start(res.embed, ctx.conn, imageIds) : null;
   const features = await featuresOf(imageIds, ctx, res, embedding);
@@ -175,8 +175,24 @@ export async function mapUnit(unit: WorkUnit<UpstreamUnit>, ctx: StageContext, s
 }
 
 const collator = new Intl.Collator('en', { numeric: true });
-function sourceOrder(a: Sample, b: Sample): number {
-  return collator.compare(a.source.uri, b.source.uri) || collator.compare(a.source.locator, b.source.locator) || Number(!a.derived_from) - Number(!b.derived_from) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+/**
+ * A derived sample (synthesize) takes the place of the sample it was made from, just before it: the
+ * open form of a question is then "first seen" and kept over the multiple-choice source it repeats.
+ */
+function inSourceOrder(samples: Sample[]): Sample[] {
+  const byId = new Map(samples.map((s) => [s.id, s]));
+  const placeOf = (s: Sample): Sample => (s.derived_from && byId.get(s.derived_from.sample_id)) || s;
+  return samples.sort((a, b) => {
+    const pa = placeOf(a);
+    const pb = placeOf(b);
+    return (
+      collator.compare(pa.source.uri, pb.source.uri) ||
+      collator.compare(pa.source.locator, pb.source.locator) ||
+      Number(!a.derived_from) - Number(!b.derived_from) ||
+      collator.compare(a.source.locator, b.source.locator) ||
+      (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+    );
+  });
 }
 
 /** The largest NSFW score over a sample's images; null when none has one. */
