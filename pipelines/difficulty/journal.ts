@@ -26,11 +26,11 @@
  */
 import { closeSync, existsSync, fdatasync, fdatasyncSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { sha256Hex } from '../shared/hash.js';
 import { faultPoint } from '../shared/runner/fault.js';
-import type { RolloutChoice } from './rollout-client.js';
+import type { CompletionResult, RolloutChoice } from './rollout-client.js';
 
 export type JournalledChoice = Pick<RolloutChoice, 'index' | 'text' | 'finishReason'>;
 
@@ -61,6 +61,19 @@ export interface SequenceKey {
   endpoint: string;
   params_hash: string;
   prompt_hash?: string;
+}
+
+/** The journal line for one paid-for response: the sequence it extends, its position there, and what came back. */
+export function journalEntry(key: SequenceKey, offset: number, result: CompletionResult): JournalEntry {
+  return {
+    ...key,
+    offset,
+    request_id: randomUUID(),
+    choices: result.choices.map(({ index, text, finishReason }) => ({ index, text, finishReason })),
+    prompt_tokens: result.promptTokens,
+    completion_tokens: result.completionTokens,
+    latency_ms: result.latencyMs,
+  };
 }
 
 export function sequenceKey(k: SequenceKey): string {

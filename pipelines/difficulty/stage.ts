@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { RolloutRow } from '../../schemas/rollout.js';
 import { ROLLOUT_COLUMNS } from '../../schemas/rollout.js';
 import { SAMPLE_COLUMNS, toSampleRow, type ModelDifficulty, type Sample } from '../../schemas/sample.js';
@@ -13,7 +12,7 @@ import { readSamples } from '../shared/store/read-samples.js';
 import type { JudgeEndpoint, VerifyContext, VerifyRequest, VerifyResult } from '../verify/index.js';
 import type { VerifierPool } from '../verify/pool.js';
 import { fixedPolicy, rateAdaptively, type AdaptivePolicy } from './adaptive.js';
-import { RolloutJournal, migrateUnitJournals, sequenceFor, type JournalEntry } from './journal.js';
+import { journalEntry, RolloutJournal, migrateUnitJournals, sequenceFor } from './journal.js';
 import { buildMessages, DataUrlCache, DEFAULT_INSTRUCTIONS, promptHashOf } from './prompt.js';
 import { prepareMessages, RolloutClient, RolloutError, type PreparedMessages, type SamplingParams } from './rollout-client.js';
 import { RolloutSequence } from './rollout-sequence.js';
@@ -254,15 +253,7 @@ async function rateSample(sample: Sample, ctx: StageContext, sink: UnitSink, res
         ...(config.seed !== undefined ? { seed: config.seed + offset } : {}),
       };
       const result = await client.complete(await messages(), params, ctx.signal);
-      const entry: JournalEntry = {
-        ...key,
-        offset,
-        request_id: randomUUID(),
-        choices: result.choices.map(({ index, text, finishReason }) => ({ index, text, finishReason })),
-        prompt_tokens: result.promptTokens,
-        completion_tokens: result.completionTokens,
-        latency_ms: result.latencyMs,
-      };
+      const entry = journalEntry(key, offset, result);
       journal.append(entry); // before anything else happens to the response
       return entry;
     });

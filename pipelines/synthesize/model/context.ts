@@ -11,8 +11,7 @@
  * an edited template or question is asked afresh, and the same request after a crash or on a rerun
  * is replayed from the journal instead of paid for again.
  */
-import { randomUUID } from 'node:crypto';
-import { RolloutJournal, sequenceFor, sequenceKey, type JournalEntry, type JournalledRollout } from '../../difficulty/journal.js';
+import { journalEntry, RolloutJournal, sequenceFor, sequenceKey, type JournalledRollout } from '../../difficulty/journal.js';
 import { RolloutClient, type ChatMessage, type SamplingParams } from '../../difficulty/rollout-client.js';
 import { RolloutSequence } from '../../difficulty/rollout-sequence.js';
 import type { TierThresholds } from '../../difficulty/tiers.js';
@@ -188,15 +187,7 @@ async function takeChoices(
     messages ??= await spec.messages();
     const { seed, ...rest } = spec.sampling;
     const result = await client.complete(messages, { ...rest, n, ...(seed !== undefined ? { seed: seed + offset } : {}) }, ctx.signal);
-    const entry: JournalEntry = {
-      ...key,
-      offset,
-      request_id: randomUUID(),
-      choices: result.choices.map(({ index, text, finishReason }) => ({ index, text, finishReason })),
-      prompt_tokens: result.promptTokens,
-      completion_tokens: result.completionTokens,
-      latency_ms: result.latencyMs,
-    };
+    const entry = journalEntry(key, offset, result);
     ctx.journal.append(entry); // before anything else happens to the response
     return entry;
   });
