@@ -21,7 +21,8 @@ import type { GeneratorEntry } from '../pipelines/synthesize/generator.js';
 import { GENERATORS } from '../pipelines/synthesize/registry.js';
 import { selfCheck } from '../pipelines/synthesize/self-check.js';
 import { Templates } from '../pipelines/synthesize/templates.js';
-import { unratedDifficulty, type Sample } from '../schemas/sample.js';
+import type { Sample } from '../schemas/sample.js';
+import { sampleWith } from '../test/synthesize/support.js';
 
 const CORPORA = resolve(import.meta.dirname, '..', '..', 'shared', 'corpora');
 
@@ -69,25 +70,9 @@ async function report(label: string, samples: readonly Sample[]): Promise<void> 
   }
 }
 
+/** The test fixtures' sample, numbered so ids and places differ. */
 function base(i: number, parts: Partial<Sample>): Sample {
-  return {
-    id: `${i}`.padStart(64, '0'),
-    schema_version: 3,
-    dataset: 'bench',
-    source: { name: 'gen', uri: 'gen', locator: `item:${i}` },
-    kind: 'grounding',
-    domain: 'grounding',
-    license: null,
-    lang: 'en',
-    content: [{ type: 'image', text: null, media_id: 'a'.repeat(64) }],
-    media: [{ id: 'a'.repeat(64), mime: 'image/png', width: 640, height: 480, bytes: 1, duration: null, frames: null, phash: null, dhash: null }],
-    task: null,
-    signals: { content_hash: 'h', extra: '{}', quality: null, dedup: null, embedding: null },
-    difficulty: unratedDifficulty(),
-    meta: '{}',
-    derived_from: null,
-    ...parts,
-  };
+  return sampleWith({ id: `${i}`.padStart(64, '0'), dataset: 'bench', source: { name: 'gen', uri: 'gen', locator: `item:${i}` }, ...parts });
 }
 
 /** Random layouts of 2–12 boxes over 6 categories, some tiny, some overlapping, some crowd regions. */

@@ -8,18 +8,11 @@ import { extractFreeTextAnswer } from '../../pipelines/verify/free-text-answer.j
 import { compareMath, mathText, toMathJson } from '../../pipelines/verify/math.js';
 import { parseNumber } from '../../pipelines/verify/numbers.js';
 import { verify } from '../../pipelines/verify/index.js';
-import { mulberry32 } from '../../pipelines/shared/random.js';
+import { mulberry32, shuffled } from '../../pipelines/shared/random.js';
 
 const int = (r: () => number, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
-const shuffle = <T>(r: () => number, xs: T[]): T[] => {
-  const a = [...xs];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(r() * (i + 1));
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a;
-};
+const shuffle = <T>(r: () => number, xs: readonly T[]): T[] => shuffled(xs, r);
 const distinct = (r: () => number, n: number, lo: number, hi: number): number[] => {
   const s = new Set<number>();
   while (s.size < n) s.add(int(r, lo, hi));

@@ -11,20 +11,13 @@ import { clearParseCache, evalReal, parseLatex, parseLatexCanonical } from '../.
 import { compareMathJson } from '../../pipelines/verify/math-equivalence.js';
 import { compareMath } from '../../pipelines/verify/math.js';
 import { isUndecided, verify } from '../../pipelines/verify/index.js';
-import { mulberry32 } from '../../pipelines/shared/random.js';
+import { mulberry32, shuffled } from '../../pipelines/shared/random.js';
 
 /** Seeded so failures reproduce. */
 const rng = mulberry32;
 const int = (r: () => number, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
-const shuffle = <T>(r: () => number, xs: T[]): T[] => {
-  const a = [...xs];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(r() * (i + 1));
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a;
-};
+const shuffle = <T>(r: () => number, xs: readonly T[]): T[] => shuffled(xs, r);
 
 const MATH = { relTol: 1e-6, exactWhenExact: true };
 const kind = (p: string, g: string, extra: Record<string, unknown> = {}) => compareMath(p, g, { ...MATH, ...extra }).kind;
