@@ -10,6 +10,9 @@
  */
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { EndpointConfig } from '../shared/config/endpoint.js';
+import { UserError } from '../shared/errors.js';
+import { log } from '../shared/log.js';
 
 export interface Endpoint {
   name: string;
@@ -510,5 +513,22 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       resolve();
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * The client for one configured endpoint (difficulty policies, synthesis teachers and solvers): its
+ * API key read from the environment variable the config names, retries logged as warnings.
+ */
+export function clientForEndpoint(endpoint: EndpointConfig, limits: { concurrency: number; maxRetries: number; timeoutMs: number }): RolloutClient {
+  const apiKey = endpoint.apiKeyEnv ? process.env[endpoint.apiKeyEnv] : undefined;
+  if (endpoint.apiKeyEnv && !apiKey) throw new UserError(`endpoint ${endpoint.name}: environment variable ${endpoint.apiKeyEnv} is not set`);
+  return new RolloutClient({
+    endpoint: { name: endpoint.name, baseUrl: endpoint.baseUrl, model: endpoint.model, apiKey },
+    concurrency: limits.concurrency,
+    maxRetries: limits.maxRetries,
+    timeoutMs: limits.timeoutMs,
+    backoff: { baseMs: 500, maxMs: 30_000 },
+    onRetry: (info) => log.warn({ endpoint: info.endpoint, attempt: info.attempt, delayMs: info.delayMs, error: info.error.message }, 'retrying request'),
   });
 }

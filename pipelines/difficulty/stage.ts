@@ -14,7 +14,7 @@ import type { VerifierPool } from '../verify/pool.js';
 import { fixedPolicy, rateAdaptively, type AdaptivePolicy } from './adaptive.js';
 import { journalEntry, RolloutJournal, migrateUnitJournals, sequenceFor } from './journal.js';
 import { buildMessages, DataUrlCache, DEFAULT_INSTRUCTIONS, promptHashOf } from './prompt.js';
-import { prepareMessages, RolloutClient, RolloutError, type PreparedMessages, type SamplingParams } from './rollout-client.js';
+import { clientForEndpoint, prepareMessages, RolloutClient, RolloutError, type PreparedMessages, type SamplingParams } from './rollout-client.js';
 import { RolloutSequence } from './rollout-sequence.js';
 import { combinePassRates, tierOfCounts } from './tiers.js';
 import { verifyAllDecided, type Verdict } from './verdict.js';
@@ -127,16 +127,7 @@ function clientForKey(endpoint: EndpointConfig, config: DifficultyConfig, client
   const key = stableHash({ endpoint, c: config.concurrency, t: config.timeoutMs, r: config.maxRetries });
   let client = clients.get(key);
   if (!client) {
-    const apiKey = endpoint.apiKeyEnv ? process.env[endpoint.apiKeyEnv] : undefined;
-    if (endpoint.apiKeyEnv && !apiKey) throw new Error(`endpoint ${endpoint.name}: environment variable ${endpoint.apiKeyEnv} is not set`);
-    client = new RolloutClient({
-      endpoint: { name: endpoint.name, baseUrl: endpoint.baseUrl, model: endpoint.model, apiKey },
-      concurrency: config.concurrency,
-      maxRetries: config.maxRetries,
-      timeoutMs: config.timeoutMs,
-      backoff: { baseMs: 500, maxMs: 30_000 },
-      onRetry: (info) => log.warn({ endpoint: info.endpoint, attempt: info.attempt, delayMs: info.delayMs, error: info.error.message }, 'retrying request'),
-    });
+    client = clientForEndpoint(endpoint, config);
     clients.set(key, client);
   }
   return client;

@@ -12,13 +12,11 @@
  * is replayed from the journal instead of paid for again.
  */
 import { journalEntry, RolloutJournal, sequenceFor, sequenceKey, type JournalledRollout } from '../../difficulty/journal.js';
-import { RolloutClient, type ChatMessage, type SamplingParams } from '../../difficulty/rollout-client.js';
+import { clientForEndpoint, RolloutClient, type ChatMessage, type SamplingParams } from '../../difficulty/rollout-client.js';
 import { RolloutSequence } from '../../difficulty/rollout-sequence.js';
 import type { TierThresholds } from '../../difficulty/tiers.js';
 import type { EndpointConfig } from '../../shared/config/endpoint.js';
-import { ConfigError } from '../../shared/config/load.js';
 import { stableHash } from '../../shared/hash.js';
-import { log } from '../../shared/log.js';
 import type { StageContext } from '../../shared/runner/stage.js';
 import { BlobStore } from '../../shared/store/blob-store.js';
 import { CONFIG_PATH, modelSynthesisConfigSchema, type ModelSynthesisConfig, type ModelSynthesisConfigInput } from './config.js';
@@ -43,17 +41,7 @@ export interface ModelSynthesisContext {
 export const JOURNAL_STAGE = 'synthesize';
 
 function clientFor(endpoint: EndpointConfig | undefined, config: ModelSynthesisConfig): RolloutClient | null {
-  if (!endpoint) return null;
-  const apiKey = endpoint.apiKeyEnv ? process.env[endpoint.apiKeyEnv] : undefined;
-  if (endpoint.apiKeyEnv && !apiKey) throw new ConfigError(`endpoint ${endpoint.name}: environment variable ${endpoint.apiKeyEnv} is not set`);
-  return new RolloutClient({
-    endpoint: { name: endpoint.name, baseUrl: endpoint.baseUrl, model: endpoint.model, apiKey },
-    concurrency: config.concurrency,
-    maxRetries: config.maxRetries,
-    timeoutMs: config.timeoutMs,
-    backoff: { baseMs: 500, maxMs: 30_000 },
-    onRetry: (info) => log.warn({ endpoint: info.endpoint, attempt: info.attempt, delayMs: info.delayMs, error: info.error.message }, 'retrying request'),
-  });
+  return endpoint ? clientForEndpoint(endpoint, config) : null;
 }
 
 /** Opens the per-worker resources; the stage calls it in `setup` and `close()` in `teardown`. */
