@@ -6,11 +6,16 @@ import type { GlobalStage, StageContext } from '../shared/runner/stage.js';
 import { unitsFromUpstream, type UpstreamUnit } from '../shared/runner/upstream.js';
 import { DatasetLayout } from '../shared/store/layout.js';
 import { join } from 'node:path';
-import { applyUnit } from './apply.js';
-import { mapUnit, setupFilter, teardownFilter, type FilterResources } from './map.js';
-import { reduceFilter, type SignatureSet } from './reduce.js';
-import { semanticInputs } from '../embed/semdedup.js';
+import type { FilterResources } from './map.js';
+import type { SignatureSet } from './reduce.js';
 import { FILTER_CONCEPT_COLUMNS } from '../embed/concepts.js';
+
+// The work itself (heuristics, hashes, embeddings, the DuckDB reduce) is loaded when there is work:
+// planning a re-run where every unit is committed needs none of it.
+let mapModule: Promise<typeof import('./map.js')> | null = null;
+const mapCode = () => (mapModule ??= import('./map.js'));
+let applyModule: Promise<typeof import('./apply.js')> | null = null;
+const applyCode = () => (applyModule ??= import('./apply.js'));
 
 /** Datasets that share this one's index, in config order (earlier ones keep their samples), with their map folders. */
 function sharedDatasets(ctx: StageContext): string[] {
@@ -56,8 +61,8 @@ export const filterStage: GlobalStage<UpstreamUnit, FilterResources> = {
   },
   unitConcurrency: 2,
   plan: unitsFromUpstream,
-  setup: setupFilter,
-  teardown: teardownFilter,
+  setup: async (ctx) => (await mapCode()).setupFilter(ctx),
+  teardown: async (resources) => (await mapCode()).teardownFilter(resources),
   map: {
     outputs: {
       samples: { columns: FILTER_SAMPLE_COLUMNS, subdir: 'samples' },
@@ -65,7 +70,7 @@ export const filterStage: GlobalStage<UpstreamUnit, FilterResources> = {
       images: { columns: FILTER_IMAGE_COLUMNS, subdir: 'images' },
       concepts: { columns: FILTER_CONCEPT_COLUMNS, subdir: 'concepts' },
     },
-    process: (unit, ctx, sink, resources) => mapUnit(unit, ctx, sink, resources),
+    process: async (unit, ctx, sink, resources) => (await mapCode()).mapUnit(unit, ctx, sink, resources),
   },
   async externalInputs(ctx) {
     const names = sharedDatasets(ctx).filter((n) => n !== ctx.dataset);
@@ -81,10 +86,11 @@ export const filterStage: GlobalStage<UpstreamUnit, FilterResources> = {
     const files: Record<string, string[]> = {};
     for (const unit of input.units.values()) for (const [output, list] of Object.entries(unit.files)) (files[output] ??= []).push(...list);
     const rank = sharedDatasets(ctx).indexOf(ctx.dataset);
+    const [{ reduceFilter }, { semanticInputs }] = await Promise.all([import('./reduce.js'), import('../embed/semdedup.js')]);
     return reduceFilter(ctx.config.filter, { rank, files }, await otherSignatureSets(ctx), input, await semanticInputs(ctx));
   },
   apply: {
     outputs: { data: { columns: SAMPLE_COLUMNS, subdir: '' } },
-    process: (unit, ctx, sink, resources, step) => applyUnit(unit, ctx, sink, step, resources.embed?.embedder.id ?? null),
+    process: async (unit, ctx, sink, resources, step) => (await applyCode()).applyUnit(unit, ctx, sink, step, resources.embed?.embedder.id ?? null),
   },
 };

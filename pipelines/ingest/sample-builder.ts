@@ -1,7 +1,6 @@
 import { SAMPLE_SCHEMA_VERSION, unratedDifficulty, type ContentPart, type MediaDescriptor, type Sample, type SampleKind, type Task } from '../../schemas/sample.js';
 import { sha256Hex, stableHash } from '../shared/hash.js';
 import type { StageContext } from '../shared/runner/stage.js';
-import { ingestImage } from './media/load-image.js';
 
 export interface SampleParts {
   source: { name: string; license?: string | null; lang?: string | null };
@@ -60,11 +59,15 @@ export function contentHash(content: readonly ContentPart[], task: Task | null):
   return stableHash({ t: contentText(content), a: task?.answer ?? null, b: task?.boxes ?? [] });
 }
 
+let loadImage: Promise<typeof import('./media/load-image.js')> | null = null;
+
 /**
  * Loads an image (path, data URL, base64, bytes), stores it once in the blob store, and describes it.
  * Decoding runs on the image process pool when there is one (see media/image-pool.ts).
  */
 export async function storeImage(ctx: StageContext, ref: unknown, baseDir: string): Promise<MediaDescriptor> {
+  // Loaded on first image: sharp's native library is not needed to plan, nor by text-only sources.
+  const { ingestImage } = await (loadImage ??= import('./media/load-image.js'));
   return (await ingestImage(ref, baseDir, { maxPixels: ctx.config.ingest.maxImagePixels, blobs: ctx.blobs })).descriptor;
 }
 

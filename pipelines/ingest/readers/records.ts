@@ -2,9 +2,8 @@ import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
-import { DuckDBBlobValue, DuckDBListValue, DuckDBStructValue, DuckDBMapValue } from '@duckdb/node-api';
 import { sha256File } from '../../shared/hash.js';
-import { sqlString } from '../../shared/store/duckdb.js';
+import { duckdbApi, sqlString } from '../../shared/store/duckdb.js';
 import { RecordError } from '../record-error.js';
 import { JsonDepthScanner, MAX_JSON_DEPTH } from './json-depth.js';
 import { rejectFile } from '../source-files.js';
@@ -199,6 +198,7 @@ export async function* readRecords(file: string, format: RecordFormat, start: nu
 async function tableRows(sql: string, start: number, conn: DuckDBConnection): Promise<RawRecord[]> {
   const reader = await conn.runAndReadAll(sql);
   const names = reader.columnNames();
+  const toPlain = plainValues(await duckdbApi());
   return reader.getRows().map((row, i) => ({ locator: `row:${start + i}`, ok: true as const, value: Object.fromEntries(names.map((n, j) => [n, toPlain(row[j] ?? null)])), raw: '' }));
 }
 
@@ -285,13 +285,16 @@ function tableFunction(file: string, format: 'parquet' | 'csv', csvOptions = '')
 }
 
 /** DuckDB values → plain JS; blobs become Uint8Array so images stored as bytes survive. */
-function toPlain(value: DuckDBValue): unknown {
-  if (value === null) return null;
-  if (value instanceof DuckDBBlobValue) return value.bytes;
-  if (value instanceof DuckDBListValue) return value.items.map(toPlain);
-  if (value instanceof DuckDBStructValue) return Object.fromEntries(Object.entries(value.entries).map(([k, v]) => [k, toPlain(v)]));
-  if (value instanceof DuckDBMapValue) return Object.fromEntries(value.entries.map((e) => [String(toPlain(e.key)), toPlain(e.value)]));
-  if (typeof value === 'bigint') return Number(value);
-  if (typeof value === 'object') return String(value);
-  return value;
+function plainValues(duck: typeof import('@duckdb/node-api')): (value: DuckDBValue) => unknown {
+  const toPlain = (value: DuckDBValue): unknown => {
+    if (value === null) return null;
+    if (value instanceof duck.DuckDBBlobValue) return value.bytes;
+    if (value instanceof duck.DuckDBListValue) return value.items.map(toPlain);
+    if (value instanceof duck.DuckDBStructValue) return Object.fromEntries(Object.entries(value.entries).map(([k, v]) => [k, toPlain(v)]));
+    if (value instanceof duck.DuckDBMapValue) return Object.fromEntries(value.entries.map((e) => [String(toPlain(e.key)), toPlain(e.value)]));
+    if (typeof value === 'bigint') return Number(value);
+    if (typeof value === 'object') return String(value);
+    return value;
+  };
+  return toPlain;
 }

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import { ConfigError } from '../config/load.js';
 import { BlobStore } from '../store/blob-store.js';
-import { connect } from '../store/duckdb.js';
+import { lazyConnection } from '../store/duckdb.js';
 import { FileMemo } from '../store/file-memo.js';
 import { DatasetLayout } from '../store/layout.js';
 import type { StageContext } from './stage.js';
@@ -19,7 +19,7 @@ export async function stageContext(loaded: LoadedConfig, dataset: string, signal
   if (!config) throw new ConfigError(`no dataset "${dataset}" in ${loaded.file}`);
   const layout = new DatasetLayout(loaded.shardsDir, dataset);
   const files = await FileMemo.open(fileMemoPath(layout));
-  return { dataset, config, loaded, baseDir: loaded.baseDir, layout, blobs: new BlobStore(layout.blobs), conn: await connect(), signal, files };
+  return { dataset, config, loaded, baseDir: loaded.baseDir, layout, blobs: new BlobStore(layout.blobs), conn: lazyConnection(), signal, files };
 }
 
 /** Where a dataset's file memo lives (see FileMemo). */
