@@ -22,7 +22,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { runCommand } from '../pipelines/cli/run.js';
 import { RolloutJournal, type JournalEntry } from '../pipelines/difficulty/journal.js';
-import { validateConfig } from '../pipelines/shared/config/load.js';
+import { validateConfig } from '../pipelines/shared/config/validate.js';
 import { connect } from '../pipelines/shared/store/duckdb.js';
 import { createShardViews } from '../pipelines/shared/store/views.js';
 import { clearParseCache } from '../pipelines/verify/cas.js';

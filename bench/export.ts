@@ -13,7 +13,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCommand } from '../pipelines/cli/run.js';
-import { validateConfig } from '../pipelines/shared/config/load.js';
+import { validateConfig } from '../pipelines/shared/config/validate.js';
 import type { PipelineConfigInput } from '../pipelines/shared/config/schema.js';
 import { connect } from '../pipelines/shared/store/duckdb.js';
 import { DatasetLayout } from '../pipelines/shared/store/layout.js';

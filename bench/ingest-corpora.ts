@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { formatTable } from '../pipelines/cli/table.js';
 import { runCommand } from '../pipelines/cli/run.js';
-import { validateConfig } from '../pipelines/shared/config/load.js';
+import { validateConfig } from '../pipelines/shared/config/validate.js';
 import type { PipelineConfigInput } from '../pipelines/shared/config/schema.js';
 import { connect } from '../pipelines/shared/store/duckdb.js';
 import { createShardViews } from '../pipelines/shared/store/views.js';

@@ -24,7 +24,7 @@ import { pipeline } from 'node:stream/promises';
 import { glob } from 'tinyglobby';
 import { closeImagePool, getImagePool } from '../pipelines/ingest/media/image-pool.js';
 import { runCommand } from '../pipelines/cli/run.js';
-import { validateConfig } from '../pipelines/shared/config/load.js';
+import { validateConfig } from '../pipelines/shared/config/validate.js';
 import type { PipelineConfigInput } from '../pipelines/shared/config/schema.js';
 import { connect } from '../pipelines/shared/store/duckdb.js';
 import { createShardViews } from '../pipelines/shared/store/views.js';

@@ -16,7 +16,7 @@ import { analysePage } from '../pipelines/ingest/pdf/page-analysis.js';
 import { textBlocks } from '../pipelines/ingest/pdf/page-text.js';
 import { openPdf, type PDFDocumentProxy } from '../pipelines/ingest/pdf/pdfjs.js';
 import { rasterPng, renderPage } from '../pipelines/ingest/pdf/render-page.js';
-import { validateConfig } from '../pipelines/shared/config/load.js';
+import { validateConfig } from '../pipelines/shared/config/validate.js';
 
 const CORPUS = resolve(import.meta.dirname, '..', '..', 'shared', 'corpora', 'ocr', 'pdfs_debian');
 const RENDER_PAGES_PER_PDF = 8;

@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runCommand } from '../pipelines/cli/run.js';
-import { validateConfig } from '../pipelines/shared/config/load.js';
+import { validateConfig } from '../pipelines/shared/config/validate.js';
 import { mulberry32 } from '../pipelines/shared/random.js';
 import { readManifest, manifestFiles } from '../pipelines/shared/runner/manifest.js';
 import type { StageContext } from '../pipelines/shared/runner/stage.js';

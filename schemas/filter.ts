@@ -33,6 +33,9 @@ export const FILTER_TEXT_BAND_COLUMNS = { unit: 'VARCHAR', sample_id: 'VARCHAR',
 const HASH_WORDS = Object.fromEntries([...Array(8).keys()].flatMap((i) => [[`h${i}`, 'UINTEGER'], [`m${i}`, 'UINTEGER']]));
 
 /** One row per image occurrence in a candidate sample, with its 256-bit hash (h0..h7) and the mirrored image's (m0..m7). */
+/** Concepts matched per sample (embed/concepts.ts), for concept balancing in the reduce. */
+export const FILTER_CONCEPT_COLUMNS = { unit: 'VARCHAR', sample_id: 'VARCHAR', concept: 'VARCHAR' } as const;
+
 export const FILTER_IMAGE_COLUMNS = {
   unit: 'VARCHAR',
   row: 'INTEGER',

@@ -27,7 +27,7 @@ export const conceptsSchema = z
 export type ConceptsConfig = z.output<typeof conceptsSchema>;
 export const CONCEPTS_DEFAULTS: ConceptsConfig = conceptsSchema.parse({});
 
-export const FILTER_CONCEPT_COLUMNS = { unit: 'VARCHAR', sample_id: 'VARCHAR', concept: 'VARCHAR' } as const;
+export { FILTER_CONCEPT_COLUMNS } from '../../schemas/filter.js';
 
 /** Entries indexed by their normalised word sequence; a caption is matched by looking up its word n-grams. */
 export class ConceptMatcher {

@@ -1,4 +1,4 @@
-import { FILTER_IMAGE_COLUMNS, FILTER_SAMPLE_COLUMNS, FILTER_TEXT_BAND_COLUMNS } from '../../schemas/filter.js';
+import { FILTER_CONCEPT_COLUMNS, FILTER_IMAGE_COLUMNS, FILTER_SAMPLE_COLUMNS, FILTER_TEXT_BAND_COLUMNS } from '../../schemas/filter.js';
 import { SAMPLE_COLUMNS } from '../../schemas/sample.js';
 import { stableHash } from '../shared/hash.js';
 import { readManifest } from '../shared/runner/manifest.js';
@@ -8,7 +8,6 @@ import { DatasetLayout } from '../shared/store/layout.js';
 import { join } from 'node:path';
 import type { FilterResources } from './map.js';
 import type { SignatureSet } from './reduce.js';
-import { FILTER_CONCEPT_COLUMNS } from '../embed/concepts.js';
 
 // The work itself (heuristics, hashes, embeddings, the DuckDB reduce) is loaded when there is work:
 // planning a re-run where every unit is committed needs none of it.

@@ -6,30 +6,11 @@
  * merges pass@k of reference models with human labels). The sample's `per_model` list names every
  * source its tier came from: model names, and `label:<field>=<value>` for the prior.
  */
-import { z } from 'zod';
 import type { Difficulty, Sample } from '../../schemas/sample.js';
-import { TIERS } from '../../schemas/tier.js';
 import { DEFAULT_TIER_THRESHOLDS, tierInterval, tierOf, type RatedTier, type TierThresholds } from '../difficulty/tiers.js';
+import type { LabelRule } from './label-rule.js';
 
-const RATED = TIERS.filter((t) => t !== 'unrated') as RatedTier[];
-
-export const labelRuleSchema = z
-  .object({
-    /** Dot path into the source record's unmapped fields (the sample's `meta`), e.g. `level`. */
-    field: z.string().min(1),
-    /** Only samples from these sources (config source names); default: every source. */
-    sources: z.array(z.string()).optional(),
-    /**
-     * Label value → tier name or pass rate in [0, 1]. Values are matched as strings; `Level 5`
-     * also matches the key `5` (the trailing number).
-     */
-    map: z.record(z.string(), z.union([z.enum(RATED as [RatedTier, ...RatedTier[]]), z.number().min(0).max(1)])),
-    /** How many rollouts the label is worth when pooled with model grading. */
-    weight: z.number().int().positive().default(8),
-  })
-  .strict();
-
-export type LabelRule = z.output<typeof labelRuleSchema>;
+export type { LabelRule } from './label-rule.js';
 
 export interface LabelPrior {
   /** `label:<field>=<value>`, as recorded in `per_model`. */

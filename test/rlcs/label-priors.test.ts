@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { labelPriorOf, labelRuleSchema, tierPassRate, withLabelPrior } from '../../pipelines/rlcs/label-priors.js';
+import { labelPriorOf, tierPassRate, withLabelPrior } from '../../pipelines/rlcs/label-priors.js';
+import { labelRuleSchema } from '../../pipelines/rlcs/label-rule.js';
 import { DEFAULT_TIER_THRESHOLDS, RATED_TIERS_ASCENDING, tierOf } from '../../pipelines/difficulty/tiers.js';
 import { unratedDifficulty, type Sample } from '../../schemas/sample.js';
 

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import sharp from 'sharp';
 import type { PipelineConfigInput } from '../../pipelines/shared/config/schema.js';
-import { validateConfig, type LoadedConfig } from '../../pipelines/shared/config/load.js';
+import { type LoadedConfig } from '../../pipelines/shared/config/load.js';
+import { validateConfig } from '../../pipelines/shared/config/validate.js';
 import { connect } from '../../pipelines/shared/store/duckdb.js';
 import { createShardViews } from '../../pipelines/shared/store/views.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Task } from '../../schemas/sample.js';
 import { mulberry32 } from '../../pipelines/shared/random.js';
-import { validateConfig } from '../../pipelines/shared/config/load.js';
+import { validateConfig } from '../../pipelines/shared/config/validate.js';
 import { verifyDeterministic } from '../../pipelines/verify/deterministic.js';
 import { countBoxes } from '../../pipelines/synthesize/rule/count-boxes.js';
 import { mcToOpen } from '../../pipelines/synthesize/rule/mc-to-open.js';

@@ -33,16 +33,6 @@ export const qualitySchema = z
   .strict()
   .refine((q) => !q.buckets.some((b) => b.name === q.missing), { message: 'missing must not name a scored bucket' });
 
-const DEFAULT_PROMPTS = {
-  caption: 'Describe the image.',
-  ocr: 'Read all the text in the image.',
-  grounding: '{question}',
-  gui: '{question}',
-  interleaved: '{question}',
-  video: '{question}',
-  qa: '{question}',
-} as const;
-
 export const pretrainingSchema = z
   .object({
     /** Stage whose samples are exported (the stage before difficulty keeps samples that have no verifiable task). */
@@ -97,6 +87,4 @@ export const pretrainingSchema = z
 export type PretrainingConfig = z.output<typeof pretrainingSchema>;
 export type QualityConfig = z.output<typeof qualitySchema>;
 
-export function promptFor(config: PretrainingConfig, sampleKind: z.output<typeof kind>): string {
-  return config.sft.prompts[sampleKind] ?? DEFAULT_PROMPTS[sampleKind];
-}
+export { promptFor } from './prompts.js';

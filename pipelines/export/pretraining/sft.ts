@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, open, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Sample } from '../../../schemas/sample.js';
-import { promptFor, type PretrainingConfig } from './config.js';
+import type { PretrainingConfig } from './config.js';
+import { promptFor } from './prompts.js';
 import type { SampleImage } from './media.js';
 import { sampleText } from './webdataset.js';
 

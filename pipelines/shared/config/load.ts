@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { z } from 'zod';
-import { pipelineConfigSchema, type PipelineConfig } from './schema.js';
+import type { PipelineConfig } from './schema.js';
+import { readConfigMemo, writeConfigMemo } from './memo.js';
 import { UserError } from '../errors.js';
 
 export class ConfigError extends UserError {
@@ -19,6 +19,11 @@ export interface LoadedConfig {
 
 export const DEFAULT_CONFIG_FILE = 'pipeline.config.ts';
 
+/**
+ * Imports and validates a config file. The validated config is remembered (config/memo.ts): when the
+ * file exports the same value and the schema's code is unchanged, validation, zod and every section's
+ * schema module are not loaded at all, which is most of a re-run's start-up when nothing changed.
+ */
 export async function loadConfig(file = DEFAULT_CONFIG_FILE): Promise<LoadedConfig> {
   const abs = resolve(file);
   if (!existsSync(abs)) throw new ConfigError(`config file not found: ${abs} (pass --config FILE)`);
@@ -30,21 +35,13 @@ export async function loadConfig(file = DEFAULT_CONFIG_FILE): Promise<LoadedConf
     throw new ConfigError(`could not load ${abs}: ${(err as Error).message}`);
   }
   if (raw === undefined) throw new ConfigError(`${abs} has no default export; write \`export default defineConfig({...})\``);
-  return validateConfig(raw, abs);
-}
-
-export function validateConfig(raw: unknown, file: string): LoadedConfig {
-  const parsed = pipelineConfigSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(`invalid config ${file}:\n${formatIssues(parsed.error)}`);
-  const baseDir = dirname(file);
-  return { config: parsed.data, file, baseDir, shardsDir: resolve(baseDir, parsed.data.shardsDir) };
-}
-
-function formatIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => {
-      const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
-      return `  - ${path || '(root)'}: ${issue.message}`;
-    })
-    .join('\n');
+  const remembered = readConfigMemo(abs, raw);
+  if (remembered) {
+    const baseDir = dirname(abs);
+    return { config: remembered, file: abs, baseDir, shardsDir: resolve(baseDir, remembered.shardsDir) };
+  }
+  const { validateConfig } = await import('./validate.js');
+  const loaded = validateConfig(raw, abs);
+  await writeConfigMemo(abs, raw, loaded.config);
+  return loaded;
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { TIERS } from '../../../schemas/tier.js';
 import { sourceSchema } from '../../ingest/source-config.js';
 import { filterSchema } from '../../filter/config.js';
-import { labelRuleSchema } from '../../rlcs/label-priors.js';
+import { labelRuleSchema } from '../../rlcs/label-rule.js';
 import { rlcsSchema } from '../../rlcs/config.js';
 import { pretrainingSchema } from '../../export/pretraining/config.js';
 import { PRETRAINING_FORMATS } from '../../export/pretraining/formats.js';

@@ -6,7 +6,7 @@
 import { setMaxListeners } from 'node:events';
 import { join } from 'node:path';
 import { buildSample, imagePart, textPart } from '../../../pipelines/ingest/sample-builder.js';
-import { validateConfig } from '../../../pipelines/shared/config/load.js';
+import { validateConfig } from '../../../pipelines/shared/config/validate.js';
 import type { PipelineConfigInput } from '../../../pipelines/shared/config/schema.js';
 import { stageContext } from '../../../pipelines/shared/runner/context.js';
 import type { StageContext } from '../../../pipelines/shared/runner/stage.js';
