@@ -74,6 +74,24 @@ function show(label: string, t: Timed): void {
   process.stdout.write(`${label}: ${t.wall.toFixed(2)} s wall${t.cpu !== null ? `, ${t.cpu.toFixed(2)} s CPU` : ''}\n`);
 }
 
+/**
+ * Where a `run all`'s CPU went, from the CLI's own lines (each stage and the report print their CPU
+ * seconds); the rest (Node and module start-up, config, exit) is the total minus those.
+ */
+function breakdown(t: Timed, full: Timed): void {
+  const parts: Array<[string, number]> = [];
+  for (const m of t.stdout.matchAll(/^\S+\/(\S+): .*\| [\d.]+ s, ([\d.]+) s CPU$/gm)) {
+    const reduce = /reduce ran \(([\d.]+) s CPU\)/.exec(m[0]);
+    if (reduce) parts.push([`${m[1]} reduce`, Number(reduce[1])], [`${m[1]} (without reduce)`, Number(m[2]) - Number(reduce[1])]);
+    else parts.push([m[1] as string, Number(m[2])]);
+  }
+  const report = /^report .*\| ([\d.]+) s CPU$/m.exec(t.stdout);
+  if (report) parts.push(['report', Number(report[1])]);
+  if (t.cpu !== null) parts.push(['start-up and the rest', Math.max(0, t.cpu - parts.reduce((n, [, s]) => n + s, 0))]);
+  const of = full.cpu ? (s: number) => ` (${((s / (full.cpu as number)) * 100).toFixed(2)}% of the full run)` : () => '';
+  for (const [name, seconds] of parts) process.stdout.write(`    ${name.padEnd(22)} ${seconds.toFixed(2)} s CPU${of(seconds)}\n`);
+}
+
 async function nightly(dir: string): Promise<void> {
   const total = Number(process.env.STRATUM_BENCH_OPS_ROWS ?? 200_000);
   const files = 20;
@@ -86,8 +104,10 @@ async function nightly(dir: string): Promise<void> {
   process.stdout.write(`corpus: ${files} JSONL files, ${files * perFile} QA rows; run all = ingest → filter → difficulty (no endpoint) → export\n`);
   const full = await cli(['run', 'all'], dir);
   show('full run', full);
+  breakdown(full, full);
   const rerun = await cli(['run', 'all'], dir);
   show('re-run, nothing changed', rerun);
+  breakdown(rerun, full);
   const status = await cli(['status'], dir);
   show('status', status);
   const help = await cli(['--help'], dir);
@@ -97,6 +117,7 @@ async function nightly(dir: string): Promise<void> {
   await sleep(2500);
   const append = await cli(['run', 'all'], dir);
   show('run after appending 1% new rows', append);
+  breakdown(append, full);
   process.stdout.write(`re-run / full: ${ratio(rerun, full)} (goal ≤ 2%)\n1% append / full: ${ratio(append, full)} (goal ≤ 5%)\n`);
 }
 
@@ -125,7 +146,7 @@ async function queue(dir: string): Promise<void> {
       const procs = workers ? Array.from({ length: workers }, () => startWorker(redis.url)) : [];
       await Promise.all(procs.map((p) => p.ready));
       const t = await cli(['run', 'ingest', ...(workers ? ['--queue', redis.url] : [])], sub);
-      const m = /\| ([\d.]+) s\n/.exec(t.stdout);
+      const m = /\| ([\d.]+) s, [\d.]+ s CPU\n/.exec(t.stdout);
       const seconds = m ? Number(m[1]) : t.wall;
       results[label] = seconds;
       process.stdout.write(`${label}: ${units} ingest units (${unitRows} rows each) in ${seconds.toFixed(2)} s = ${(units / seconds).toFixed(1)} units/s\n`);

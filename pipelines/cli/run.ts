@@ -4,6 +4,12 @@ import { datasetNames, stageContext } from '../shared/runner/context.js';
 import { runStage, type StageRunSummary } from '../shared/runner/run-stage.js';
 import { loadStage, resolveUpstream, stageChain } from '../stages.js';
 
+/** CPU seconds (user + system) of this process and its threads since `start`; child processes (decode pools) are not included. */
+export function cpuSeconds(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
+}
+
 export type DatasetRunSummary = StageRunSummary & { dataset: string };
 
 export async function runCommand(
@@ -26,15 +32,16 @@ export async function runCommand(
     for (const dataset of datasetNames(loaded, opts.dataset)) {
       const ctx = await stageContext(loaded, dataset, controller.signal);
       for (const name of stage === 'all' ? stageChain(ctx.config) : [stage]) {
+        const cpu = process.cpuUsage();
         const definition = await loadStage(name);
         const summary = await runStage(definition, ctx, { force: opts.force, limitUnits: opts.limit, upstream: resolveUpstream(name, ctx.config), executor });
         summaries.push({ ...summary, dataset });
         const c = summary.counts;
         process.stdout.write(
           `${dataset}/${name}: ${summary.processed} unit(s) processed, ${summary.skipped} unchanged, ${summary.pending} pending` +
-            `${summary.removed ? `, ${summary.removed} removed` : ''}${summary.reduced === undefined ? '' : summary.reduced ? ', reduce ran' : ', reduce unchanged'}` +
+            `${summary.removed ? `, ${summary.removed} removed` : ''}${summary.reduced === undefined ? '' : summary.reduced ? `, reduce ran (${(summary.reduceCpuSeconds ?? 0).toFixed(2)} s CPU)` : ', reduce unchanged'}` +
             ` | in ${c.in} = kept ${c.kept} + dropped ${c.dropped} + quarantined ${c.quarantined}` +
-            ` | ${summary.seconds.toFixed(1)} s\n`,
+            ` | ${summary.seconds.toFixed(1)} s, ${cpuSeconds(cpu).toFixed(2)} s CPU\n`,
         );
         if (controller.signal.aborted) return summaries;
       }

@@ -35,6 +35,8 @@ export interface StageRunSummary {
   seconds: number;
   /** Global stages: whether the reduce ran (false: its inputs were unchanged). */
   reduced?: boolean;
+  /** Global stages: CPU seconds of this process spent in the reduce (0 when it did not run). */
+  reduceCpuSeconds?: number;
 }
 
 /** The record of the current reduce artifact of a global stage (`_reduce/current.json`). */
@@ -92,9 +94,11 @@ export async function runStage(stage: AnyStage, ctx: StageContext, options: RunO
       if (map.pending > 0 || ctx.signal.aborted) {
         summary = { ...map, processed: 0, counts: zeroCounts() };
       } else {
+        const cpu = process.cpuUsage();
         const { record, reduced } = await reduceStep(stage, ctx, units);
+        const used = process.cpuUsage(cpu);
         const applied = await runPhase(stage, ctx, 'apply', applyUnits(units, record), executor, options, record);
-        summary = { ...applied, reduced };
+        summary = { ...applied, reduced, reduceCpuSeconds: reduced ? (used.user + used.system) / 1e6 : 0 };
       }
     }
     summary.seconds = (Date.now() - started) / 1000;
