@@ -9,7 +9,6 @@ import { finalizePretraining } from './pretraining/finalize.js';
 import { isPretrainingFormat, type PretrainingFormat } from './pretraining/formats.js';
 import { FILES_OUTPUT, INTERLEAVED_OUTPUT, MEMBERS_OUTPUT } from './pretraining/outputs.js';
 import { pretrainingUnits } from './pretraining/plan.js';
-import { exportPretrainingUnit } from './pretraining/process.js';
 
 /** Units of the pre-training formats read another upstream; their ids carry this prefix. */
 const PRETRAINING_UNIT = 'pretraining:';
@@ -61,7 +60,8 @@ export const exportStage: StageDefinition<ExportUnit> = {
   },
 
   async process(unit, ctx, sink) {
-    if (unit.payload.role === 'pretraining') return exportPretrainingUnit(unit, ctx, sink, split(ctx).pretraining);
+    // Loaded with the first pre-training unit: tar, SFT and media writers are not needed to plan or for RL rows.
+    if (unit.payload.role === 'pretraining') return (await import('./pretraining/process.js')).exportPretrainingUnit(unit, ctx, sink, split(ctx).pretraining);
     return exportRlUnit(unit, ctx, sink);
   },
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { SAMPLE_KINDS, type SampleKind } from '../../schemas/sample.js';
+import { SAMPLE_KINDS } from '../../schemas/sample.js';
 import { embedSchema, EMBED_DEFAULTS } from '../embed/config.js';
-import { conceptsSchema, CONCEPTS_DEFAULTS } from '../embed/concepts.js';
+import { conceptsSchema, CONCEPTS_DEFAULTS } from '../embed/concepts-config.js';
 
 /** Thresholds of the per-sample heuristics; every field can be overridden per kind. */
 export const heuristicsSchema = z
@@ -28,29 +28,7 @@ export const heuristicsSchema = z
 
 export type HeuristicThresholds = z.output<typeof heuristicsSchema>;
 
-const BASE_HEURISTICS: HeuristicThresholds = {
-  imageMinSide: 32,
-  imageMaxAspect: 10,
-  imageMinStddev: 2,
-  textMinChars: 1,
-  textMaxChars: 200_000,
-  textMinWords: 1,
-  maxSymbolRatio: 0.5,
-  maxDupNgramRatio: 0.3,
-  languages: [],
-  langMinChars: 40,
-};
-
-/** Defaults per kind: photos follow DataComp (min side 200, aspect ≤ 3); documents, GUIs and diagrams are allowed more. */
-export const DEFAULT_HEURISTICS: Record<SampleKind, HeuristicThresholds> = {
-  caption: { ...BASE_HEURISTICS, imageMinSide: 200, imageMaxAspect: 3, textMinChars: 5, textMinWords: 2, textMaxChars: 2000 },
-  interleaved: { ...BASE_HEURISTICS, textMinChars: 50, textMinWords: 10 },
-  ocr: { ...BASE_HEURISTICS, maxDupNgramRatio: 0.6, maxSymbolRatio: 0.6 },
-  grounding: { ...BASE_HEURISTICS, imageMinSide: 64, imageMaxAspect: 5 },
-  gui: { ...BASE_HEURISTICS, imageMinSide: 64, imageMaxAspect: 6 },
-  video: { ...BASE_HEURISTICS, imageMinSide: 32 },
-  qa: { ...BASE_HEURISTICS, textMinChars: 3, maxSymbolRatio: 0.6 },
-};
+export { DEFAULT_HEURISTICS, thresholdsFor } from './thresholds.js';
 
 const evalSetSchema = z
   .object({
@@ -139,7 +117,3 @@ export const filterSchema = z
 
 export type FilterConfig = z.output<typeof filterSchema>;
 
-/** The thresholds that apply to one kind: per-kind defaults ← dataset-wide overrides ← per-kind overrides. */
-export function thresholdsFor(config: FilterConfig, kind: SampleKind): HeuristicThresholds {
-  return { ...DEFAULT_HEURISTICS[kind], ...config.heuristics, ...(config.perKind[kind] ?? {}) } as HeuristicThresholds;
-}

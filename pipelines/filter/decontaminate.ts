@@ -4,7 +4,6 @@ import { glob } from 'tinyglobby';
 import { ConfigError } from '../shared/config/load.js';
 import { readRecords, type RecordFormat } from '../ingest/readers/records.js';
 import type { FilterConfig } from './config.js';
-import { imageFeatures } from './image-features.js';
 import { hamming256, type Hash256 } from './image-hash.js';
 import { normaliseText, words } from './text.js';
 
@@ -54,6 +53,7 @@ export class EvalIndex {
           const images = set.imageField ? value[set.imageField] : undefined;
           for (const ref of Array.isArray(images) ? images : images ? [images] : []) {
             if (typeof ref !== 'string') continue;
+            const { imageFeatures } = await import('./image-features.js');
             const features = await imageFeatures({ path: isAbsolute(ref) ? ref : resolve(dirname(file), ref), maxPixels: 100_000_000 });
             if (features.ok) index.images.push({ ...item, hash: features.hash, mirrored: features.mirrored });
           }

@@ -12,10 +12,11 @@ import { readSamples } from '../shared/store/read-samples.js';
 import { ConceptMatcher } from '../embed/concepts.js';
 import { setupEmbed, teardownEmbed, UnitEmbedding, type EmbedResources } from '../embed/map-embed.js';
 import { scoreRelevance, type Relevance } from '../embed/relevance.js';
-import { thresholdsFor, type FilterConfig } from './config.js';
+import type { FilterConfig } from './config.js';
+import { thresholdsFor } from './thresholds.js';
 import { EvalIndex } from './decontaminate.js';
 import { judge, measureQuality, sampleText } from './heuristics.js';
-import { imageFeatures, type ImageFeatures, type ImageFeatureTask } from './image-features.js';
+import type { ImageFeatures, ImageFeatureTask } from './image-features.js';
 import { MinHasher } from './minhash.js';
 import { normaliseText, shingleHashes, words } from './text.js';
 
@@ -59,6 +60,10 @@ export async function teardownFilter(resources: FilterResources): Promise<void> 
   await teardownEmbed(resources.embed);
 }
 
+// sharp loads with the first image decoded in this process: text-only units never pay for it.
+let imageModule: Promise<typeof import('./image-features.js')> | null = null;
+const imageCode = () => (imageModule ??= import('./image-features.js'));
+
 async function featuresOf(ids: string[], ctx: StageContext, res: FilterResources, embedding: UnitEmbedding | null = null): Promise<Map<string, ImageFeatures>> {
   const maxPixels = ctx.config.ingest.maxImagePixels;
   const out = new Map<string, ImageFeatures>();
@@ -67,7 +72,7 @@ async function featuresOf(ids: string[], ctx: StageContext, res: FilterResources
       const task = { path: ctx.blobs.pathOf(id), maxPixels, ...(embedding?.missing.has(id) ? { embed: embedding.spec } : {}) };
       let features: ImageFeatures;
       try {
-        features = res.pool ? await res.pool.run(task) : await imageFeatures(task);
+        features = res.pool ? await res.pool.run(task) : await (await imageCode()).imageFeatures(task);
       } catch (err) {
         if (err instanceof WorkerCrashedError) features = { ok: false, reason: `decoder_crashed: ${err.message}` };
         else if (err instanceof PoolStartError || err instanceof PoolClosedError) {
@@ -75,7 +80,7 @@ async function featuresOf(ids: string[], ctx: StageContext, res: FilterResources
           log.warn({ err: (err as Error).message }, 'filter image pool unavailable; decoding in-process');
           res.pool?.destroy();
           res.pool = null;
-          features = await imageFeatures(task);
+          features = await (await imageCode()).imageFeatures(task);
         } else throw err;
       }
       if (features.ok && features.pixels) {

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../pipelines/cli/run.js';
-import { ConceptMatcher, conceptsSchema } from '../../pipelines/embed/concepts.js';
+import { ConceptMatcher } from '../../pipelines/embed/concepts.js';
+import { conceptsSchema } from '../../pipelines/embed/concepts-config.js';
 import type { PipelineConfigInput } from '../../pipelines/shared/config/schema.js';
 import { makeScene, rng } from '../support/scenes.js';
 import { createWorkspace, queryShards, type Workspace } from '../support/workspace.js';

@@ -6,9 +6,8 @@ import { manifestFiles, readManifest } from '../../shared/runner/manifest.js';
 import type { StageContext } from '../../shared/runner/stage.js';
 import { sqlList } from '../../shared/store/duckdb.js';
 import { writeMixture, type MixtureSummary } from './mixture.js';
-import type { FileRow } from './outputs.js';
+import { FILE_FORMAT_DIRS, type FileRow } from './outputs.js';
 import type { PretrainingFormat } from './formats.js';
-import { FILE_FORMAT_DIRS } from './process.js';
 
 /** Files finalize writes itself (rewritten on every run, never garbage). */
 const GENERATED = new Set(['manifest.json', 'shardindex.json', 'sizes.json']);

@@ -69,3 +69,6 @@ export interface MemberRow {
   key: string | null;
   offset: number | null;
 }
+
+/** Folders of the file-based pre-training formats under export/ (their files are listed in the `files` output). */
+export const FILE_FORMAT_DIRS = { webdataset: 'webdataset', sft: 'sft' } as const;

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { FILE_FORMAT_DIRS } from './outputs.js';
 import { sha256Hex } from '../../shared/hash.js';
 import { unitKey } from '../../shared/runner/run-stage.js';
 import type { StageContext, WorkUnit } from '../../shared/runner/stage.js';
@@ -15,7 +16,7 @@ import { TarShardWriter } from './tar-shards.js';
 import { sampleKey, webdatasetMembers, type Placement } from './webdataset.js';
 
 /** Folders (under the export stage folder) holding files the runner does not write itself. */
-export const FILE_FORMAT_DIRS = { webdataset: 'webdataset', sft: 'sft' } as const;
+export { FILE_FORMAT_DIRS } from './outputs.js';
 
 function groupDir(format: keyof typeof FILE_FORMAT_DIRS, kind: string, bucket: string): string {
   return join(FILE_FORMAT_DIRS[format], `kind=${kind}`, `quality=${bucket}`);

@@ -1,4 +1,5 @@
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type CliProgress from 'cli-progress';
 import { log } from '../log.js';
 
 export interface Progress {
@@ -10,6 +11,8 @@ export interface Progress {
 /** A progress bar with items/s and ETA on a terminal; a structured log line every 10 s otherwise. */
 export function createProgress(label: string, total: number): Progress {
   if (process.stderr.isTTY && !process.env.CI && !process.env.VITEST) {
+    // Required here, on a terminal only: a cron run never loads it.
+    const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof CliProgress;
     const bar = new cliProgress.SingleBar(
       { format: `${label} [{bar}] {percentage}% | {value}/{total} items | {rate} items/s | ETA {eta_formatted}`, hideCursor: true, etaBuffer: 50 },
       cliProgress.Presets.shades_classic,
