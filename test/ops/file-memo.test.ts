@@ -161,3 +161,76 @@ describe('ingest planning with the file memo', () => {
     expect(remembered).toMatchObject({ records: 9 });
   });
 });
+
+describe('HTML pages and COCO instances through the file memo', () => {
+  function coco(images: number, tag: string): string {
+    return JSON.stringify({
+      images: Array.from({ length: images }, (_, i) => ({ id: i + 1, file_name: `${tag}-${i}.jpg`, width: 64 + i, height: 48 })),
+      categories: [{ id: 1, name: 'cat' }, { id: 2, name: 'dog' }],
+      annotations: Array.from({ length: images }, (_, i) => ({ id: 100 + i, image_id: i + 1, category_id: 1 + (i % 2), bbox: [1, 2, 10 + i, 12] })),
+    });
+  }
+
+  async function plan(ws: Workspace, memo: FileMemo | null): Promise<{ units: unknown[]; ctx: StageContext }> {
+    const loaded = await ws.config({
+      datasets: {
+        d: {
+          sources: [
+            { name: 'pages', type: 'interleaved', format: 'html', path: 'pages', pagesPerUnit: 2 },
+            { name: 'boxes', type: 'grounding', format: 'coco', path: 'coco/instances_*.json', imageRoot: 'coco/images' },
+          ],
+          ingest: { unitRows: 3 },
+        },
+      },
+    });
+    const ctx = await stageContext(loaded, 'd', new AbortController().signal);
+    ctx.files = memo ?? FileMemo.inMemory({ racyWindowMs: 1e12 });
+    const units = await planStage(await loadStage('ingest'), ctx);
+    return { units: units.map((u) => ({ id: u.id, fingerprint: u.fingerprint, size: u.size, payload: u.payload })), ctx };
+  }
+
+  it('a re-run reads no unchanged page or instances file, and every change plans like a plan without the memo', async () => {
+    ws = await createWorkspace();
+    for (let p = 0; p < 5; p++) await ws.write(`pages/p${p}.html`, `<html><body><article><h1>Page ${p}</h1><p>${'text '.repeat(20 + p)}</p></article></body></html>`);
+    await ws.write('coco/instances_a.json', coco(7, 'a'));
+    await ws.write('coco/instances_b.json', coco(4, 'b'));
+    const memo = await FileMemo.open(ws.path('memo.json'), { racyWindowMs: 0 });
+    const first = await plan(ws, memo);
+    expect(first.units).toEqual((await plan(ws, null)).units);
+    const misses = memo.misses;
+    expect(misses).toBe(7);
+    const again = await plan(ws, memo);
+    expect(memo.misses).toBe(misses);
+    expect(again.units).toEqual(first.units);
+
+    const mutations: Array<[string, () => Promise<void>]> = [
+      ['page edited, same size, old mtime', async () => {
+        const p = ws!.path('pages/p1.html');
+        const s = await stat(p);
+        await writeFile(p, (await readFile(p, 'utf8')).replace('Page 1', 'Page X'));
+        await utimes(p, s.atime, s.mtime);
+      }],
+      ['page added', () => writeFile(ws!.path('pages/p9.html'), '<html><body><p>new page with some words in it</p></body></html>')],
+      ['page touched only', async () => utimes(ws!.path('pages/p3.html'), new Date(), new Date(Date.now() + 5000))],
+      ['instances replaced by rename', async () => {
+        const p = ws!.path('coco/instances_b.json');
+        const tmp = ws!.path('coco/swap.tmp');
+        await writeFile(tmp, coco(6, 'b'));
+        await rename(tmp, p);
+      }],
+      ['instances annotations changed, same size', async () => {
+        const p = ws!.path('coco/instances_a.json');
+        const s = await stat(p);
+        await writeFile(p, (await readFile(p, 'utf8')).replace('"category_id":1', '"category_id":2'));
+        await utimes(p, s.atime, s.mtime);
+      }],
+    ];
+    for (const [name, mutate] of mutations) {
+      const before = memo.misses;
+      await mutate();
+      const withMemo = await plan(ws, memo);
+      expect(withMemo.units, name).toEqual((await plan(ws, null)).units);
+      expect(memo.misses - before, name).toBe(1);
+    }
+  });
+});

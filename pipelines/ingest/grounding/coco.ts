@@ -56,7 +56,8 @@ export async function planCoco(source: CocoGroundingConfig, ctx: StageContext): 
     const captionsFile = captionsFor(source, file, ctx.baseDir);
     let index: FileIndex;
     try {
-      index = await indexFile(file);
+      // Through the file memo: an unchanged instances file (450 MB for train2017) is not streamed again to plan.
+      index = await ctx.files.get(file, 'coco-grounding-index', () => indexFile(file));
     } catch (err) {
       if (!(err instanceof RecordError)) throw err;
       const payload: CocoUnitPayload = { kind: 'broken', file, reason: err.reason, message: err.message };

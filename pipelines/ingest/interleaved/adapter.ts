@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { mapBounded } from '../../shared/concurrency.js';
+import { sha256File } from '../../shared/hash.js';
 import type { StageContext } from '../../shared/runner/stage.js';
 import type { InputRef, UnitSink } from '../../shared/runner/unit-sink.js';
 import type { AdapterUnit, SourceAdapter } from '../adapter.js';
@@ -37,8 +37,9 @@ export const interleavedAdapter: SourceAdapter<InterleavedSourceConfig> = {
       const files = await sourceFiles(source.name, source.path, ctx.baseDir, ['**/*.html', '**/*.htm']);
       for (let start = 0; start < files.length; start += source.pagesPerUnit) {
         const slice = files.slice(start, start + source.pagesPerUnit);
+        // Each page's hash comes through the file memo: an unchanged page is not read again to plan.
         const hash = createHash('sha256');
-        for (const file of slice) hash.update(`${relative(ctx.baseDir, file)}\n`).update(await readFile(file));
+        for (const file of slice) hash.update(`${relative(ctx.baseDir, file)}\n${await ctx.files.get(file, 'sha256', () => sha256File(file))}\n`);
         const payload: InterleavedUnitPayload = { kind: 'pages', files: slice };
         const first = relative(ctx.baseDir, slice[0] as string);
         units.push({ key: `pages:${first}+${slice.length}`, label: `${source.name} ${slice.length} page(s) from ${first}`, fingerprint: hash.digest('hex'), size: slice.length, payload });
