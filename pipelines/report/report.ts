@@ -52,12 +52,11 @@ export async function writeReport(loaded: LoadedConfig, options: ReportOptions =
   if (!options.force && (await embeddedDigest(path)) === digest) return { path, written: false, digest };
 
   // Loaded only when there is something to write: an unchanged run pays for none of this.
-  const [{ connect }, { BlobStore }, { collectDataset }, { renderReport }, { thumbnail }] = await Promise.all([
+  const [{ connect }, { BlobStore }, { collectDataset }, { renderReport }] = await Promise.all([
     import('../shared/store/duckdb.js'),
     import('../shared/store/blob-store.js'),
     import('./collect.js'),
     import('./render.js'),
-    import('./thumbnails.js'),
   ]);
   const conn = await connect();
   try {
@@ -67,9 +66,13 @@ export async function writeReport(loaded: LoadedConfig, options: ReportOptions =
       const blobs = new BlobStore(s.layout.blobs);
       const thumbnails = new Map<string, string>();
       const media = new Set<string>([...data.gallery.map((g) => g.media), ...data.clusters.flatMap((c) => [c.keeper.media, ...c.members.map((m) => m.media)])].filter((m): m is string => !!m));
-      for (const id of media) {
-        const url = await thumbnail(blobs, id);
-        if (url) thumbnails.set(id, url);
+      // Thumbnails (sharp) load only for datasets with images.
+      if (media.size) {
+        const { thumbnail } = await import('./thumbnails.js');
+        for (const id of media) {
+          const url = await thumbnail(blobs, id);
+          if (url) thumbnails.set(id, url);
+        }
       }
       const current = snapshotOf(data, s.digest, options.runs?.get(s.dataset));
       const { history, previous } = await recordSnapshot(historyPath(s.layout), current);
