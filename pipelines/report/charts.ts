@@ -1,9 +1,10 @@
 import { createRequire } from 'node:module';
 import type { EChartsOption } from 'echarts';
 
-// The package's single-file build (its `require` export): loading the ESM entry means hundreds of
-// modules through the TypeScript loader, 1.4 s of CPU against 0.3 s for this one file.
-const echarts = createRequire(import.meta.url)('echarts') as typeof import('echarts');
+// The package's single-file build, minified: loading the ESM entry means hundreds of modules
+// through the TypeScript loader (1.4 s of CPU); the plain single file (its `require` export) takes
+// 0.29 s under tsx, this same build minified 0.17 s, and draws the same SVG to the byte.
+const echarts = createRequire(import.meta.url)('echarts/dist/echarts.min') as typeof import('echarts');
 
 /**
  * Charts drawn by Apache ECharts in Node (server-side SVG rendering): the report embeds the SVG as
