@@ -11,6 +11,7 @@ import type { UpstreamUnit } from '../shared/runner/upstream.js';
 import { readSamples } from '../shared/store/read-samples.js';
 import { ConceptMatcher } from '../embed/concepts.js';
 import { setupEmbed, teardownEmbed, UnitEmbedding, type EmbedResources } from '../embed/map-embed.js';
+import { modelId, modelsDir, resolveModel } from '../embed/registry.js';
 import { scoreRelevance, type Relevance } from '../embed/relevance.js';
 import type { FilterConfig } from './config.js';
 import { thresholdsFor } from './thresholds.js';
@@ -29,8 +30,26 @@ export interface FilterResources {
   evals: EvalIndex;
   minhash: MinHasher;
   concepts: ConceptMatcher;
-  /** The image embedding model and store (null when `filter.embed.enabled` is false). */
-  embed: EmbedResources | null;
+  /** The image embedding model (null when `filter.embed.enabled` is false): its session and store open with the first image. */
+  embed: LazyEmbed | null;
+}
+
+/** The embedding model's id at once (apply records it with stored scores); its ONNX session only when an image needs it. */
+export interface LazyEmbed {
+  id: string;
+  open(): Promise<EmbedResources>;
+  opened: Promise<EmbedResources> | null;
+}
+
+async function lazyEmbed(ctx: StageContext): Promise<LazyEmbed | null> {
+  const config = ctx.config.filter.embed;
+  if (!config.enabled) return null;
+  const lazy: LazyEmbed = {
+    id: modelId(await resolveModel(config.imageModel, modelsDir(ctx.loaded.baseDir))),
+    opened: null,
+    open: () => (lazy.opened ??= setupEmbed(ctx) as Promise<EmbedResources>),
+  };
+  return lazy;
 }
 
 export async function setupFilter(ctx: StageContext): Promise<FilterResources> {
@@ -50,14 +69,16 @@ export async function setupFilter(ctx: StageContext): Promise<FilterResources> {
     pool,
     evals: await EvalIndex.load(config.decontaminate, ctx.baseDir, ctx.conn),
     minhash: new MinHasher(config.nearText.permutations, config.nearText.bands),
-    embed: await setupEmbed(ctx),
+    embed: await lazyEmbed(ctx),
     concepts: new ConceptMatcher(config.concepts, ctx.baseDir),
   };
 }
 
 export async function teardownFilter(resources: FilterResources): Promise<void> {
   await resources.pool?.close();
-  await teardownEmbed(resources.embed);
+  // A session that failed to open has nothing to close (its unit reported the error).
+  const opened = await resources.embed?.opened?.catch(() => null);
+  if (opened) await teardownEmbed(opened);
 }
 
 // sharp loads with the first image decoded in this process: text-only units never pay for it.
@@ -107,11 +128,13 @@ export async function mapUnit(unit: WorkUnit<UpstreamUnit>, ctx: StageContext, s
   // stage's open form of a question is kept over the multiple-choice source it shares a place with), then id.
   const samples = inSourceOrder(await readSamples(ctx.conn, unit.payload.files));
   const imageIds = [...new Set(samples.flatMap((s) => s.media.filter((m) => m.mime.startsWith('image/')).map((m) => m.id)))];
-  const embedding = res.embed ? await UnitEmbedding.start(res.embed, ctx.conn, imageIds) : null;
+  // Without images there is nothing to embed or score: the model's session is not opened for text.
+  const embed = res.embed && imageIds.length > 0 ? await res.embed.open() : null;
+  const embedding = embed ? await UnitEmbedding.start(embed, ctx.conn, imageIds) : null;
   const features = await featuresOf(imageIds, ctx, res, embedding);
-  const nsfwMax = res.embed?.config.nsfwMax;
-  const clipMin = res.embed?.config.clipScore.minScore.caption;
-  const relevance = embedding && res.embed ? await scoreRelevance(embedding, samples, res.embed.config.clipScore) : new Map<string, Relevance>();
+  const nsfwMax = embed?.config.nsfwMax;
+  const clipMin = embed?.config.clipScore.minScore.caption;
+  const relevance = embedding && embed ? await scoreRelevance(embedding, samples, embed.config.clipScore) : new Map<string, Relevance>();
   const textBands = new Set<string>();
   for (const [row, sample] of samples.entries()) {
     const images = sample.media.map((m) => (m.mime.startsWith('image/') ? (features.get(m.id) ?? null) : null));
@@ -133,11 +156,11 @@ export async function mapUnit(unit: WorkUnit<UpstreamUnit>, ctx: StageContext, s
       continue;
     }
     if (nsfwMax !== undefined && nsfw !== null && nsfw > nsfwMax) {
-      sink.emit('samples', { ...base, status: 'dropped', reason: 'nsfw', details: JSON.stringify({ value: nsfw, threshold: nsfwMax, model: res.embed?.embedder.id }), text_hash: null, image_key: null, pixels: null, minhash: null });
+      sink.emit('samples', { ...base, status: 'dropped', reason: 'nsfw', details: JSON.stringify({ value: nsfw, threshold: nsfwMax, model: res.embed?.id }), text_hash: null, image_key: null, pixels: null, minhash: null });
       continue;
     }
     if (sample.kind === 'caption' && clipMin !== undefined && clipScore !== null && clipScore < clipMin) {
-      sink.emit('samples', { ...base, status: 'dropped', reason: 'clip_score', details: JSON.stringify({ value: clipScore, threshold: clipMin, model: res.embed?.embedder.id }), text_hash: null, image_key: null, pixels: null, minhash: null });
+      sink.emit('samples', { ...base, status: 'dropped', reason: 'clip_score', details: JSON.stringify({ value: clipScore, threshold: clipMin, model: res.embed?.id }), text_hash: null, image_key: null, pixels: null, minhash: null });
       continue;
     }
     // images a document loses for their CLIP score take no part in dedup; apply removes them (details say which)
@@ -164,7 +187,7 @@ export async function mapUnit(unit: WorkUnit<UpstreamUnit>, ctx: StageContext, s
       ...base,
       status: 'candidate',
       reason: null,
-      details: irrelevant.size ? JSON.stringify({ clip_removed: rel?.removed, threshold: rel?.threshold, model: res.embed?.embedder.id }) : null,
+      details: irrelevant.size ? JSON.stringify({ clip_removed: rel?.removed, threshold: rel?.threshold, model: res.embed?.id }) : null,
       text_hash: textDedup ? sha256Hex(normalised) : null,
       image_key: imageKey,
       pixels,

@@ -90,6 +90,6 @@ export const filterStage: GlobalStage<UpstreamUnit, FilterResources> = {
   },
   apply: {
     outputs: { data: { columns: SAMPLE_COLUMNS, subdir: '' } },
-    process: async (unit, ctx, sink, resources, step) => (await applyCode()).applyUnit(unit, ctx, sink, step, resources.embed?.embedder.id ?? null),
+    process: async (unit, ctx, sink, resources, step) => (await applyCode()).applyUnit(unit, ctx, sink, step, resources.embed?.id ?? null),
   },
 };
