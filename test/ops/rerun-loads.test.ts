@@ -19,7 +19,7 @@ async function tracedRun(args: string[], trace: string): Promise<string[]> {
 }
 
 describe('what a nightly re-run loads', () => {
-  it('a re-run with nothing new loads none of the heavy libraries; the first run (the control) does', async () => {
+  it('a re-run with nothing new loads none of the heavy libraries, a text append none for images or models; the first run (the control) does', async () => {
     ws = await createWorkspace();
     const rows = Array.from({ length: 30 }, (_, i) => JSON.stringify({ question: `How many apples are in basket ${i} if it holds ${i} pears and ${i + 2} apples?`, answer: String(i + 2) })).join('\n');
     await ws.write('qa/a.jsonl', `${rows}\n`);
@@ -34,5 +34,11 @@ describe('what a nightly re-run loads', () => {
     expect(again).toEqual([]);
     const status = await tracedRun(['status', '-c', config], ws.path('trace-3.txt'));
     expect(status).not.toContain('zod');
+
+    // New text rows: the work loads DuckDB and the language detector, but no image or model library, and no zod.
+    await ws.write('qa/c.jsonl', `${rows.replaceAll('basket', 'crate')}\n`);
+    const append = await tracedRun(['run', 'all', '-c', config], ws.path('trace-4.txt'));
+    expect(append).toEqual(expect.arrayContaining(['@duckdb/node-api', 'franc', 'echarts']));
+    for (const pkg of ['sharp', 'onnxruntime-node', 'zod']) expect(append).not.toContain(pkg);
   });
 });
