@@ -11,6 +11,7 @@ import { mapUnit, setupFilter, teardownFilter, type FilterResources } from './ma
 import { reduceFilter, type SignatureSet } from './reduce.js';
 import { semanticInputs } from '../embed/semdedup.js';
 import { FILTER_CONCEPT_COLUMNS } from '../embed/concepts.js';
+import { FILTER_VIDEO_TEXT_COLUMNS } from '../embed/video-text.js';
 
 /** Datasets that share this one's index, in config order (earlier ones keep their samples), with their map folders. */
 function sharedDatasets(ctx: StageContext): string[] {
@@ -64,6 +65,7 @@ export const filterStage: GlobalStage<UpstreamUnit, FilterResources> = {
       text_bands: { columns: FILTER_TEXT_BAND_COLUMNS, subdir: 'text_bands' },
       images: { columns: FILTER_IMAGE_COLUMNS, subdir: 'images' },
       concepts: { columns: FILTER_CONCEPT_COLUMNS, subdir: 'concepts' },
+      video_text: { columns: FILTER_VIDEO_TEXT_COLUMNS, subdir: 'video_text' },
     },
     process: (unit, ctx, sink, resources) => mapUnit(unit, ctx, sink, resources),
   },
