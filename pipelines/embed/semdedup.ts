@@ -170,6 +170,17 @@ function videoTextRule(input: SemanticInput, video: EmbedConfig['semantic']['vid
   return { applied: true, eps: video.textEps, rows: input.videoText };
 }
 
+/**
+ * Said in the reduce summary (and so by `pnpm pipeline status`) when CLIP scores are on but the model
+ * has no text tower and this dataset has samples they would have scored (captions, documents).
+ */
+export async function clipScoreNote(conn: DuckDBConnection, input: Pick<SemanticInput, 'config' | 'model' | 'textTower'>, ownUnits: string): Promise<string | null> {
+  if (input.textTower || !input.config.clipScore.enabled) return null;
+  const n = Number((await conn.runAndReadAll(`SELECT count(*) FROM s WHERE kind IN ('caption', 'interleaved') AND ${ownUnits}`)).getRows()[0]?.[0] ?? 0);
+  if (!n) return null;
+  return `CLIP scores not computed for ${n} caption/interleaved samples: no image–text model registered (${input.model} has no text tower; register a CLIP-family model with pnpm pipeline models add and set filter.embed.imageModel)`;
+}
+
 /** What the filter's reduce needs for SemDeDup in this dataset's config (null when off). */
 export async function semanticInputs(ctx: StageContext): Promise<Pick<SemanticInput, 'config' | 'model' | 'files' | 'textTower'> | null> {
   const embed = ctx.config.filter.embed;

@@ -8,7 +8,7 @@ import type { ReduceInput, ReduceResult } from '../shared/runner/stage.js';
 import { sqlList, sqlString } from '../shared/store/duckdb.js';
 import type { SampleKind } from '../../schemas/sample.js';
 import type { FilterConfig } from './config.js';
-import { semanticDedup, type SemanticInput } from '../embed/semdedup.js';
+import { clipScoreNote, semanticDedup, type SemanticInput } from '../embed/semdedup.js';
 import { balanceConcepts } from '../embed/concepts.js';
 import { imageBandPlan } from './image-hash.js';
 
@@ -256,7 +256,7 @@ export async function reduceFilter(
       incremental: !!previous,
       semantic: semanticSummary,
       concepts: conceptSummary,
-      notes: (semanticSummary?.notes as string[] | undefined) ?? [],
+      notes: [...(semantic ? [await clipScoreNote(conn, semantic, ownUnits)].filter((n): n is string => !!n) : []), ...((semanticSummary?.notes as string[] | undefined) ?? [])],
       ms: Date.now() - started,
     };
     await writeFile(join(input.outDir, ARTIFACT_META), JSON.stringify({ pairs: pairHash, summary }, null, 1));
