@@ -13,7 +13,7 @@ import { PIL_RESIZE_WASM } from './pil-resize-wasm.js';
  * (test/embed/reference.test.ts has the measured differences).
  */
 
-interface Filter {
+export interface Filter {
   support: number;
   weight(x: number): number;
 }
@@ -54,7 +54,7 @@ export const PIL_FILTERS: Record<number, Filter> = {
 const PRECISION_BITS = 32 - 8 - 2;
 const ONE = 2 ** PRECISION_BITS;
 
-interface Coefficients {
+export interface Coefficients {
   ksize: number;
   /** Per output pixel: first input index and count. */
   bounds: Int32Array;
@@ -63,7 +63,7 @@ interface Coefficients {
 }
 
 /** `precompute_coeffs` + `normalize_coeffs_8bpc`, for the whole input range (box = 0..inSize). */
-function coefficients(inSize: number, outSize: number, filter: Filter): Coefficients {
+export function pilCoefficients(inSize: number, outSize: number, filter: Filter): Coefficients {
   const scale = inSize / outSize;
   const filterscale = Math.max(scale, 1);
   const support = filter.support * filterscale;
@@ -98,7 +98,7 @@ function cachedCoefficients(inSize: number, outSize: number, resample: number, f
   let c = cache.get(key);
   if (!c) {
     if (cache.size >= 256) cache.delete(cache.keys().next().value as string);
-    c = coefficients(inSize, outSize, filter);
+    c = pilCoefficients(inSize, outSize, filter);
     cache.set(key, c);
   }
   return c;
