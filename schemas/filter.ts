@@ -36,6 +36,9 @@ const HASH_WORDS = Object.fromEntries([...Array(8).keys()].flatMap((i) => [[`h${
 /** Concepts matched per sample (embed/concepts.ts), for concept balancing in the reduce. */
 export const FILTER_CONCEPT_COLUMNS = { unit: 'VARCHAR', sample_id: 'VARCHAR', concept: 'VARCHAR' } as const;
 
+/** Map output of the video rule's text half: one row per video candidate (vector null when the clip has no text). */
+export const FILTER_VIDEO_TEXT_COLUMNS = { unit: 'VARCHAR', sample_id: 'VARCHAR', text_chars: 'INTEGER', vector: 'FLOAT[]' } as const;
+
 export const FILTER_IMAGE_COLUMNS = {
   unit: 'VARCHAR',
   row: 'INTEGER',

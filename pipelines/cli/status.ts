@@ -13,6 +13,7 @@ export async function statusCommand(loaded: LoadedConfig, only: string | undefin
     const ctx = await stageContext(loaded, dataset, new AbortController().signal);
     const rows: unknown[][] = [];
     const failed: Array<UnitFailure & { stage: string }> = [];
+    const notes: string[] = [];
     const stages = stageChain(ctx.config);
     for (const stage of stages) {
       for (const where of [stage, `${stage}/_map`]) for (const f of await readFailures(ctx.layout.stageDir(where))) failed.push({ ...f, stage: where });
@@ -22,7 +23,10 @@ export async function statusCommand(loaded: LoadedConfig, only: string | undefin
       try {
         const definition = await loadStage(stage);
         const units = await planStage(definition, ctx, resolveUpstream(stage, ctx.config));
-        planned = definition.kind === 'global' ? applyUnits(units, await readReduceRecord(ctx, stage)) : units;
+        const record = definition.kind === 'global' ? await readReduceRecord(ctx, stage) : null;
+        planned = definition.kind === 'global' ? applyUnits(units, record) : units;
+        // a global stage's reduce may say how its steps ran (e.g. a rule that could not be applied)
+        for (const note of (record?.summary.notes as string[] | undefined) ?? []) notes.push(`${stage}: ${note}`);
       } catch (err) {
         planError = (err as Error).message;
       }
@@ -36,6 +40,7 @@ export async function statusCommand(loaded: LoadedConfig, only: string | undefin
     }
     process.stdout.write(`\n# ${dataset}\n`);
     process.stdout.write(formatTable(['stage', 'units done', 'units pending', 'in', 'kept', 'dropped', 'quarantined', 'note'], rows) + '\n');
+    if (notes.length) process.stdout.write(`\nnotes:\n${notes.map((n) => `  ${n}`).join('\n')}\n`);
     if (failed.length) {
       process.stdout.write(`\nfailed units (last run; every attempt used):\n`);
       process.stdout.write(formatTable(['stage', 'unit', 'attempts', 'failed at', 'error'], failed.map((f) => [f.stage, f.label, f.attempts, f.failedAt, f.error])) + '\n');

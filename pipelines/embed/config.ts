@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 const VIDEO_EPS = 0.05;
+const VIDEO_DEFAULTS = { enabled: true, eps: VIDEO_EPS, minSharedFrames: 0.5, text: true, textEps: VIDEO_EPS };
 
 /** `filter.embed`: image embeddings (stored once per media id and model), NSFW score and semantic dedup. */
 export const embedSchema = z
@@ -49,16 +50,25 @@ export const embedSchema = z
         /** Fit new centroids even when the previous run's centroids fit this model and cluster count. */
         recluster: z.boolean().default(false),
         /**
-         * Near-duplicate video clips: mean frame embeddings with cosine ≥ 1 − eps, or near-duplicate
-         * frames (256-bit hash) shared for at least `minSharedFrames` of the shorter clip (docs/embeddings.md: measured on real clips).
+         * Near-duplicate video clips. Frame half: mean frame embeddings with cosine ≥ 1 − eps, or
+         * near-duplicate frames (256-bit hash) shared for at least `minSharedFrames` of the shorter
+         * clip (docs/embeddings.md: measured on real clips). Text half (the paper's rule, when the
+         * model has a text tower and `text` is on): the clips' texts (caption, transcript, question)
+         * must also embed with cosine ≥ 1 − textEps; without a text tower the frame half decides alone.
          */
         video: z
-          .object({ enabled: z.boolean().default(true), eps: z.number().min(0).max(1).default(VIDEO_EPS), minSharedFrames: z.number().gt(0).max(1).default(0.5) })
+          .object({
+            enabled: z.boolean().default(true),
+            eps: z.number().min(0).max(1).default(VIDEO_EPS),
+            minSharedFrames: z.number().gt(0).max(1).default(0.5),
+            text: z.boolean().default(true),
+            textEps: z.number().min(0).max(2).default(VIDEO_EPS),
+          })
           .strict()
-          .default({ enabled: true, eps: VIDEO_EPS, minSharedFrames: 0.5 }),
+          .default(VIDEO_DEFAULTS),
       })
       .strict()
-      .default({ enabled: true, clusters: 'auto', eps: 0.01, keep: 'largest', fitSample: 20_000, iterations: 25, seed: 0, recluster: false, video: { enabled: true, eps: VIDEO_EPS, minSharedFrames: 0.5 } }),
+      .default({ enabled: true, clusters: 'auto', eps: 0.01, keep: 'largest', fitSample: 20_000, iterations: 25, seed: 0, recluster: false, video: VIDEO_DEFAULTS }),
   })
   .strict();
 

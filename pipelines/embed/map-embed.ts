@@ -5,6 +5,7 @@ import type { StageContext } from '../shared/runner/stage.js';
 import type { EmbedConfig } from './config.js';
 import { ImageEmbedder } from './embedder.js';
 import { TextEmbedder } from './text-embedder.js';
+import { videoTextWanted } from './video-text.js';
 import type { PixelSpec } from './preprocess.js';
 import { modelsDir, resolveModel } from './registry.js';
 import { EmbeddingStore } from './store.js';
@@ -13,7 +14,7 @@ import { EmbeddingStore } from './store.js';
 export interface EmbedResources {
   config: EmbedConfig;
   embedder: ImageEmbedder;
-  /** The text tower for CLIP scores; null when the model has none (or clipScore is off). */
+  /** The text tower for CLIP scores and the video rule's text half; null when the model has none (or both are off). */
   text: TextEmbedder | null;
   store: EmbeddingStore;
 }
@@ -26,10 +27,14 @@ export async function setupEmbed(ctx: StageContext): Promise<EmbedResources | nu
   const model = await resolveModel(config.imageModel, modelsDir(ctx.loaded.baseDir));
   const embedder = await ImageEmbedder.open(model, { device: config.device, threads: config.threads, batchBytes: config.batchBytes });
   log.debug({ model: embedder.id, provider: embedder.provider, batch: embedder.batchSize }, 'filter: image embedder ready');
-  const text = config.clipScore.enabled ? await TextEmbedder.open(model, { device: config.device, threads: config.threads }) : null;
-  if (config.clipScore.enabled && !text && !warnedNoText) {
+  const wantsText = config.clipScore.enabled || videoTextWanted(config);
+  const text = wantsText ? await TextEmbedder.open(model, { device: config.device, threads: config.threads }) : null;
+  if (wantsText && !text && !warnedNoText) {
     warnedNoText = true;
-    log.warn({ model: model.name }, 'filter: no image–text model (the image model has no text tower): CLIP scores are skipped; register a CLIP-family ONNX export with `pnpm pipeline models add` and set filter.embed.imageModel');
+    log.warn(
+      { model: model.name },
+      'filter: no image–text model (the image model has no text tower): CLIP scores are skipped and near-duplicate video clips are judged by their frames only; register a CLIP-family ONNX export with `pnpm pipeline models add` and set filter.embed.imageModel',
+    );
   }
   const store = new EmbeddingStore(ctx.loaded.shardsDir, embedder.id);
   await store.sweep();
@@ -70,14 +75,14 @@ export class UnitEmbedding {
 
   static async start(res: EmbedResources, conn: DuckDBConnection, imageIds: string[]): Promise<UnitEmbedding> {
     const unit = new UnitEmbedding(res, conn, await res.store.lookup(conn, imageIds), imageIds);
-    if (res.text) for (const [id, v] of await res.store.vectors(conn, imageIds)) unit.vectors.set(id, v);
+    if (res.text && res.config.clipScore.enabled) for (const [id, v] of await res.store.vectors(conn, imageIds)) unit.vectors.set(id, v);
     return unit;
   }
 
   /** CLIP score (cosine) of each caption against its image, keyed by `key`; empty without a text tower. */
   async clipScores(pairs: Array<{ key: string; mediaId: string; text: string }>): Promise<Map<string, number>> {
     const out = new Map<string, number>();
-    const text = this.res.text;
+    const text = this.res.config.clipScore.enabled ? this.res.text : null;
     if (!text) return out;
     const usable = pairs.filter((p) => this.vectors.has(p.mediaId) && p.text.trim());
     for (let i = 0; i < usable.length; i += 64) {
@@ -115,7 +120,7 @@ export class UnitEmbedding {
         await this.res.store.put(this.conn, rows);
         for (const r of rows) {
           this.scores.set(r.media_id, r.nsfw);
-          if (this.res.text) this.vectors.set(r.media_id, r.vector);
+          if (this.res.text && this.res.config.clipScore.enabled) this.vectors.set(r.media_id, r.vector);
         }
         this.embedded += rows.length;
         faultPoint('embed-batch-stored');

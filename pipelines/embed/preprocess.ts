@@ -55,14 +55,10 @@ async function pilPixels(image: Sharp, spec: PixelSpec, resample: number): Promi
   const { data, info } = await image.removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   const rgb = toRgb(data, info.channels, info.width * info.height);
   const { w, h } = resizedSize(info.width, info.height, spec);
-  const resized = pilResize(rgb, info.width, info.height, w, h, resample);
-  if (w === spec.crop && h === spec.crop) return resized;
   if (w < spec.crop || h < spec.crop) throw new Error(`preprocess: crop ${spec.crop} is larger than the resized ${w}×${h} image`);
-  const left = Math.floor((w - spec.crop) / 2);
-  const top = Math.floor((h - spec.crop) / 2);
-  const out = new Uint8Array(spec.crop * spec.crop * 3);
-  for (let y = 0; y < spec.crop; y++) out.set(resized.subarray(((top + y) * w + left) * 3, ((top + y) * w + left + spec.crop) * 3), y * spec.crop * 3);
-  return out;
+  // only the crop's pixels are resized (pil-resize.ts computes each output pixel on its own)
+  const box = { left: Math.floor((w - spec.crop) / 2), top: Math.floor((h - spec.crop) / 2), width: spec.crop, height: spec.crop };
+  return pilResize(rgb, info.width, info.height, w, h, resample, box);
 }
 
 function toRgb(data: Buffer, channels: number, n: number): Uint8Array {

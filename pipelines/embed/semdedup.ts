@@ -8,7 +8,7 @@ import type { EmbedConfig } from './config.js';
 import { modelId, modelsDir, resolveModel } from './registry.js';
 import { EmbeddingStore } from './store.js';
 import { kmeans } from './kmeans.js';
-import { videoClipDedup } from './video-dedup.js';
+import { videoClipDedup, type VideoTextRule } from './video-dedup.js';
 
 export interface SemanticInput {
   config: EmbedConfig;
@@ -16,6 +16,10 @@ export interface SemanticInput {
   model: string;
   /** The embedding store's part files of that model. */
   files: string[];
+  /** Whether the model has a text tower (the video rule's text half needs one). */
+  textTower: boolean;
+  /** SQL source of the map's `video_text` rows (every dataset of the index); '' when none was written. */
+  videoText: string;
   previous: string | null;
   outDir: string;
   /** SQL ORDER BY over io columns (rank, unit, row, pixels, text_chars) choosing the kept member. */
@@ -130,7 +134,20 @@ export async function semanticDedup(conn: DuckDBConnection, input: SemanticInput
     FROM s_cluster WHERE sample_id NOT IN (SELECT sample_id FROM decisions)`);
   const one = async (sql: string): Promise<number> => Number((await conn.runAndReadAll(sql)).getRows()[0]?.[0] ?? 0);
   const video = cfg.video.enabled
-    ? await videoClipDedup(conn, { eps: cfg.video.eps, minSharedFrames: cfg.video.minSharedFrames, model: input.model, files: input.files, dim, keepOrder: input.keepOrder, ownUnits: input.ownUnits }, connectedComponents)
+    ? await videoClipDedup(
+        conn,
+        {
+          eps: cfg.video.eps,
+          minSharedFrames: cfg.video.minSharedFrames,
+          text: videoTextRule(input, cfg.video),
+          model: input.model,
+          files: input.files,
+          dim,
+          keepOrder: input.keepOrder,
+          ownUnits: input.ownUnits,
+        },
+        connectedComponents,
+      )
     : null;
   return {
     model: input.model,
@@ -140,13 +157,35 @@ export async function semanticDedup(conn: DuckDBConnection, input: SemanticInput
     pairs: await one(`SELECT count(*) FROM s_edges`),
     dropped: await one(`SELECT count(DISTINCT sample_id) FROM s_dup`),
     video,
+    // what a user must know about how the steps ran (`pnpm pipeline status` prints it)
+    notes: video && Number(video.clips) > 0 && typeof video.note === 'string' ? [video.note] : [],
   };
 }
 
+/** The video rule's text half, or why it is not applied (said in the ledger and the reduce summary). */
+function videoTextRule(input: SemanticInput, video: EmbedConfig['semantic']['video']): VideoTextRule {
+  if (!video.text) return { applied: false, why: 'switched off (filter.embed.semantic.video.text: false)' };
+  if (!input.textTower)
+    return { applied: false, why: `no image–text model registered: ${input.model} has no text tower, so clips are judged by their frames only (register a CLIP-family model: pnpm pipeline models add)` };
+  return { applied: true, eps: video.textEps, rows: input.videoText };
+}
+
+/**
+ * Said in the reduce summary (and so by `pnpm pipeline status`) when CLIP scores are on but the model
+ * has no text tower and this dataset has samples they would have scored (captions, documents).
+ */
+export async function clipScoreNote(conn: DuckDBConnection, input: Pick<SemanticInput, 'config' | 'model' | 'textTower'>, ownUnits: string): Promise<string | null> {
+  if (input.textTower || !input.config.clipScore.enabled) return null;
+  const n = Number((await conn.runAndReadAll(`SELECT count(*) FROM s WHERE kind IN ('caption', 'interleaved') AND ${ownUnits}`)).getRows()[0]?.[0] ?? 0);
+  if (!n) return null;
+  return `CLIP scores not computed for ${n} caption/interleaved samples: no image–text model registered (${input.model} has no text tower; register a CLIP-family model with pnpm pipeline models add and set filter.embed.imageModel)`;
+}
+
 /** What the filter's reduce needs for SemDeDup in this dataset's config (null when off). */
-export async function semanticInputs(ctx: StageContext): Promise<Pick<SemanticInput, 'config' | 'model' | 'files'> | null> {
+export async function semanticInputs(ctx: StageContext): Promise<Pick<SemanticInput, 'config' | 'model' | 'files' | 'textTower'> | null> {
   const embed = ctx.config.filter.embed;
   if (!embed.enabled || !embed.semantic.enabled) return null;
-  const model = modelId(await resolveModel(embed.imageModel, modelsDir(ctx.loaded.baseDir)));
-  return { config: embed, model, files: await new EmbeddingStore(ctx.loaded.shardsDir, model).files() };
+  const registered = await resolveModel(embed.imageModel, modelsDir(ctx.loaded.baseDir));
+  const model = modelId(registered);
+  return { config: embed, model, files: await new EmbeddingStore(ctx.loaded.shardsDir, model).files(), textTower: !!registered.textModel };
 }

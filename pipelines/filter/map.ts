@@ -13,6 +13,7 @@ import { ConceptMatcher } from '../embed/concepts.js';
 import { setupEmbed, teardownEmbed, UnitEmbedding, type EmbedResources } from '../embed/map-embed.js';
 import { modelId, modelsDir, resolveModel } from '../embed/registry.js';
 import { scoreRelevance, type Relevance } from '../embed/relevance.js';
+import { embedVideoTexts, videoTextWanted } from '../embed/video-text.js';
 import type { FilterConfig } from './config.js';
 import { thresholdsFor } from './thresholds.js';
 import { EvalIndex } from './decontaminate.js';
@@ -134,7 +135,9 @@ export async function mapUnit(unit: WorkUnit<UpstreamUnit>, ctx: StageContext, s
   const features = await featuresOf(imageIds, ctx, res, embedding);
   const nsfwMax = embed?.config.nsfwMax;
   const clipMin = embed?.config.clipScore.minScore.caption;
-  const relevance = embedding && embed ? await scoreRelevance(embedding, samples, embed.config.clipScore) : new Map<string, Relevance>();
+  const relevance = embedding && embed?.config.clipScore.enabled ? await scoreRelevance(embedding, samples, embed.config.clipScore) : new Map<string, Relevance>();
+  // the video rule's text half: one text vector per clip (docs/embeddings.md)
+  const videoTexts = embed?.text && videoTextWanted(embed.config) ? await embedVideoTexts(embed.text, samples) : null;
   const textBands = new Set<string>();
   for (const [row, sample] of samples.entries()) {
     const images = sample.media.map((m) => (m.mime.startsWith('image/') ? (features.get(m.id) ?? null) : null));
@@ -182,6 +185,8 @@ export async function mapUnit(unit: WorkUnit<UpstreamUnit>, ctx: StageContext, s
       }
     }
     if (config.concepts.kinds.includes(sample.kind)) for (const concept of res.concepts.match(text)) sink.emit('concepts', { unit: unit.id, sample_id: sample.id, concept });
+    const clipText = videoTexts?.get(sample.id);
+    if (clipText) sink.emit('video_text', { unit: unit.id, sample_id: sample.id, text_chars: clipText.chars, vector: clipText.vector ? Array.from(clipText.vector) : null });
     const pixels = imageMedia.reduce((n, m) => Math.max(n, (m.width ?? 0) * (m.height ?? 0)), 0);
     sink.emit('samples', {
       ...base,

@@ -8,7 +8,7 @@ import type { ReduceInput, ReduceResult } from '../shared/runner/stage.js';
 import { sqlList, sqlString } from '../shared/store/duckdb.js';
 import type { SampleKind } from '../../schemas/sample.js';
 import type { FilterConfig } from './config.js';
-import { semanticDedup, type SemanticInput } from '../embed/semdedup.js';
+import { clipScoreNote, semanticDedup, type SemanticInput } from '../embed/semdedup.js';
 import { balanceConcepts } from '../embed/concepts.js';
 import { imageBandPlan } from './image-hash.js';
 
@@ -63,7 +63,7 @@ export async function reduceFilter(
   own: SignatureSet,
   others: SignatureSet[],
   input: ReduceInput,
-  semantic: Pick<SemanticInput, 'config' | 'model' | 'files'> | null = null,
+  semantic: Pick<SemanticInput, 'config' | 'model' | 'files' | 'textTower'> | null = null,
 ): Promise<ReduceResult> {
   const started = Date.now();
   const db = await DuckDBInstance.create(join(input.outDir, '_work.duckdb'), {
@@ -231,7 +231,7 @@ export async function reduceFilter(
     // ---- semantic duplicates (SemDeDup) on image embeddings, among the media still standing
     const semanticOrder = orderBy(semantic?.config.semantic.keep ?? 'largest').replaceAll(/(rank|unit|row|pixels|text_chars)/g, 'io.$1');
     const semanticSummary = semantic
-      ? await semanticDedup(conn, { ...semantic, previous: input.previous, outDir: input.outDir, keepOrder: semanticOrder, ownUnits }, connectedComponents)
+      ? await semanticDedup(conn, { ...semantic, videoText: union('video_text'), previous: input.previous, outDir: input.outDir, keepOrder: semanticOrder, ownUnits }, connectedComponents)
       : (await conn.run(`ALTER TABLE decisions ADD COLUMN semantic_cluster INTEGER`), null);
     // ---- concept balancing (MetaCLIP) on what every duplicate step left standing
     const conceptRows = union('concepts');
@@ -256,6 +256,7 @@ export async function reduceFilter(
       incremental: !!previous,
       semantic: semanticSummary,
       concepts: conceptSummary,
+      notes: [...(semantic ? [await clipScoreNote(conn, semantic, ownUnits)].filter((n): n is string => !!n) : []), ...((semanticSummary?.notes as string[] | undefined) ?? [])],
       ms: Date.now() - started,
     };
     await writeFile(join(input.outDir, ARTIFACT_META), JSON.stringify({ pairs: pairHash, summary }, null, 1));

@@ -1,4 +1,4 @@
-import { FILTER_CONCEPT_COLUMNS, FILTER_IMAGE_COLUMNS, FILTER_SAMPLE_COLUMNS, FILTER_TEXT_BAND_COLUMNS } from '../../schemas/filter.js';
+import { FILTER_CONCEPT_COLUMNS, FILTER_IMAGE_COLUMNS, FILTER_SAMPLE_COLUMNS, FILTER_TEXT_BAND_COLUMNS, FILTER_VIDEO_TEXT_COLUMNS } from '../../schemas/filter.js';
 import { SAMPLE_COLUMNS } from '../../schemas/sample.js';
 import { stableHash } from '../shared/hash.js';
 import { readManifest } from '../shared/runner/manifest.js';
@@ -68,6 +68,7 @@ export const filterStage: GlobalStage<UpstreamUnit, FilterResources> = {
       text_bands: { columns: FILTER_TEXT_BAND_COLUMNS, subdir: 'text_bands' },
       images: { columns: FILTER_IMAGE_COLUMNS, subdir: 'images' },
       concepts: { columns: FILTER_CONCEPT_COLUMNS, subdir: 'concepts' },
+      video_text: { columns: FILTER_VIDEO_TEXT_COLUMNS, subdir: 'video_text' },
     },
     process: async (unit, ctx, sink, resources) => (await mapCode()).mapUnit(unit, ctx, sink, resources),
   },

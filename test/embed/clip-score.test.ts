@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../pipelines/cli/run.js';
 import { addModel, modelsDir, resolveModel } from '../../pipelines/embed/registry.js';
@@ -79,6 +81,8 @@ describe('CLIP score with a test-built dual encoder', () => {
     loaded = await ws.config({ datasets: { c: { ...base.datasets.c!, filter: { imageWorkers: 1, embed: { imageModel: 'tiny', clipScore: { minScore: { caption: threshold } } } } } } });
     await runCommand(loaded, 'filter', {});
     const dropped = await queryShards(loaded, `SELECT sample_id, details FROM ledger WHERE stage = 'filter' AND reason = 'clip_score'`);
+    const artifact = join(loaded.shardsDir, 'c', 'filter', '_reduce', (JSON.parse(await readFile(join(loaded.shardsDir, 'c', 'filter', '_reduce', 'current.json'), 'utf8')) as { dir: string }).dir);
+    expect((JSON.parse(await readFile(join(artifact, 'meta.json'), 'utf8')) as { summary: { notes: string[] } }).summary.notes).toEqual([]); // a text tower: nothing to say
     expect(dropped.length).toBe(4);
     const byId = new Map(scored.map((r) => [String(r.id), Number(r.score)]));
     for (const d of dropped) {

@@ -43,7 +43,7 @@ async function captionWorkspace(scenes: number[], filter: object, unitRows = 6):
   return { ws, loaded: await ws.config(config), rows };
 }
 
-async function reduceMeta(loaded: LoadedConfig): Promise<{ summary: { semantic: Record<string, unknown> } }> {
+async function reduceMeta(loaded: LoadedConfig): Promise<{ summary: { semantic: Record<string, unknown>; notes: string[] } }> {
   const dir = join(loaded.shardsDir, 'c', 'filter', '_reduce');
   const current = JSON.parse(await readFile(join(dir, 'current.json'), 'utf8')) as { dir: string };
   return JSON.parse(await readFile(join(dir, current.dir, 'meta.json'), 'utf8'));
@@ -94,6 +94,8 @@ describe('semantic dedup (SemDeDup) with the built-in image model', () => {
       expect(k.cluster).toBe(0);
     }
     expect((await reduceMeta(loaded)).summary.semantic).toMatchObject({ clusters: 1, centroidsReused: false, embedded: 18 });
+    // the built-in model has no text tower: the summary (and so `status`) says the captions went unscored
+    expect((await reduceMeta(loaded)).summary.notes).toEqual([expect.stringMatching(/^CLIP scores not computed for 18 caption\/interleaved samples: no image–text model registered \(nsfw-mobilenet-v2@/)]);
   }, 240_000);
 
   it('assigns new data to the persisted centroids without re-clustering, and embeds only new media', async () => {

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { runCommand } from '../../pipelines/cli/run.js';
+import { statusCommand } from '../../pipelines/cli/status.js';
 import { ffmpeg, testPattern } from '../fixtures/video/generate.js';
 import { createWorkspace, queryShards, REPO_ROOT, type Workspace } from '../support/workspace.js';
 
@@ -100,7 +101,14 @@ describe('near-duplicate video clips on generated clips', () => {
     expect(ledger.map((r) => r.source_uri)).toEqual(['a-small.mp4', 'a.mp4', 'b.mp4', 'c.mp4']);
     expect(ledger.find((r) => r.source_uri === 'a-small.mp4')).toMatchObject({ decision: 'dropped', reason: 'semantic_dup:video' });
     for (const name of ['a.mp4', 'b.mp4', 'c.mp4']) expect(ledger.find((r) => r.source_uri === name)).toMatchObject({ decision: 'kept' });
-    const details = JSON.parse(String(ledger[0]!.details)) as { kept_sample_id: string; frames: number; kept_frames: number };
+    const details = JSON.parse(String(ledger[0]!.details)) as { kept_sample_id: string; frames: number; kept_frames: number; rule: string; text_rule: string };
+    // the built-in model has no text tower: the frame half alone decided, and the ledger and status say so
+    expect(details.rule).toBe('frames_only');
+    expect(details.text_rule).toMatch(/^not applied: no image–text model registered: nsfw-mobilenet-v2@\w+ has no text tower/);
+    const printed: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => (printed.push(String(chunk)), true));
+    await statusCommand(loaded, undefined).finally(() => spy.mockRestore());
+    expect(printed.join('')).toMatch(/notes:\n {2}filter: video near-duplicates: frames only, text half not applied: no image–text model registered/);
     const [kept] = await queryShards(loaded, `SELECT id FROM ingest_samples WHERE source.uri LIKE '%clips/a.mp4'`);
     expect(details.kept_sample_id).toBe(kept!.id); // the larger clip is kept (keep: 'largest')
     const [copy] = await queryShards(loaded, `SELECT len(list_filter(media, m -> m.mime LIKE 'image/%')) AS n FROM ingest_samples WHERE source.uri LIKE '%clips/a-small.mp4'`);
