@@ -75,11 +75,17 @@ export function isUndecided(result: Pick<VerifyResult, 'reason' | 'needsJudge'>)
 export async function verifyBatch(reqs: VerifyRequest[], ctx: VerifyContextWithCache = {}): Promise<VerifyResult[]> {
   const budget = ctx.timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS;
   const memo: AnswerMemo = new Map();
-  return Promise.all(
-    reqs.map((req) => {
-      const start = performance.now();
-      const outcome = verifyDeterministic(req, budget, memo);
-      return finishWithJudges(req, outcome, ctx, budget - (performance.now() - start));
-    }),
-  );
+  const results: (VerifyResult | Promise<VerifyResult>)[] = new Array(reqs.length);
+  let judged = false;
+  for (let i = 0; i < reqs.length; i++) {
+    const start = performance.now();
+    const outcome = verifyDeterministic(reqs[i]!, budget, memo);
+    // Decided without a judge (the usual case): no promise per item.
+    if (!outcome.judge) results[i] = outcome.result;
+    else {
+      results[i] = finishWithJudges(reqs[i]!, outcome, ctx, budget - (performance.now() - start));
+      judged = true;
+    }
+  }
+  return judged ? Promise.all(results) : (results as VerifyResult[]);
 }
