@@ -115,6 +115,8 @@ export class VerifierPool {
     } catch {
       return Promise.all(reqs.map((r) => this.verify(r, ctx)));
     }
+    // Decided in the worker (the usual case): no promise per item.
+    if (outcomes.every((outcome) => !outcome.judge)) return outcomes.map((outcome) => outcome.result);
     return Promise.all(
       outcomes.map((outcome, i) => {
         const ended = i + 1 < outcomes.length ? startedAt[i + 1]! : performance.timeOrigin + performance.now();
