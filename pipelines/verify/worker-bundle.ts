@@ -1,17 +1,18 @@
 /**
  * The verifier pool's worker as one JavaScript file, so a worker starts without the TypeScript
- * loader: through tsx each worker gets its own loader-hooks thread and resolves and loads about a
- * hundred modules one by one, which made starting 2 workers cost 1.4–1.7 s of CPU; from one bundle
- * it costs about half (docs/difficulty.md, Throughput).
+ * loader: through tsx each worker gets its own loader-hooks thread and resolves and transforms its
+ * modules one by one, which made starting 2 workers cost 1.4–1.7 s of CPU; from one bundle it costs
+ * about half (docs/difficulty.md, Throughput).
  *
  * The bundle is built with esbuild on first use and cached under `node_modules/.cache/stratum/`,
- * named by a fingerprint (path, size, mtime) of every file that went into it, so an edit to any
- * verifier source or dependency builds a fresh one and a stale bundle is never loaded. Files are
- * written under a temporary name and renamed, so concurrent processes never read a partial bundle.
- * Any failure (no esbuild, read-only install) falls back to loading `worker.ts` through tsx.
+ * named by a fingerprint (path, size, mtime) of every file that went into it and of the package
+ * manifest and lockfile, so an edit to any verifier source or dependency builds a fresh one and a
+ * stale bundle is never loaded. Files are written under a temporary name and renamed, so
+ * concurrent processes never read a partial bundle. Any failure (no esbuild, read-only install)
+ * falls back to loading `worker.ts` through tsx.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { log } from '../shared/log.js';
@@ -84,7 +85,9 @@ export async function currentBundle(entry: string, cacheDir: string, root: strin
     // CommonJS dependencies call require(); an ES module has none of its own.
     banner: { js: "import { createRequire as __stratumCreateRequire } from 'node:module'; const require = __stratumCreateRequire(import.meta.url);" },
   });
-  const inputs = Object.keys(result.metafile.inputs).map((p) => resolve(root, p)).sort();
+  // The lockfile too: an upgrade that resolves a dependency elsewhere without touching the old files.
+  const manifests = ['package.json', 'pnpm-lock.yaml'].map((f) => join(root, f)).filter((f) => existsSync(f));
+  const inputs = [...new Set([...Object.keys(result.metafile.inputs).map((p) => resolve(root, p)), ...manifests])].sort();
   const print = fingerprint(inputs);
   const out = result.outputFiles[0];
   // An input edited while esbuild read it would give a bundle of old text under the new fingerprint.
