@@ -214,7 +214,7 @@ interface RawResponse {
 }
 
 type AttemptOutcome =
-  | { ok: true; result: Omit<CompletionResult, 'attempts'> }
+  | { ok: true; result: CompletionResult }
   /** `detail` is the error message without the endpoint prefix. */
   | { ok: false; error: RolloutError; detail: string; retryAfterMs: number | null };
 
@@ -284,7 +284,10 @@ export class RolloutClient {
       } finally {
         release();
       }
-      if (outcome.ok) return { ...outcome.result, attempts: attempt };
+      if (outcome.ok) {
+        outcome.result.attempts = attempt;
+        return outcome.result;
+      }
       const { error } = outcome;
       if (!error.retryable) throw error;
       if (attempt >= maxAttempts) throw this.exhausted(outcome.detail, error, attempt);
@@ -324,13 +327,13 @@ export class RolloutClient {
       // A 200 that is not JSON is a cut-off body or a proxy page; both tend to pass.
       return fail(`HTTP 200 with a body that is not JSON: ${truncate(text, 200)}`, true, 200, cause);
     }
-    const parsed = parseCompletion(json);
+    const parsed = parseCompletion(json, latencyMs);
     if (typeof parsed === 'string') {
       return fail(`the response is not an OpenAI chat completion (${parsed}); is baseUrl an OpenAI-compatible /v1 root?`, false, 200);
     }
     // Asked for n ≥ 1 and got nothing: an overloaded or cut-off answer, not a result.
     if (parsed.choices.length === 0) return fail('HTTP 200 with no choices', true, 200);
-    return { ok: true, result: { ...parsed, latencyMs } };
+    return { ok: true, result: parsed };
   }
 
   /**
@@ -414,10 +417,13 @@ function validateSamplingParams(p: SamplingParams): void {
   if (problems.length > 0) throw new RangeError(`invalid sampling params: ${problems.join(', ')}`);
 }
 
-function parseCompletion(json: unknown): Omit<CompletionResult, 'attempts' | 'latencyMs'> | string {
+/** The completion in a response body; `attempts` is set by the caller. */
+function parseCompletion(json: unknown, latencyMs: number): CompletionResult | string {
   if (!isRecord(json) || !Array.isArray(json.choices)) return 'no choices array';
+  const raws: unknown[] = json.choices;
   const choices: RolloutChoice[] = [];
-  for (const [position, raw] of json.choices.entries()) {
+  for (let position = 0; position < raws.length; position++) {
+    const raw = raws[position];
     if (!isRecord(raw) || !isRecord(raw.message)) return `choice ${position} has no message`;
     const { content, reasoning_content: reasoning } = raw.message;
     if (content !== null && content !== undefined && typeof content !== 'string') return `choice ${position} content is not a string`;
@@ -435,6 +441,8 @@ function parseCompletion(json: unknown): Omit<CompletionResult, 'attempts' | 'la
     choices,
     promptTokens: typeof usage.prompt_tokens === 'number' ? usage.prompt_tokens : null,
     completionTokens: typeof usage.completion_tokens === 'number' ? usage.completion_tokens : null,
+    latencyMs,
+    attempts: 1,
   };
 }
 

@@ -62,6 +62,15 @@ function judgesOf(config: DifficultyConfig): JudgeEndpoint[] {
   return config.judges.map((j) => ({ name: j.name, baseUrl: j.baseUrl, model: j.model, apiKey: j.apiKeyEnv ? process.env[j.apiKeyEnv] : undefined }));
 }
 
+/** Per config object (one per run): the same judges and budget for every sample. */
+const verifyContexts = new WeakMap<DifficultyConfig, VerifyContext>();
+
+function verifyContextOf(config: DifficultyConfig): VerifyContext {
+  let ctx = verifyContexts.get(config);
+  if (!ctx) verifyContexts.set(config, (ctx = { judges: judgesOf(config), timeBudgetMs: config.verifyTimeBudgetMs }));
+  return ctx;
+}
+
 function policyOf(config: DifficultyConfig): AdaptivePolicy {
   return config.adaptive ?? fixedPolicy(config.n);
 }
@@ -219,7 +228,7 @@ async function rateSample(sample: Sample, ctx: StageContext, sink: UnitSink, res
   let prepared: Promise<PreparedMessages> | null = null;
   const messages = () =>
     (prepared ??= buildMessages(sample, ctx.blobs, { systemPrompt: config.systemPrompt, instruction: DEFAULT_INSTRUCTIONS[config.responseFormat], dataUrls: res.dataUrls }).then(prepareMessages));
-  const verifyCtx: VerifyContext = { judges: judgesOf(config), timeBudgetMs: config.verifyTimeBudgetMs };
+  const verifyCtx = verifyContextOf(config);
   const perModel: ModelDifficulty[] = [];
   const rollouts: RolloutRow[] = [];
   const stops: Record<string, string> = {};

@@ -19,6 +19,7 @@ export async function verifyAllDecided(
   retries = 1,
 ): Promise<Verdict[]> {
   const first = await batch();
+  if (retries < 1 || !first.some(isUndecided)) return first.map((result) => ({ result, undecided: isUndecided(result), attempts: 1 }));
   return Promise.all(
     first.map(async (result, i) => {
       if (!isUndecided(result) || retries < 1) return { result, undecided: isUndecided(result), attempts: 1 };

@@ -75,18 +75,33 @@ export function makeResult(p: ResultParts): VerifyResult {
 
 const done = (p: ResultParts): DeterministicOutcome => ({ result: makeResult(p) });
 
-/** Runs the deterministic part with a cooperative deadline. Never throws. */
-export function verifyDeterministic(req: VerifyRequest, budgetMs: number): DeterministicOutcome {
+/**
+ * Outcomes of a group of verifications by what decides them after the format gate: the extracted
+ * answer and the request's other fields (domain, ground truth, question, choices, options), never
+ * the response around the answer. The n rollouts of one question often give the same answer in
+ * different words; with a memo each distinct answer is compared once. Undecided outcomes (timeout,
+ * error) are never stored: they throw past it.
+ */
+export type AnswerMemo = Map<string, DeterministicOutcome>;
+
+function answerKey(req: VerifyRequest, answer: string): string {
+  const choices = req.choices?.length ? JSON.stringify(req.choices) : '';
+  const options = req.options ? JSON.stringify(req.options) : '';
+  return `${req.domain}\u0000${req.groundTruth}\u0000${req.question ?? ''}\u0000${choices}\u0000${options}\u0000${answer}`;
+}
+
+/** Runs the deterministic part with a cooperative deadline. Never throws. With a memo, an answer already compared in the group is not compared again. */
+export function verifyDeterministic(req: VerifyRequest, budgetMs: number, memo?: AnswerMemo): DeterministicOutcome {
   const deadline = new Deadline(budgetMs);
   try {
-    return deterministic(req, deadline);
+    return deterministic(req, deadline, memo);
   } catch (err) {
     if (err instanceof TimeoutError) return done({ score: 0, extracted: null, reason: 'timeout', formatOk: false });
     return done({ score: 0, extracted: null, reason: `error: ${String(err instanceof Error ? err.message : err).slice(0, 200)}`, formatOk: false });
   }
 }
 
-function deterministic(req: VerifyRequest, deadline: Deadline): DeterministicOutcome {
+function deterministic(req: VerifyRequest, deadline: Deadline, memo: AnswerMemo | undefined): DeterministicOutcome {
   if (!req || typeof req !== 'object') return done({ score: 0, extracted: null, reason: 'invalid request', formatOk: false });
   const { domain } = req;
   if (!isVerifyDomain(domain)) return done({ score: 0, extracted: null, reason: `unknown domain ${String(domain)}`, formatOk: false });
@@ -127,6 +142,18 @@ function deterministic(req: VerifyRequest, deadline: Deadline): DeterministicOut
   }
   if (!gate.ok || gate.answer === null) return done({ score: 0, extracted: null, reason: gate.reason, formatOk: false });
   const answer = gate.answer;
+  if (!memo) return compareAnswer(domain, answer, groundTruth, question, req, deadline);
+  const key = answerKey(req, answer);
+  const known = memo.get(key);
+  if (known) return { ...known, result: { ...known.result } };
+  const outcome = compareAnswer(domain, answer, groundTruth, question, req, deadline);
+  memo.set(key, outcome);
+  return outcome;
+}
+
+/** Everything after the format gate: a function of the answer and the request's fields other than the response. */
+function compareAnswer(domain: VerifyDomain, answer: string, groundTruth: string, question: string | undefined, req: VerifyRequest, deadline: Deadline): DeterministicOutcome {
+  const opts = req.options ?? {};
   const gold = extractGroundTruth(groundTruth);
   if (gold.length === 0 && domain !== 'geoguess') return done({ score: 0, extracted: answer, reason: 'empty ground truth', formatOk: true });
   deadline.check();

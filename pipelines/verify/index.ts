@@ -9,7 +9,7 @@
  * are configured. `createVerifierPool` (pool.ts) runs the deterministic part in worker threads under
  * a hard deadline.
  */
-import { verifyDeterministic, makeResult, type DeterministicOutcome } from './deterministic.js';
+import { verifyDeterministic, makeResult, type AnswerMemo, type DeterministicOutcome } from './deterministic.js';
 import { defaultJudgeCache, runJudges, type JudgeCache } from './judge.js';
 import { TimeoutError, withTimeout } from './timeout.js';
 import { UNDECIDED_PREFIX, type VerifyContext, type VerifyRequest, type VerifyResult } from './types.js';
@@ -68,7 +68,24 @@ export function isUndecided(result: Pick<VerifyResult, 'reason' | 'needsJudge'>)
   return result.needsJudge === true || result.reason.startsWith(UNDECIDED_PREFIX);
 }
 
-/** Verifies a group of responses (e.g. one rollout group); judge calls run concurrently. */
+/**
+ * Verifies a group of responses (e.g. one rollout group), each under its own budget; judge calls run
+ * concurrently. Answers repeated within the group are compared once (`AnswerMemo`).
+ */
 export async function verifyBatch(reqs: VerifyRequest[], ctx: VerifyContextWithCache = {}): Promise<VerifyResult[]> {
-  return Promise.all(reqs.map((r) => verify(r, ctx)));
+  const budget = ctx.timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS;
+  const memo: AnswerMemo = new Map();
+  const results: (VerifyResult | Promise<VerifyResult>)[] = new Array(reqs.length);
+  let judged = false;
+  for (let i = 0; i < reqs.length; i++) {
+    const start = performance.now();
+    const outcome = verifyDeterministic(reqs[i]!, budget, memo);
+    // Decided without a judge (the usual case): no promise per item.
+    if (!outcome.judge) results[i] = outcome.result;
+    else {
+      results[i] = finishWithJudges(reqs[i]!, outcome, ctx, budget - (performance.now() - start));
+      judged = true;
+    }
+  }
+  return judged ? Promise.all(results) : (results as VerifyResult[]);
 }

@@ -13,6 +13,7 @@ import type { DeterministicOutcome } from './deterministic.js';
 import { DEFAULT_TIME_BUDGET_MS, finishWithJudges, type VerifyContextWithCache } from './index.js';
 import { makeResult } from './deterministic.js';
 import type { VerifyRequest, VerifyResult } from './types.js';
+import { verifyWorkerBundle } from './worker-bundle.js';
 
 export interface VerifierPoolOptions {
   /** Worker threads (default: available cores, at most 8). */
@@ -23,17 +24,49 @@ export interface VerifierPoolOptions {
   hardGraceMs?: number;
 }
 
-/** Node flags for the workers: the parent's, plus the tsx loader when the parent runs without it (vitest). */
+const isTsx = (a: string) => /[\\/]tsx[\\/]dist[\\/]/.test(a) || a === 'tsx' || a.startsWith('tsx/');
+const LOADER_FLAGS = new Set(['--import', '--loader', '--experimental-loader', '--require', '-r']);
+
+/** Node flags for workers loading the TypeScript sources: the parent's, plus the tsx loader when the parent runs without it (vitest). */
 function workerExecArgv(): string[] {
   const inherited = process.execArgv.filter((a) => !a.startsWith('--inspect'));
-  const hasTsx = inherited.some((a) => /[\\/]tsx[\\/]dist[\\/]/.test(a) || a === 'tsx' || a.startsWith('tsx/'));
-  return hasTsx ? inherited : [...inherited, '--import', 'tsx'];
+  return inherited.some(isTsx) ? inherited : [...inherited, '--import', 'tsx'];
+}
+
+/** Node flags for workers loading the bundle: the parent's without the tsx loader, which the bundle does not need. */
+function bundleExecArgv(): string[] {
+  const out: string[] = [];
+  const args = process.execArgv;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a.startsWith('--inspect') || isTsx(a)) continue;
+    if (LOADER_FLAGS.has(a) && i + 1 < args.length && isTsx(args[i + 1]!)) {
+      i++;
+      continue;
+    }
+    const eq = a.indexOf('=');
+    if (eq > 0 && LOADER_FLAGS.has(a.slice(0, eq)) && isTsx(a.slice(eq + 1))) continue;
+    out.push(a);
+  }
+  return out;
+}
+
+/** Workers load one JavaScript bundle of the verifier when it can be built (worker-bundle.ts), else the TypeScript sources through tsx. */
+async function startPiscina(threads: number): Promise<Piscina> {
+  const bundle = await verifyWorkerBundle();
+  return new Piscina({
+    filename: bundle ?? new URL('./worker.ts', import.meta.url).href,
+    minThreads: threads,
+    maxThreads: threads,
+    execArgv: bundle ? bundleExecArgv() : workerExecArgv(),
+    idleTimeout: 60_000,
+  });
 }
 
 const DEFAULT_HARD_GRACE_MS = 250;
 
 export class VerifierPool {
-  private readonly piscina: Piscina;
+  private readonly piscina: Promise<Piscina>;
   readonly threads: number;
   readonly timeBudgetMs: number;
   readonly hardGraceMs: number;
@@ -43,26 +76,22 @@ export class VerifierPool {
     this.threads = Math.max(1, opts.threads ?? Math.min(8, availableParallelism()));
     this.timeBudgetMs = opts.timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS;
     this.hardGraceMs = opts.hardGraceMs ?? DEFAULT_HARD_GRACE_MS;
-    this.piscina = new Piscina({
-      filename: new URL('./worker.ts', import.meta.url).href,
-      minThreads: this.threads,
-      maxThreads: this.threads,
-      // The worker is TypeScript: load it through tsx whatever runner started this process.
-      execArgv: workerExecArgv(),
-      idleTimeout: 60_000,
-    });
+    this.piscina = startPiscina(this.threads);
+    this.piscina.catch(() => {}); // surfaces at the first task or ready()
   }
 
   /** Resolves once every worker has loaded the verifier (the first load takes ~1–2 s). */
   async ready(): Promise<void> {
-    await Promise.all(Array.from({ length: this.threads }, () => this.piscina.run({ ping: true })));
+    const piscina = await this.piscina;
+    await Promise.all(Array.from({ length: this.threads }, () => piscina.run({ ping: true })));
   }
 
   /**
    * Runs a task whose worker stamps `startedAt[i]` (epoch ms) as it starts item i; aborts it when the
    * item running now has outlived budget + grace. Until the first stamp the clock has not begun.
    */
-  private runWatched<T>(task: object, startedAt: Float64Array, budgetMs: number): Promise<T> {
+  private async runWatched<T>(task: object, startedAt: Float64Array, budgetMs: number): Promise<T> {
+    const piscina = await this.piscina;
     const controller = new AbortController();
     const limitMs = budgetMs + this.hardGraceMs;
     let timer: NodeJS.Timeout | undefined;
@@ -77,7 +106,7 @@ export class VerifierPool {
       }
     };
     timer = setTimeout(watch, limitMs);
-    return (this.piscina.run(task, { signal: controller.signal }) as Promise<T>).finally(() => clearTimeout(timer));
+    return (piscina.run(task, { signal: controller.signal }) as Promise<T>).finally(() => clearTimeout(timer));
   }
 
   private async deterministic(req: VerifyRequest, budgetMs: number): Promise<DeterministicOutcome> {
@@ -115,6 +144,8 @@ export class VerifierPool {
     } catch {
       return Promise.all(reqs.map((r) => this.verify(r, ctx)));
     }
+    // Decided in the worker (the usual case): no promise per item.
+    if (outcomes.every((outcome) => !outcome.judge)) return outcomes.map((outcome) => outcome.result);
     return Promise.all(
       outcomes.map((outcome, i) => {
         const ended = i + 1 < outcomes.length ? startedAt[i + 1]! : performance.timeOrigin + performance.now();
@@ -124,7 +155,7 @@ export class VerifierPool {
   }
 
   async close(): Promise<void> {
-    await this.piscina.destroy();
+    await (await this.piscina).destroy();
   }
 }
 

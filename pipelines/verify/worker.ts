@@ -1,6 +1,6 @@
 /** Worker-thread entry of the verifier pool: runs the synchronous deterministic path. */
 import { warmUpCas } from './cas.js';
-import { verifyDeterministic, type DeterministicOutcome } from './deterministic.js';
+import { verifyDeterministic, type AnswerMemo, type DeterministicOutcome } from './deterministic.js';
 import type { VerifyRequest } from './types.js';
 
 warmUpCas();
@@ -16,9 +16,10 @@ export default function run(task: Task): DeterministicOutcome | DeterministicOut
   // Shared with the pool, whose hard budget counts from here (epoch ms), not from when the task was queued.
   const now = () => performance.timeOrigin + performance.now();
   if ('reqs' in task) {
+    const memo: AnswerMemo = new Map();
     return task.reqs.map((req, i) => {
       task.startedAt[i] = now();
-      return verifyDeterministic(req, task.budgetMs);
+      return verifyDeterministic(req, task.budgetMs, memo);
     });
   }
   if (task.startedAt) task.startedAt[0] = now();

@@ -1,0 +1,78 @@
+/**
+ * Dev aid, not part of `pnpm bench`: profiles one warm difficulty stage run (main thread) against the
+ * bench policy server, the way docs/difficulty.md describes. Two datasets of SAMPLES each: the first
+ * run warms the process up, the second is measured.
+ *
+ *   node --import tsx bench/_profile-difficulty.ts <cpu.cpuprofile | -> [verifierThreads]
+ *     CPU=file.cpuprofile   sampling CPU profile of the measured run (`-` as the first argument: none)
+ *     HEAP=file.heapprofile sampling heap profile (every allocation, collected or not) of the measured run
+ *     RESCORE=1             then rescore the same samples from the journal (force) and print its CPU
+ *     SAMPLES=2000
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCommand } from '../pipelines/cli/run.js';
+import { validateConfig } from '../pipelines/shared/config/validate.js';
+import { FAKE_MODEL, itemTag } from '../test/support/openai-server.js';
+import { benchItems, startPolicyServerProcess } from './_policy-server.js';
+
+process.env.STRATUM_LOG_LEVEL ??= 'warn';
+const SAMPLES = Number(process.env.SAMPLES ?? 2000);
+const cpuOut = process.argv[2] && process.argv[2] !== '-' ? process.argv[2] : null;
+const threads = Number(process.argv[3] ?? 0);
+const dir = await mkdtemp(join(tmpdir(), 'stratum-prof-difficulty-'));
+const items = benchItems(SAMPLES * 2);
+const server = await startPolicyServerProcess(items.length);
+const session = new Session();
+session.connect();
+const cpuMs = (since: NodeJS.CpuUsage) => {
+  const u = process.cpuUsage(since);
+  return (u.user + u.system) / 1000;
+};
+try {
+  for (const i of [0, 1]) {
+    const mine = items.slice(i * SAMPLES, (i + 1) * SAMPLES);
+    await writeFile(join(dir, `qa-${i}.jsonl`), mine.map((it) => JSON.stringify({ q: `${itemTag(it.id)} Compute it.`, a: it.answer })).join('\n') + '\n');
+    const loaded = validateConfig(
+      {
+        shardsDir: join(dir, `shards-${i}`),
+        datasets: {
+          b: {
+            sources: [{ name: 'qa', type: 'qa', path: join(dir, `qa-${i}.jsonl`), format: 'jsonl', fields: { question: 'q', answer: 'a' } }],
+            ingest: { unitRows: 500 },
+            difficulty: { endpoints: [{ name: 'fake', baseUrl: server.baseUrl, model: FAKE_MODEL }], n: 8, concurrency: 64, maxTokens: 64, verifierThreads: threads },
+          },
+        },
+      },
+      join(dir, 'pipeline.config.ts'),
+    );
+    await runCommand(loaded, 'ingest', {});
+    await runCommand(loaded, 'filter', {});
+    const measured = i === 1;
+    if (measured && process.env.HEAP) {
+      await session.post('HeapProfiler.enable');
+      await session.post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never);
+    }
+    if (measured && cpuOut) {
+      await session.post('Profiler.enable');
+      await session.post('Profiler.setSamplingInterval', { interval: 100 });
+      await session.post('Profiler.start');
+    }
+    const cpu = process.cpuUsage();
+    const started = performance.now();
+    await runCommand(loaded, 'difficulty', {});
+    process.stderr.write(`run ${i}: ${((performance.now() - started) / 1000).toFixed(2)} s wall, ${(cpuMs(cpu) / SAMPLES).toFixed(3)} ms CPU per sample\n`);
+    if (measured && cpuOut) await writeFile(cpuOut, JSON.stringify((await session.post('Profiler.stop')).profile));
+    if (measured && process.env.HEAP) await writeFile(process.env.HEAP, JSON.stringify((await session.post('HeapProfiler.stopSampling')).profile));
+    if (measured && process.env.RESCORE) {
+      const again = process.cpuUsage();
+      await runCommand(loaded, 'difficulty', { force: true });
+      process.stderr.write(`rescoring from the journal: ${(cpuMs(again) / SAMPLES).toFixed(3)} ms CPU per sample\n`);
+    }
+  }
+} finally {
+  server.stop();
+  await rm(dir, { recursive: true, force: true });
+}
