@@ -46,7 +46,7 @@ async function otherSignatureSets(ctx: StageContext): Promise<SignatureSet[]> {
 export const filterStage: GlobalStage<UpstreamUnit, FilterResources> = {
   kind: 'global',
   name: 'filter',
-  version: 5,
+  version: 6,
   input: 'synthesize',
   config: (ctx) => {
     const { imageWorkers: _w, reduceMemory: _m, embed, ...rest } = ctx.config.filter;
