@@ -76,6 +76,15 @@ export async function reduceFilter(
   const conn = await db.connect();
   // What the reduce is doing, for the error when DuckDB runs out of memory.
   let step = 'reading the map outputs (signatures)';
+  // CPU seconds of this process per step (DuckDB's threads included), for the summary.
+  const cpuPerStep: Record<string, number> = {};
+  let stepCpu = process.cpuUsage();
+  const enter = (next: string): void => {
+    const used = process.cpuUsage(stepCpu);
+    cpuPerStep[step] = Math.round((used.user + used.system) / 1e4) / 100;
+    stepCpu = process.cpuUsage();
+    step = next;
+  };
   try {
     const pairHash = pairConfig(config);
     let previous = input.previous;
@@ -96,17 +105,18 @@ export async function reduceFilter(
       const source = union(output);
       await conn.run(`CREATE TABLE ${name} AS ${source || `SELECT ${empty} LIMIT 0`}`);
     };
-    await table('s', 'samples', `NULL::VARCHAR AS unit, 0 AS row, NULL::VARCHAR AS sample_id, NULL::VARCHAR AS kind, NULL::VARCHAR AS status, NULL::VARCHAR AS text_hash, NULL::VARCHAR AS image_key, 0 AS text_chars, 0::BIGINT AS pixels, NULL::UINTEGER[] AS minhash, 0 AS rank`);
-    await conn.run(`DELETE FROM s WHERE status <> 'candidate'`);
+    // Candidates once without their signatures (s), and the text candidates with them (tc): the
+    // MinHash lists are read and copied once.
+    const samples = union('samples') || `SELECT NULL::VARCHAR AS unit, 0 AS row, NULL::VARCHAR AS sample_id, NULL::VARCHAR AS kind, NULL::VARCHAR AS status, NULL::VARCHAR AS text_hash, NULL::VARCHAR AS image_key, 0 AS text_chars, 0::BIGINT AS pixels, NULL::UINTEGER[] AS minhash, 0 AS rank LIMIT 0`;
+    await conn.run(`CREATE TABLE s AS SELECT unit, row, sample_id, kind, status, text_hash, image_key, text_chars, pixels, rank FROM (${samples}) WHERE status = 'candidate'`);
 
     // ---- text: exact, then near (MinHash) among the exact keepers
     const textOrder = orderBy(config.nearText.keep);
-    await conn.run(`CREATE TABLE tc AS SELECT * FROM s WHERE text_hash IS NOT NULL`);
+    await conn.run(`CREATE TABLE tc AS SELECT unit, row, sample_id, text_hash, image_key, text_chars, pixels, rank, minhash FROM (${samples}) WHERE status = 'candidate' AND text_hash IS NOT NULL`);
     await conn.run(`CREATE TABLE t_exact AS SELECT unit, sample_id, rank,
       first_value(sample_id) OVER (PARTITION BY text_hash, image_key ORDER BY ${textOrder}, sample_id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS keeper FROM tc`);
     if (!config.exact.text) await conn.run(`UPDATE t_exact SET keeper = sample_id`);
-    await table('tb_all', 'text_bands', `NULL::VARCHAR AS unit, NULL::VARCHAR AS sample_id, 0::USMALLINT AS band, 0::UINTEGER AS key, 0 AS rank`);
-    step = 'finding near-duplicate texts (MinHash bands)';
+    enter('finding near-duplicate texts (MinHash bands)');
     const text = await nearTextClusters(conn, {
       threshold: config.nearText.threshold,
       bands: config.nearText.bands,
@@ -114,6 +124,7 @@ export async function reduceFilter(
       keepOrder: textOrder,
       incremental: !!previous,
       previousEdges: previous ? join(previous, 'text_edges.parquet') : null,
+      previousClusters: previous ? join(previous, 'text_clusters.parquet') : null,
     });
     await conn.run(`CREATE TABLE text_drop AS
       SELECT e.unit, e.rank, e.sample_id, 'exact_dup:text' AS reason, e.keeper AS dup_of, json_object('text', 'normalised text and image set equal') AS details
@@ -125,7 +136,7 @@ export async function reduceFilter(
     // ---- images: occurrences of the samples still standing
     const hashCols = [...Array(8).keys()].map((i) => `h${i}, m${i}`).join(', ');
     await table('io_all', 'images', `NULL::VARCHAR AS unit, 0 AS row, NULL::VARCHAR AS sample_id, NULL::VARCHAR AS kind, NULL::VARCHAR AS media_id, 0 AS position, 0 AS width, 0 AS height, 0 AS text_chars, ${[...Array(8).keys()].map((i) => `0::UINTEGER AS h${i}, 0::UINTEGER AS m${i}`).join(', ')}, 0 AS rank`);
-    step = 'reading image occurrences';
+    enter('reading image occurrences');
     await conn.run(`CREATE TABLE io AS SELECT DISTINCT ON (sample_id, media_id) *, width::BIGINT * height AS pixels FROM io_all
       WHERE sample_id NOT IN (SELECT sample_id FROM text_drop) ORDER BY sample_id, media_id, position`);
     // One row per media id with a dense integer id (joins on integers, not sha256 strings), the first
@@ -148,7 +159,7 @@ export async function reduceFilter(
     await conn.run(`CREATE TABLE i_pairs (a INTEGER, b INTEGER, mirrored BOOLEAN, distance INTEGER)`);
     const bandsStarted = Date.now();
     const bandsCpu = process.cpuUsage();
-    step = 'finding near-duplicate images (hash bands)';
+    enter('finding near-duplicate images (hash bands)');
     for (const [band, masks] of (mediaCount > 1 ? plan.masks : []).entries()) {
       if (band && band % Math.max(1, Math.round(plan.bands / 20)) === 0) {
         const cpu = process.cpuUsage(bandsCpu);
@@ -176,7 +187,7 @@ export async function reduceFilter(
       }
     }
     await conn.run(`DROP TABLE IF EXISTS _m; DROP TABLE IF EXISTS _c; DELETE FROM i_pairs WHERE distance > ${config.nearImage.radius}`);
-    step = 'clustering near-duplicate images';
+    enter('clustering near-duplicate images');
     await conn.run(`CREATE TABLE i_edges AS SELECT x.media_id AS a, y.media_id AS b, x.unit AS unit_a, y.unit AS unit_b, min(p.distance)::INTEGER AS distance
       FROM i_pairs p JOIN media x ON x.id = p.a JOIN media y ON y.id = p.b GROUP BY ALL`);
     await conn.run(`DROP TABLE i_pairs`);
@@ -201,7 +212,7 @@ export async function reduceFilter(
       WHERE o.sample_id <> o.keeper AND o.policy <> 'keep'`);
 
     // ---- decisions for this dataset's samples
-    step = 'writing decisions';
+    enter('writing decisions');
     await conn.run(`CREATE TABLE decisions AS
       SELECT unit, sample_id, 'drop' AS action, reason, dup_of, details::VARCHAR AS details, []::VARCHAR[] AS removed_media,
              NULL::VARCHAR AS text_cluster, NULL::VARCHAR AS image_cluster
@@ -224,18 +235,25 @@ export async function reduceFilter(
         FROM i_occ WHERE sample_id = keeper AND size > 1 AND ${ownUnits} AND sample_id NOT IN (SELECT sample_id FROM decisions)`);
     // ---- semantic duplicates (SemDeDup) on image embeddings, among the media still standing
     const semanticOrder = orderBy(semantic?.config.semantic.keep ?? 'largest').replaceAll(/(rank|unit|row|pixels|text_chars)/g, 'io.$1');
-    step = 'finding semantic duplicates (embeddings)';
+    enter('finding semantic duplicates (embeddings)');
     const semanticSummary = semantic
       ? await semanticDedup(conn, { ...semantic, previous: input.previous, outDir: input.outDir, keepOrder: semanticOrder, ownUnits }, connectedComponents)
       : (await conn.run(`ALTER TABLE decisions ADD COLUMN semantic_cluster INTEGER`), null);
     // ---- concept balancing (MetaCLIP) on what every duplicate step left standing
-    step = 'balancing concepts';
+    enter('balancing concepts');
     const conceptRows = union('concepts');
     const vocabulary = config.concepts.vocabulary;
     const conceptSummary = conceptRows && (typeof vocabulary === 'string' || vocabulary.length) ? await balanceConcepts(conn, config.concepts, conceptRows, ownUnits, input.outDir) : null;
-    step = 'writing the reduce artifact';
+    enter('writing the reduce artifact');
     await conn.run(`COPY (SELECT * FROM decisions ORDER BY unit, sample_id) TO ${sqlString(join(input.outDir, 'decisions.parquet'))} (FORMAT PARQUET, COMPRESSION ZSTD)`);
-    await conn.run(`COPY (SELECT x.sample_id AS a, y.sample_id AS b, x.unit AS unit_a, y.unit AS unit_b, p.sim FROM t_pairs p JOIN tk x ON x.id = p.a JOIN tk y ON y.id = p.b WHERE p.sim >= ${config.nearText.threshold}) TO ${sqlString(join(input.outDir, 'text_edges.parquet'))} (FORMAT PARQUET, COMPRESSION ZSTD)`);
+    // The text index an incremental run starts from: verified pairs (this run's, and the earlier
+    // runs' between unchanged units) and the drops with their keepers.
+    const previousTextEdges = previous && existsSync(join(previous, 'text_edges.parquet')) ? join(previous, 'text_edges.parquet') : null;
+    await conn.run(`COPY (SELECT x.sample_id AS a, y.sample_id AS b, x.unit AS unit_a, y.unit AS unit_b, p.sim FROM t_pairs p JOIN tk x ON x.id = p.a JOIN tk y ON y.id = p.b WHERE p.sim >= ${config.nearText.threshold}
+        ${previousTextEdges ? `UNION SELECT a, b, unit_a, unit_b, sim FROM read_parquet(${sqlString(previousTextEdges)}) WHERE unit_a NOT IN (SELECT unit FROM changed_units) AND unit_b NOT IN (SELECT unit FROM changed_units) AND unit_a IN (SELECT unit FROM own_units) AND unit_b IN (SELECT unit FROM own_units)` : ''})
+      TO ${sqlString(join(input.outDir, 'text_edges.parquet'))} (FORMAT PARQUET, COMPRESSION ZSTD)`);
+    await conn.run(`COPY (SELECT x.sample_id, x.unit, y.sample_id AS keeper, y.unit AS keeper_unit, n.sim FROM t_near n JOIN tk x ON x.id = n.id JOIN tk y ON y.id = n.keeper)
+      TO ${sqlString(join(input.outDir, 'text_clusters.parquet'))} (FORMAT PARQUET, COMPRESSION ZSTD)`);
     await conn.run(`COPY (SELECT DISTINCT a, b, unit_a, unit_b, distance FROM i_edges WHERE a <> b) TO ${sqlString(join(input.outDir, 'image_edges.parquet'))} (FORMAT PARQUET, COMPRESSION ZSTD)`);
 
     const digests = await conn.runAndReadAll(`SELECT unit, md5(string_agg(concat_ws('|', sample_id, action, reason, dup_of, details,
@@ -255,6 +273,7 @@ export async function reduceFilter(
       semantic: semanticSummary,
       concepts: conceptSummary,
       ms: Date.now() - started,
+      cpuSeconds: (enter('done'), cpuPerStep),
     };
     await writeFile(join(input.outDir, ARTIFACT_META), JSON.stringify({ pairs: pairHash, summary }, null, 1));
     return { unitDigests, summary };

@@ -164,6 +164,32 @@ describe('filter reduce on large near-duplicate clusters', () => {
     expect(drops(second.decisions)).toEqual(drops(full.decisions));
   }, 300_000);
 
+  it('a new text with a better keep claim (earlier in keep order) reopens the old cluster and becomes its keeper', async () => {
+    const rand = mulberry32(5);
+    const mk = new SignatureMaker(rand);
+    const rows: TextRow[] = [];
+    const bases = Array.from({ length: 20 }, () => mk.random());
+    for (let i = 0; i < 2000; i++) rows.push({ sample_id: `c${i % 20}-${i}`, sig: mk.noisy(bases[i % 20]!, 0.05), group: `c${i % 20}` });
+    for (let i = 0; i < 500; i++) rows.push({ sample_id: `d-${i}`, sig: mk.random(), group: 'distinct' });
+    const old = await writeUnits('u', rows, 2);
+    const first = await reduce('claim-1', old, Object.keys(old), null);
+    check(rows, first.decisions);
+    // Unit 'a' sorts before 'u0', so under keep 'first' its texts precede every old one: clusters 0..4 get a new keeper.
+    const fresh: TextRow[] = [];
+    for (let c = 0; c < 5; c++) fresh.push({ sample_id: `new-c${c}`, sig: mk.noisy(bases[c]!, 0.02), group: `c${c}` });
+    const grown = { ...old, a: await writeTextUnit(dir, 'a', fresh) };
+    const second = await reduce('claim-2', grown, ['a'], join(dir, 'claim-1'));
+    expect(second.summary.incremental).toBe(true);
+    expect((second.summary as unknown as { text: { reopened: number } }).text.reopened).toBe(5);
+    const kept = check([...rows, ...fresh], second.decisions);
+    for (let c = 0; c < 5; c++) expect(kept.get(`c${c}`)!.map((r) => r.sample_id), `c${c}`).toEqual([`new-c${c}`]);
+    // Clusters the new texts did not join keep their keeper and members.
+    for (const row of rows.filter((r) => !['c0', 'c1', 'c2', 'c3', 'c4'].includes(r.group))) expect(second.decisions.get(row.sample_id)).toEqual(first.decisions.get(row.sample_id));
+    const full = await reduce('claim-full', grown, Object.keys(grown), null);
+    const drops = (m: Map<string, Decision>) => [...m.values()].filter((d) => d.action === 'drop').map((d) => `${d.sample_id}>${d.dup_of}`).sort();
+    expect(drops(second.decisions)).toEqual(drops(full.decisions));
+  }, 300_000);
+
   it('keeps one image of a giant cluster of near-identical images and every distinct image', async () => {
     const rand = mulberry32(21);
     const random = () => Array.from({ length: 8 }, () => Math.floor(rand() * 2 ** 32) >>> 0);
