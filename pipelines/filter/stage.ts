@@ -1,4 +1,4 @@
-import { FILTER_IMAGE_COLUMNS, FILTER_SAMPLE_COLUMNS, FILTER_TEXT_BAND_COLUMNS } from '../../schemas/filter.js';
+import { FILTER_IMAGE_COLUMNS, FILTER_SAMPLE_COLUMNS } from '../../schemas/filter.js';
 import { SAMPLE_COLUMNS } from '../../schemas/sample.js';
 import { stableHash } from '../shared/hash.js';
 import { readManifest } from '../shared/runner/manifest.js';
@@ -61,7 +61,6 @@ export const filterStage: GlobalStage<UpstreamUnit, FilterResources> = {
   map: {
     outputs: {
       samples: { columns: FILTER_SAMPLE_COLUMNS, subdir: 'samples' },
-      text_bands: { columns: FILTER_TEXT_BAND_COLUMNS, subdir: 'text_bands' },
       images: { columns: FILTER_IMAGE_COLUMNS, subdir: 'images' },
       concepts: { columns: FILTER_CONCEPT_COLUMNS, subdir: 'concepts' },
     },

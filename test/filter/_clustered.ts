@@ -4,13 +4,13 @@
  * mid-size clusters, chains, near misses and distinct documents. A member of a cluster is its base
  * signature with each value replaced by a fresh random one with probability `p` (so it estimates
  * Jaccard ≈ 1 − p against the base, ≈ (1 − p)² against another member); a chain step replaces
- * `step` values of the previous member. Band keys come from the real MinHasher.
+ * `step` values of the previous member.
  */
 import { DuckDBInstance } from '@duckdb/node-api';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FILTER_IMAGE_COLUMNS, FILTER_SAMPLE_COLUMNS, FILTER_TEXT_BAND_COLUMNS } from '../../schemas/filter.js';
-import { MinHasher, estimatedJaccard } from '../../pipelines/filter/minhash.js';
+import { FILTER_IMAGE_COLUMNS, FILTER_SAMPLE_COLUMNS } from '../../schemas/filter.js';
+import { estimatedJaccard } from '../../pipelines/filter/minhash.js';
 import { sqlString } from '../../pipelines/shared/store/duckdb.js';
 
 export const PERMS = 128;
@@ -52,20 +52,18 @@ export class SignatureMaker {
   }
 }
 
-/** Writes one unit's `samples` and `text_bands` Parquet files; returns them per output. */
+/** Writes one unit's `samples` Parquet file (the reduce hashes band keys from the signatures); returns it per output. */
 export async function writeTextUnit(dir: string, unit: string, rows: TextRow[], rowOffset = 0): Promise<Record<string, string[]>> {
-  const hasher = new MinHasher(PERMS, BANDS);
   const json = join(dir, `${unit}.jsonl`);
-  await writeFile(json, rows.map((r, i) => JSON.stringify({ unit, row: rowOffset + i, sample_id: r.sample_id, minhash: [...r.sig], keys: hasher.bandKeys(r.sig) })).join('\n') + '\n');
-  const files = { samples: [join(dir, `${unit}-samples.parquet`)], text_bands: [join(dir, `${unit}-bands.parquet`)] };
+  await writeFile(json, rows.map((r, i) => JSON.stringify({ unit, row: rowOffset + i, sample_id: r.sample_id, minhash: [...r.sig] })).join('\n') + '\n');
+  const files = { samples: [join(dir, `${unit}-samples.parquet`)] };
   const db = await DuckDBInstance.create(':memory:');
   const conn = await db.connect();
   try {
-    const src = `read_json(${sqlString(json)}, format = 'newline_delimited', columns = {unit: 'VARCHAR', row: 'INTEGER', sample_id: 'VARCHAR', minhash: 'UINTEGER[]', keys: 'UINTEGER[]'})`;
+    const src = `read_json(${sqlString(json)}, format = 'newline_delimited', columns = {unit: 'VARCHAR', row: 'INTEGER', sample_id: 'VARCHAR', minhash: 'UINTEGER[]'})`;
     const cast = (columns: Record<string, string>, exprs: Record<string, string>): string =>
       Object.entries(columns).map(([name, type]) => `(${exprs[name] ?? 'NULL'})::${type} AS ${name}`).join(', ');
     await conn.run(`COPY (SELECT ${cast(FILTER_SAMPLE_COLUMNS, { unit: 'unit', row: 'row', sample_id: 'sample_id', kind: `'qa'`, status: `'candidate'`, text_hash: 'sample_id', image_key: `''`, text_chars: '100', pixels: '0', minhash: 'minhash' })} FROM ${src}) TO ${sqlString(files.samples[0]!)} (FORMAT PARQUET)`);
-    await conn.run(`COPY (SELECT ${cast(FILTER_TEXT_BAND_COLUMNS, { unit: 'unit', sample_id: 'sample_id', band: 'b - 1', key: 'keys[b]' })} FROM ${src}, range(1, ${BANDS + 1}) t(b)) TO ${sqlString(files.text_bands[0]!)} (FORMAT PARQUET)`);
   } finally {
     conn.closeSync();
     db.closeSync();
