@@ -54,11 +54,13 @@ const parquet = (files: string[]): string => (files.length ? `read_parquet(${sql
 
 /**
  * The global step of the filter, in DuckDB SQL on a file-backed database that spills to disk
- * (memory bounded by `filter.reduceMemory`): exact text duplicates → MinHash band join, verified by
- * estimated Jaccard → connected components → keeper by policy; then images: exact (same sha256) and
- * near (256-bit hash band join, verified by Hamming distance, mirrored copies included) →
- * components → keeper occurrence by policy → per-kind action. Writes `decisions.parquet` (this
- * dataset's samples) and the verified edges, which the next run reuses for unchanged units.
+ * (memory bounded by `filter.reduceMemory`): exact text duplicates → MinHash bands, each bucket
+ * verified against one representative → clusters whose drops are verified against their keeper
+ * (text-clusters.ts); then images: exact (same sha256) and near (256-bit hash bands, each bucket
+ * verified against one representative by Hamming distance, mirrored copies included) → components
+ * (union-find) → keeper occurrence by policy → per-kind action. Writes `decisions.parquet` (this
+ * dataset's samples), the verified pairs and the text drops, which the next run starts from. A
+ * DuckDB out-of-memory error is rethrown naming `filter.reduceMemory` and the step.
  */
 export async function reduceFilter(
   config: FilterConfig,
