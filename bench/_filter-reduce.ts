@@ -17,7 +17,7 @@ import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FILTER_IMAGE_COLUMNS, FILTER_SAMPLE_COLUMNS, FILTER_TEXT_BAND_COLUMNS } from '../schemas/filter.js';
+import { FILTER_IMAGE_COLUMNS, FILTER_SAMPLE_COLUMNS } from '../schemas/filter.js';
 import { filterSchema } from '../pipelines/filter/config.js';
 import { imageBandPlan } from '../pipelines/filter/image-hash.js';
 import { reduceFilter } from '../pipelines/filter/reduce.js';
@@ -145,7 +145,7 @@ async function generate(dir: string, size: number, imageShare: number): Promise<
   const db = await DuckDBInstance.create(join(dir, 'gen.duckdb'), { memory_limit: '1GB', temp_directory: join(dir, 'gen-spill'), preserve_insertion_order: 'false' });
   const conn = await db.connect();
   try {
-    for (const out of ['samples', 'text_bands', 'images']) await mkdir(join(dir, 'map', out), { recursive: true });
+    for (const out of ['samples', 'images']) await mkdir(join(dir, 'map', out), { recursive: true });
     for (let start = 0; start < text; start += UNIT_ROWS) await textUnit(conn, dir, plan, start, Math.min(text, start + UNIT_ROWS));
     for (let start = 0; start < images; start += UNIT_ROWS) await imageUnit(conn, dir, plan, start, Math.min(images, start + UNIT_ROWS));
   } finally {
@@ -155,7 +155,7 @@ async function generate(dir: string, size: number, imageShare: number): Promise<
     await rm(join(dir, 'gen.duckdb.wal'), { force: true });
     await rm(join(dir, 'gen-spill'), { recursive: true, force: true });
   }
-  for (const out of ['samples', 'text_bands', 'images']) {
+  for (const out of ['samples', 'images']) {
     for (const f of await readdir(join(dir, 'map', out))) plan.bytes += (await stat(join(dir, 'map', out, f))).size;
   }
   return plan;
@@ -188,12 +188,6 @@ async function textUnit(conn: DuckDBConnection, dir: string, plan: Plan, start: 
     minhash: `list_transform(range(${PERMS}), k -> (${value}))`,
   })} FROM range(${start}, ${end}) r(i)`);
   await conn.run(`COPY t TO ${sqlString(join(dir, 'map', 'samples', `${unit}.parquet`))} (FORMAT PARQUET, COMPRESSION SNAPPY)`);
-  await conn.run(`COPY (SELECT ${select(FILTER_TEXT_BAND_COLUMNS, {
-    unit: 'unit',
-    sample_id: 'sample_id',
-    band: 'b',
-    key: `hash(b, list_slice(minhash, b * ${ROWS} + 1, (b + 1) * ${ROWS})) % ${U32}`,
-  })} FROM t, range(${TEXT_BANDS}) bands(b)) TO ${sqlString(join(dir, 'map', 'text_bands', `${unit}.parquet`))} (FORMAT PARQUET, COMPRESSION SNAPPY)`);
 }
 
 /** Image sample j: planted like text; a copy's hash word w is the base's XOR a mask with each bit set with p = 8·(1 + c mod 8)/256. */
@@ -336,7 +330,7 @@ function runChild(spec: ChildSpec): Promise<ChildResult> {
 async function childMain(spec: ChildSpec): Promise<void> {
   const config = filterSchema.parse({ reduceMemory: spec.reduceMemory });
   const units: ReduceInput['units'] = new Map();
-  for (const output of ['samples', 'text_bands', 'images']) {
+  for (const output of ['samples', 'images']) {
     for (const f of (await readdir(join(spec.dir, 'map', output))).sort()) {
       const id = f.replace(/\.parquet$/, '');
       let unit = units.get(id);

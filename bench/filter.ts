@@ -8,7 +8,10 @@
  * 2. MinHash MB/s per core on real text (MMC4 documents, math QA records) against Python + numpy
  *    doing the same work on the same text in the same run (bench/_filter-minhash.ts);
  * 3. the reduce's wall time, CPU time and peak RSS on synthetic map outputs with planted duplicate
- *    clusters, and whether it found them (bench/_filter-reduce.ts).
+ *    clusters, and whether it found them (bench/_filter-reduce.ts);
+ * 4. the reduce on one giant near-duplicate text cluster of growing size: edges and CPU must grow
+ *    linearly, not with the square of the cluster (bench/_filter-clusters.ts);
+ * 5. the filter stage's CPU on a 1% append against a full run, through the CLI (bench/_filter-append.ts).
  *
  * Parts 1 and 2 need ../shared/corpora and are skipped without it; part 3 generates its input.
  *
@@ -23,6 +26,8 @@
  *   STRATUM_BENCH_FILTER_REDUCE_MEMORY=1GB             # filter.reduceMemory for part 3 (default: the config default)
  *   STRATUM_BENCH_FILTER_PROGRESS=1                   # part 3: the reduce logs its progress through the image bands (CPU seconds so far)
  *   STRATUM_BENCH_FILTER_IMAGE_SHARE=0                 # share of image samples in part 3 (default 0.5; the rest are text)
+ *   STRATUM_BENCH_FILTER_CLUSTER_SIZES=800,4000,16000  # part 4: sizes of the giant near-duplicate text cluster (default 1000,10000,100000)
+ *   STRATUM_BENCH_FILTER_APPEND_ROWS=200000            # part 5: rows of the templated corpus (default 50000)
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -32,9 +37,11 @@ import { log } from '../pipelines/shared/log.js';
 import { imageBench } from './_filter-images.js';
 import { loadTextCorpora, minhashBench } from './_filter-minhash.js';
 import { reduceBench } from './_filter-reduce.js';
+import { clusterBench } from './_filter-clusters.js';
+import { appendBench } from './_filter-append.js';
 
 const CORPORA = resolve(import.meta.dirname, '..', '..', 'shared', 'corpora');
-const PARTS = ['images', 'minhash', 'reduce'] as const;
+const PARTS = ['images', 'minhash', 'reduce', 'clusters', 'append'] as const;
 
 function reduceSizes(): number[] {
   const explicit = process.env.STRATUM_BENCH_FILTER_SIZES;
@@ -73,5 +80,17 @@ export async function benchFilter(): Promise<void> {
     process.stdout.write(`3. reduce (DuckDB, file-backed, spills beyond reduceMemory) on synthetic signatures with planted clusters of 3\n`);
     const imageShare = Number(process.env.STRATUM_BENCH_FILTER_IMAGE_SHARE ?? 0.5);
     await reduceBench({ sizes: reduceSizes(), reduceMemory, imageShare: Math.min(1, Math.max(0, imageShare)) });
+  }
+
+  if (parts.has('clusters')) {
+    const reduceMemory = process.env.STRATUM_BENCH_FILTER_REDUCE_MEMORY ?? '256MB';
+    const sizes = (process.env.STRATUM_BENCH_FILTER_CLUSTER_SIZES ?? '1000,10000,100000').split(',').map(Number);
+    process.stdout.write(`\n4. reduce on one giant near-duplicate text cluster (5% of MinHash values replaced per member), in this process\n`);
+    await clusterBench(sizes, reduceMemory);
+  }
+
+  if (parts.has('append')) {
+    process.stdout.write(`\n5. filter stage on a 1% append against a full run (CLI processes, CPU from /usr/bin/time)\n`);
+    await appendBench(Number(process.env.STRATUM_BENCH_FILTER_APPEND_ROWS ?? 50_000));
   }
 }

@@ -28,8 +28,6 @@ export const FILTER_SAMPLE_COLUMNS = {
   clip_score: 'DOUBLE',
 } as const;
 
-export const FILTER_TEXT_BAND_COLUMNS = { unit: 'VARCHAR', sample_id: 'VARCHAR', band: 'USMALLINT', key: 'UINTEGER' } as const;
-
 const HASH_WORDS = Object.fromEntries([...Array(8).keys()].flatMap((i) => [[`h${i}`, 'UINTEGER'], [`m${i}`, 'UINTEGER']]));
 
 /** One row per image occurrence in a candidate sample, with its 256-bit hash (h0..h7) and the mirrored image's (m0..m7). */

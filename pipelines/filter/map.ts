@@ -138,7 +138,6 @@ export async function mapUnit(unit: WorkUnit<UpstreamUnit>, ctx: StageContext, s
   const relevance = embedding && embed?.config.clipScore.enabled ? await scoreRelevance(embedding, samples, embed.config.clipScore) : new Map<string, Relevance>();
   // the video rule's text half: one text vector per clip (docs/embeddings.md)
   const videoTexts = embed?.text && videoTextWanted(embed.config) ? await embedVideoTexts(embed.text, samples) : null;
-  const textBands = new Set<string>();
   for (const [row, sample] of samples.entries()) {
     const images = sample.media.map((m) => (m.mime.startsWith('image/') ? (features.get(m.id) ?? null) : null));
     const text = sampleText(sample);
@@ -176,13 +175,8 @@ export async function mapUnit(unit: WorkUnit<UpstreamUnit>, ctx: StageContext, s
     const tokens = words(normalised);
     if (textDedup && config.nearText.enabled && tokens.length >= config.nearText.ngram) {
       const sig = res.minhash.signature(shingleHashes(tokens, config.nearText.ngram));
+      // The reduce hashes its band keys from the signature itself (text-clusters.ts).
       minhash = Array.from(sig);
-      for (const [band, key] of res.minhash.bandKeys(sig).entries()) {
-        const dedupKey = `${band}:${key}:${sample.id}`;
-        if (textBands.has(dedupKey)) continue;
-        textBands.add(dedupKey);
-        sink.emit('text_bands', { unit: unit.id, sample_id: sample.id, band, key });
-      }
     }
     if (config.concepts.kinds.includes(sample.kind)) for (const concept of res.concepts.match(text)) sink.emit('concepts', { unit: unit.id, sample_id: sample.id, concept });
     const clipText = videoTexts?.get(sample.id);

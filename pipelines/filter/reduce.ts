@@ -11,6 +11,8 @@ import type { FilterConfig } from './config.js';
 import { clipScoreNote, semanticDedup, type SemanticInput } from '../embed/semdedup.js';
 import { balanceConcepts } from '../embed/concepts.js';
 import { imageBandPlan } from './image-hash.js';
+import { connectedComponents } from './components.js';
+import { nearTextClusters } from './text-clusters.js';
 
 /** What a duplicate image does to its sample when the config names no policy for the kind. */
 export const DEFAULT_IMAGE_POLICY: Record<SampleKind, 'drop_sample' | 'drop_image' | 'keep'> = {
@@ -34,7 +36,7 @@ const ARTIFACT_META = 'meta.json';
 
 /** The part of the config that decides pairs; a previous artifact built under another is not reused. */
 function pairConfig(config: FilterConfig): string {
-  return stableHash({ t: config.nearText, i: config.nearImage, e: config.exact, v: 1 });
+  return stableHash({ t: config.nearText, i: config.nearImage, e: config.exact, v: 2 });
 }
 
 function orderBy(keep: 'largest' | 'first' | 'longest_text'): string {
@@ -52,11 +54,13 @@ const parquet = (files: string[]): string => (files.length ? `read_parquet(${sql
 
 /**
  * The global step of the filter, in DuckDB SQL on a file-backed database that spills to disk
- * (memory bounded by `filter.reduceMemory`): exact text duplicates → MinHash band join, verified by
- * estimated Jaccard → connected components → keeper by policy; then images: exact (same sha256) and
- * near (256-bit hash band join, verified by Hamming distance, mirrored copies included) →
- * components → keeper occurrence by policy → per-kind action. Writes `decisions.parquet` (this
- * dataset's samples) and the verified edges, which the next run reuses for unchanged units.
+ * (memory bounded by `filter.reduceMemory`): exact text duplicates → MinHash bands, each bucket
+ * verified against one representative → clusters whose drops are verified against their keeper
+ * (text-clusters.ts); then images: exact (same sha256) and near (256-bit hash bands, each bucket
+ * verified against one representative by Hamming distance, mirrored copies included) → components
+ * (union-find) → keeper occurrence by policy → per-kind action. Writes `decisions.parquet` (this
+ * dataset's samples), the verified pairs and the text drops, which the next run starts from. A
+ * DuckDB out-of-memory error is rethrown naming `filter.reduceMemory` and the step.
  */
 export async function reduceFilter(
   config: FilterConfig,
@@ -72,6 +76,17 @@ export async function reduceFilter(
     preserve_insertion_order: 'false',
   });
   const conn = await db.connect();
+  // What the reduce is doing, for the error when DuckDB runs out of memory.
+  let step = 'reading the map outputs (signatures)';
+  // CPU seconds of this process per step (DuckDB's threads included), for the summary.
+  const cpuPerStep: Record<string, number> = {};
+  let stepCpu = process.cpuUsage();
+  const enter = (next: string): void => {
+    const used = process.cpuUsage(stepCpu);
+    cpuPerStep[step] = Math.round((used.user + used.system) / 1e4) / 100;
+    stepCpu = process.cpuUsage();
+    step = next;
+  };
   try {
     const pairHash = pairConfig(config);
     let previous = input.previous;
@@ -92,98 +107,89 @@ export async function reduceFilter(
       const source = union(output);
       await conn.run(`CREATE TABLE ${name} AS ${source || `SELECT ${empty} LIMIT 0`}`);
     };
-    await table('s', 'samples', `NULL::VARCHAR AS unit, 0 AS row, NULL::VARCHAR AS sample_id, NULL::VARCHAR AS kind, NULL::VARCHAR AS status, NULL::VARCHAR AS text_hash, NULL::VARCHAR AS image_key, 0 AS text_chars, 0::BIGINT AS pixels, NULL::UINTEGER[] AS minhash, 0 AS rank`);
-    await conn.run(`DELETE FROM s WHERE status <> 'candidate'`);
+    // Candidates once without their signatures (s), and the text candidates with them (tc): the
+    // MinHash lists are read and copied once.
+    const samples = union('samples') || `SELECT NULL::VARCHAR AS unit, 0 AS row, NULL::VARCHAR AS sample_id, NULL::VARCHAR AS kind, NULL::VARCHAR AS status, NULL::VARCHAR AS text_hash, NULL::VARCHAR AS image_key, 0 AS text_chars, 0::BIGINT AS pixels, NULL::UINTEGER[] AS minhash, 0 AS rank LIMIT 0`;
+    await conn.run(`CREATE TABLE s AS SELECT unit, row, sample_id, kind, status, text_hash, image_key, text_chars, pixels, rank FROM (${samples}) WHERE status = 'candidate'`);
 
     // ---- text: exact, then near (MinHash) among the exact keepers
     const textOrder = orderBy(config.nearText.keep);
-    await conn.run(`CREATE TABLE tc AS SELECT * FROM s WHERE text_hash IS NOT NULL`);
+    await conn.run(`CREATE TABLE tc AS SELECT unit, row, sample_id, text_hash, image_key, text_chars, pixels, rank, minhash FROM (${samples}) WHERE status = 'candidate' AND text_hash IS NOT NULL`);
     await conn.run(`CREATE TABLE t_exact AS SELECT unit, sample_id, rank,
       first_value(sample_id) OVER (PARTITION BY text_hash, image_key ORDER BY ${textOrder}, sample_id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS keeper FROM tc`);
     if (!config.exact.text) await conn.run(`UPDATE t_exact SET keeper = sample_id`);
-    await table('tb_all', 'text_bands', `NULL::VARCHAR AS unit, NULL::VARCHAR AS sample_id, 0::USMALLINT AS band, 0::UINTEGER AS key, 0 AS rank`);
-    // Sorted by band, so each band's join below reads only its own rows (zone maps).
-    await conn.run(`CREATE TABLE tb AS SELECT * FROM tb_all WHERE sample_id IN (SELECT sample_id FROM t_exact WHERE keeper = sample_id) ORDER BY band, key`);
-    const incremental = previous ? `AND (a.unit IN (SELECT unit FROM changed_units) OR b.unit IN (SELECT unit FROM changed_units))` : '';
-    // One band at a time, each candidate verified at once: only verified pairs are kept, so memory
-    // follows the number of near-duplicates, not the number of band collisions (which grows with N²).
-    await conn.run(`CREATE TABLE t_edges (a VARCHAR, b VARCHAR, unit_a VARCHAR, unit_b VARCHAR, sim DOUBLE)`);
-    for (let band = 0; band < config.nearText.bands; band++) {
-      await conn.run(`INSERT INTO t_edges SELECT * FROM (
-          SELECT c.a, c.b, c.unit_a, c.unit_b,
-            list_sum(list_transform(range(1, len(x.minhash) + 1), i -> (x.minhash[i] = y.minhash[i])::INTEGER)) / len(x.minhash) AS sim
-          FROM (SELECT a.sample_id AS a, b.sample_id AS b, a.unit AS unit_a, b.unit AS unit_b
-                FROM tb a JOIN tb b ON a.key = b.key AND a.sample_id < b.sample_id
-                WHERE a.band = ${band} AND b.band = ${band} ${incremental}) c
-          JOIN tc x ON x.sample_id = c.a JOIN tc y ON y.sample_id = c.b
-          WHERE x.image_key = y.image_key AND len(x.minhash) = len(y.minhash)
-        ) WHERE sim >= ${config.nearText.threshold}`);
-    }
-    await conn.run(`CREATE OR REPLACE TABLE t_edges AS SELECT a, b, min(unit_a) AS unit_a, min(unit_b) AS unit_b, max(sim) AS sim FROM t_edges GROUP BY a, b`);
-    if (previous) await reusePreviousEdges(conn, join(previous, 'text_edges.parquet'), 't_edges', 'sim', 'SELECT sample_id FROM tb');
-    if (!config.nearText.enabled) await conn.run(`DELETE FROM t_edges`);
-    await connectedComponents(conn, 't_edges', 't_comp');
-    await conn.run(`CREATE TABLE t_near AS SELECT c.node AS sample_id, first_value(tc.sample_id) OVER (PARTITION BY c.comp ORDER BY ${textOrder.replaceAll(/(rank|unit|row|pixels|text_chars)/g, 'tc.$1')}, tc.sample_id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS keeper,
-        count(*) OVER (PARTITION BY c.comp) AS size
-      FROM t_comp c JOIN tc ON tc.sample_id = c.node`);
+    enter('finding near-duplicate texts (MinHash bands)');
+    const text = await nearTextClusters(conn, {
+      threshold: config.nearText.threshold,
+      bands: config.nearText.bands,
+      enabled: config.nearText.enabled,
+      keepOrder: textOrder,
+      incremental: !!previous,
+      previousEdges: previous ? join(previous, 'text_edges.parquet') : null,
+      previousClusters: previous ? join(previous, 'text_clusters.parquet') : null,
+    });
     await conn.run(`CREATE TABLE text_drop AS
       SELECT e.unit, e.rank, e.sample_id, 'exact_dup:text' AS reason, e.keeper AS dup_of, json_object('text', 'normalised text and image set equal') AS details
         FROM t_exact e WHERE e.keeper <> e.sample_id
       UNION ALL
-      SELECT tc.unit, tc.rank, n.sample_id, 'near_dup:text', n.keeper,
-        json_object('similarity', (SELECT max(sim) FROM t_edges WHERE (a = n.sample_id AND b = n.keeper) OR (b = n.sample_id AND a = n.keeper)),
-                    'threshold', ${config.nearText.threshold})
-        FROM t_near n JOIN tc USING (sample_id) WHERE n.keeper <> n.sample_id`);
+      SELECT x.unit, x.rank, x.sample_id, 'near_dup:text', y.sample_id, json_object('similarity', n.sim, 'threshold', ${config.nearText.threshold})
+        FROM t_near n JOIN tk x ON x.id = n.id JOIN tk y ON y.id = n.keeper`);
 
     // ---- images: occurrences of the samples still standing
     const hashCols = [...Array(8).keys()].map((i) => `h${i}, m${i}`).join(', ');
     await table('io_all', 'images', `NULL::VARCHAR AS unit, 0 AS row, NULL::VARCHAR AS sample_id, NULL::VARCHAR AS kind, NULL::VARCHAR AS media_id, 0 AS position, 0 AS width, 0 AS height, 0 AS text_chars, ${[...Array(8).keys()].map((i) => `0::UINTEGER AS h${i}, 0::UINTEGER AS m${i}`).join(', ')}, 0 AS rank`);
+    enter('reading image occurrences');
     await conn.run(`CREATE TABLE io AS SELECT DISTINCT ON (sample_id, media_id) *, width::BIGINT * height AS pixels FROM io_all
       WHERE sample_id NOT IN (SELECT sample_id FROM text_drop) ORDER BY sample_id, media_id, position`);
     // One row per media id with a dense integer id (joins on integers, not sha256 strings), the first
     // unit it occurs in (recorded on its edges) and whether any occurrence is new (incremental runs).
     await conn.run(`CREATE TABLE media AS SELECT (row_number() OVER (ORDER BY media_id))::INTEGER AS id, * FROM (
-        SELECT media_id, min(unit) AS unit, bool_or(unit IN (SELECT unit FROM changed_units)) AS changed, ${hashCols.split(', ').map((c) => `any_value(${c}) AS ${c}`).join(', ')}
+        SELECT media_id, hash(media_id) AS hk, min(unit) AS unit, bool_or(unit IN (SELECT unit FROM changed_units)) AS changed, ${hashCols.split(', ').map((c) => `any_value(${c}) AS ${c}`).join(', ')}
         FROM io GROUP BY media_id)`);
     const mediaCount = Number((await conn.runAndReadAll(`SELECT count(*)::BIGINT FROM media`)).getRows()[0]?.[0] ?? 0);
     const plan = imageBandPlan(mediaCount, config.nearImage.radius, config.nearImage.recall, config.nearImage.flips);
     const hamming = (x: string, y: string, pre: 'h' | 'm'): string =>
       [...Array(8).keys()].map((i) => `bit_count(xor(${x}.h${i}, ${y}.${pre}${i}))::INTEGER`).join(' + ');
     const bandKey = (masks: number[], pre: 'h' | 'm'): string => `hash(${masks.map((m, i) => `${pre}${i} & ${m}::UINTEGER`).join(', ')})`;
-    const words = (pre: 'h' | 'm'): string => [...Array(8).keys()].map((i) => `${pre}${i}`).join(', ');
-    // A new hash against every hash; when unchanged media are not queried, a pair of a new and an old one is found from the new side.
-    const queried = previous ? 'WHERE changed' : '';
-    const direct = previous ? '(q.id < i.id OR NOT i.changed)' : 'q.id < i.id';
-    // Band by band: the query side (one row per hash) is built into the join's hash table, the index
-    // side (hash and mirrored hash) streams past it, and each candidate is verified on the spot, so
-    // only verified pairs are kept: memory follows the number of near-duplicates, and band width
-    // grows with log2 n so random candidates per band stay proportional to n (image-hash.ts).
-    await conn.run(`CREATE TABLE i_pairs (a INTEGER, b INTEGER, distance INTEGER)`);
+    // Band by band, each bucket (equal band key, direct or mirrored hash) is linked to one
+    // representative direct hash and every other member is verified against it alone (Hamming on
+    // all 256 bits), so a cluster of k near-identical images costs k − 1 checks per band, not k²/2;
+    // members that fail try again among themselves. A pair met in several bands is verified once.
+    // Band width grows with log2 n, so random buckets stay small (image-hash.ts). An incremental run
+    // searches only buckets holding a new image, preferring an old one as representative.
+    const repOrder = previous ? '[changed::UBIGINT, hk]' : 'hk';
+    await conn.run(`CREATE TABLE i_pairs (a INTEGER, b INTEGER, mirrored BOOLEAN, distance INTEGER)`);
     const bandsStarted = Date.now();
     const bandsCpu = process.cpuUsage();
+    enter('finding near-duplicate images (hash bands)');
     for (const [band, masks] of (mediaCount > 1 ? plan.masks : []).entries()) {
       if (band && band % Math.max(1, Math.round(plan.bands / 20)) === 0) {
         const cpu = process.cpuUsage(bandsCpu);
         log.info({ band, bands: plan.bands, bits: plan.bits, media: mediaCount, seconds: (Date.now() - bandsStarted) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 }, 'filter reduce: image bands');
       }
-      const index = [`SELECT id, changed, false AS mirrored, ${words('h')}, ${words('m')}, ${bandKey(masks, 'h')} AS key FROM media`];
-      if (config.nearImage.flips) index.push(`SELECT id, changed, true, ${words('h')}, ${words('m')}, ${bandKey(masks, 'm')} FROM media`);
-      await conn.run(`INSERT INTO i_pairs SELECT * FROM (
-          SELECT least(q.id, i.id) AS a, greatest(q.id, i.id) AS b,
-            CASE WHEN i.mirrored THEN ${hamming('q', 'i', 'm')} ELSE ${hamming('q', 'i', 'h')} END AS distance
-          FROM (SELECT id, ${words('h')}, ${bandKey(masks, 'h')} AS key FROM media ${queried}) q
-          JOIN (${index.join(' UNION ALL ')}) i ON q.key = i.key
-          WHERE CASE WHEN i.mirrored THEN q.id <> i.id ELSE ${direct} END
-        ) WHERE distance <= ${config.nearImage.radius}`);
-      // Incremental: an old hash close to a new image's mirrored hash is not found from the new side.
-      if (previous && config.nearImage.flips) {
-        await conn.run(`INSERT INTO i_pairs SELECT * FROM (
-            SELECT least(q.id, i.id) AS a, greatest(q.id, i.id) AS b, ${hamming('q', 'i', 'm')} AS distance
-            FROM (SELECT id, ${words('h')}, ${bandKey(masks, 'h')} AS key FROM media WHERE NOT changed) q
-            JOIN (SELECT id, ${words('m')}, ${bandKey(masks, 'm')} AS key FROM media WHERE changed) i ON q.key = i.key
-          ) WHERE distance <= ${config.nearImage.radius}`);
+      const rows = [`SELECT id, changed, hk, false AS mirrored, ${bandKey(masks, 'h')} AS key FROM media`];
+      if (config.nearImage.flips) rows.push(`SELECT id, changed, hk, true, ${bandKey(masks, 'm')} FROM media`);
+      // Only buckets with a direct hash and another member (and, incremental, a new member) matter.
+      await conn.run(`CREATE OR REPLACE TEMP TABLE _m AS SELECT r.* FROM (${rows.join(' UNION ALL ')}) r
+        SEMI JOIN (SELECT key FROM (${rows.join(' UNION ALL ')}) GROUP BY key HAVING count(*) > 1 AND bool_or(NOT mirrored) ${previous ? 'AND bool_or(changed)' : ''}) k ON k.key = r.key`);
+      for (let round = 0; round < 3; round++) {
+        await conn.run(`CREATE OR REPLACE TEMP TABLE _c AS
+          SELECT least(m.id, r.rep) AS a, greatest(m.id, r.rep) AS b, m.mirrored, m.id AS member, r.rep
+          FROM _m m JOIN (SELECT key, arg_min(id, ${repOrder}) AS rep, arg_min(changed, ${repOrder}) AS rep_changed FROM _m WHERE NOT mirrored GROUP BY key) r ON r.key = m.key
+          WHERE m.id <> r.rep ${previous ? 'AND (m.changed OR r.rep_changed)' : ''}`);
+        await conn.run(`INSERT INTO i_pairs SELECT a, b, mirrored, min(distance) FROM (
+            SELECT c.a, c.b, c.mirrored, CASE WHEN c.mirrored THEN ${hamming('r', 'q', 'm')} ELSE ${hamming('r', 'q', 'h')} END AS distance
+            FROM _c c ANTI JOIN i_pairs p ON p.a = c.a AND p.b = c.b AND p.mirrored = c.mirrored
+            JOIN media q ON q.id = c.member JOIN media r ON r.id = c.rep) GROUP BY a, b, mirrored`);
+        await conn.run(`CREATE OR REPLACE TEMP TABLE _m AS SELECT m.* FROM _m m JOIN _c c ON c.member = m.id AND c.mirrored = m.mirrored
+          JOIN i_pairs p ON p.a = c.a AND p.b = c.b AND p.mirrored = c.mirrored WHERE p.distance > ${config.nearImage.radius}`);
+        const left = await conn.runAndReadAll(`SELECT count(*)::BIGINT, count(*) FILTER (WHERE NOT mirrored)::BIGINT FROM _m`);
+        const [all, direct] = (left.getRows()[0] ?? [0, 0]).map(Number);
+        if ((all ?? 0) < 2 || !direct) break;
       }
     }
+    await conn.run(`DROP TABLE IF EXISTS _m; DROP TABLE IF EXISTS _c; DELETE FROM i_pairs WHERE distance > ${config.nearImage.radius}`);
+    enter('clustering near-duplicate images');
     await conn.run(`CREATE TABLE i_edges AS SELECT x.media_id AS a, y.media_id AS b, x.unit AS unit_a, y.unit AS unit_b, min(p.distance)::INTEGER AS distance
       FROM i_pairs p JOIN media x ON x.id = p.a JOIN media y ON y.id = p.b GROUP BY ALL`);
     await conn.run(`DROP TABLE i_pairs`);
@@ -208,6 +214,7 @@ export async function reduceFilter(
       WHERE o.sample_id <> o.keeper AND o.policy <> 'keep'`);
 
     // ---- decisions for this dataset's samples
+    enter('writing decisions');
     await conn.run(`CREATE TABLE decisions AS
       SELECT unit, sample_id, 'drop' AS action, reason, dup_of, details::VARCHAR AS details, []::VARCHAR[] AS removed_media,
              NULL::VARCHAR AS text_cluster, NULL::VARCHAR AS image_cluster
@@ -224,21 +231,31 @@ export async function reduceFilter(
         FROM i_dup d WHERE policy = 'drop_image' AND ${ownUnits}
           AND sample_id NOT IN (SELECT sample_id FROM i_dup WHERE policy = 'drop_sample') GROUP BY unit, sample_id
       UNION ALL
-      SELECT tc.unit, tc.sample_id, 'keep', NULL, NULL, NULL, []::VARCHAR[], n.keeper, NULL
-        FROM t_near n JOIN tc USING (sample_id) WHERE n.keeper = n.sample_id AND n.size > 1 AND tc.${ownUnits}`);
+      SELECT tk.unit, tk.sample_id, 'keep', NULL, NULL, NULL, []::VARCHAR[], tk.sample_id, NULL
+        FROM t_keepers k JOIN tk USING (id) WHERE tk.${ownUnits}`);
     await conn.run(`INSERT INTO decisions SELECT DISTINCT unit, sample_id, 'keep', NULL, NULL, NULL, []::VARCHAR[], NULL, sample_id
         FROM i_occ WHERE sample_id = keeper AND size > 1 AND ${ownUnits} AND sample_id NOT IN (SELECT sample_id FROM decisions)`);
     // ---- semantic duplicates (SemDeDup) on image embeddings, among the media still standing
     const semanticOrder = orderBy(semantic?.config.semantic.keep ?? 'largest').replaceAll(/(rank|unit|row|pixels|text_chars)/g, 'io.$1');
+    enter('finding semantic duplicates (embeddings)');
     const semanticSummary = semantic
       ? await semanticDedup(conn, { ...semantic, videoText: union('video_text'), previous: input.previous, outDir: input.outDir, keepOrder: semanticOrder, ownUnits }, connectedComponents)
       : (await conn.run(`ALTER TABLE decisions ADD COLUMN semantic_cluster INTEGER`), null);
     // ---- concept balancing (MetaCLIP) on what every duplicate step left standing
+    enter('balancing concepts');
     const conceptRows = union('concepts');
     const vocabulary = config.concepts.vocabulary;
     const conceptSummary = conceptRows && (typeof vocabulary === 'string' || vocabulary.length) ? await balanceConcepts(conn, config.concepts, conceptRows, ownUnits, input.outDir) : null;
+    enter('writing the reduce artifact');
     await conn.run(`COPY (SELECT * FROM decisions ORDER BY unit, sample_id) TO ${sqlString(join(input.outDir, 'decisions.parquet'))} (FORMAT PARQUET, COMPRESSION ZSTD)`);
-    await conn.run(`COPY (SELECT DISTINCT a, b, unit_a, unit_b, sim FROM t_edges) TO ${sqlString(join(input.outDir, 'text_edges.parquet'))} (FORMAT PARQUET, COMPRESSION ZSTD)`);
+    // The text index an incremental run starts from: verified pairs (this run's, and the earlier
+    // runs' between unchanged units) and the drops with their keepers.
+    const previousTextEdges = previous && existsSync(join(previous, 'text_edges.parquet')) ? join(previous, 'text_edges.parquet') : null;
+    await conn.run(`COPY (SELECT x.sample_id AS a, y.sample_id AS b, x.unit AS unit_a, y.unit AS unit_b, p.sim FROM t_pairs p JOIN tk x ON x.id = p.a JOIN tk y ON y.id = p.b WHERE p.sim >= ${config.nearText.threshold}
+        ${previousTextEdges ? `UNION SELECT a, b, unit_a, unit_b, sim FROM read_parquet(${sqlString(previousTextEdges)}) WHERE unit_a NOT IN (SELECT unit FROM changed_units) AND unit_b NOT IN (SELECT unit FROM changed_units) AND unit_a IN (SELECT unit FROM own_units) AND unit_b IN (SELECT unit FROM own_units)` : ''})
+      TO ${sqlString(join(input.outDir, 'text_edges.parquet'))} (FORMAT PARQUET, COMPRESSION ZSTD)`);
+    await conn.run(`COPY (SELECT x.sample_id, x.unit, y.sample_id AS keeper, y.unit AS keeper_unit, n.sim FROM t_near n JOIN tk x ON x.id = n.id JOIN tk y ON y.id = n.keeper)
+      TO ${sqlString(join(input.outDir, 'text_clusters.parquet'))} (FORMAT PARQUET, COMPRESSION ZSTD)`);
     await conn.run(`COPY (SELECT DISTINCT a, b, unit_a, unit_b, distance FROM i_edges WHERE a <> b) TO ${sqlString(join(input.outDir, 'image_edges.parquet'))} (FORMAT PARQUET, COMPRESSION ZSTD)`);
 
     const digests = await conn.runAndReadAll(`SELECT unit, md5(string_agg(concat_ws('|', sample_id, action, reason, dup_of, details,
@@ -250,7 +267,8 @@ export async function reduceFilter(
     const summary = {
       candidates: Number((await conn.runAndReadAll(`SELECT count(*)::INTEGER FROM s WHERE ${ownUnits}`)).getRows()[0]?.[0] ?? 0),
       decisions: Object.fromEntries(counts.getRows().map(([r, n]) => [String(r), Number(n)])),
-      textEdges: Number((await conn.runAndReadAll(`SELECT count(*)::INTEGER FROM t_edges`)).getRows()[0]?.[0] ?? 0),
+      textEdges: text.edges,
+      text,
       imageEdges: Number((await conn.runAndReadAll(`SELECT count(*)::INTEGER FROM i_edges WHERE a <> b`)).getRows()[0]?.[0] ?? 0),
       imageIndex: { media: mediaCount, bits: plan.bits, bands: plan.bands, recallAtRadius: plan.recallAt(config.nearImage.radius) },
       incremental: !!previous,
@@ -258,9 +276,12 @@ export async function reduceFilter(
       concepts: conceptSummary,
       notes: [...(semantic ? [await clipScoreNote(conn, semantic, ownUnits)].filter((n): n is string => !!n) : []), ...((semanticSummary?.notes as string[] | undefined) ?? [])],
       ms: Date.now() - started,
+      cpuSeconds: (enter('done'), cpuPerStep),
     };
     await writeFile(join(input.outDir, ARTIFACT_META), JSON.stringify({ pairs: pairHash, summary }, null, 1));
     return { unitDigests, summary };
+  } catch (err) {
+    throw outOfMemoryError(err, config.reduceMemory, step);
   } finally {
     conn.closeSync();
     db.closeSync();
@@ -269,6 +290,26 @@ export async function reduceFilter(
     await rm(join(input.outDir, '_work.duckdb.wal'), { force: true });
     await rm(join(input.outDir, '_spill'), { recursive: true, force: true });
   }
+}
+
+/**
+ * DuckDB's out-of-memory error ("failed to pin block ...") says nothing a user can act on: name the
+ * setting, its value and what the reduce was doing. Other errors pass through unchanged.
+ */
+export function outOfMemoryError(err: unknown, reduceMemory: string, step: string): unknown {
+  const message = err instanceof Error ? err.message : String(err);
+  if (!/out of memory/i.test(message)) return err;
+  return new Error(
+    `filter reduce ran out of memory while ${step}: DuckDB's buffer pool is limited to filter.reduceMemory = '${reduceMemory}' ` +
+      `and it could not spill enough to disk. Raise filter.reduceMemory in the dataset's filter section (e.g. '${suggestMore(reduceMemory)}'), ` +
+      `or free disk space for the spill folder. DuckDB said: ${message.split('\n')[0]}`,
+    { cause: err },
+  );
+}
+
+function suggestMore(size: string): string {
+  const m = /^\s*([\d.]+)\s*([KMGT]?i?B)\s*$/i.exec(size);
+  return m ? `${Number(m[1]) * 2}${m[2]}` : '8GB';
 }
 
 /**
@@ -281,24 +322,4 @@ async function reusePreviousEdges(conn: DuckDBConnection, file: string, table: s
     WHERE unit_a NOT IN (SELECT unit FROM changed_units) AND unit_b NOT IN (SELECT unit FROM changed_units)
       AND unit_a IN (SELECT unit FROM own_units) AND unit_b IN (SELECT unit FROM own_units)
       AND a IN (${nodes}) AND b IN (${nodes})`);
-}
-
-/**
- * Connected components of an edge table (columns a, b) by min-label propagation in SQL: every node
- * starts as its own label and takes the smallest label among its neighbours until nothing changes.
- * Runs out of core; the number of rounds is the largest component's diameter.
- */
-export async function connectedComponents(conn: DuckDBConnection, edges: string, out: string): Promise<number> {
-  await conn.run(`CREATE OR REPLACE TABLE _e AS SELECT a, b FROM ${edges} UNION ALL SELECT b, a FROM ${edges}`);
-  await conn.run(`CREATE OR REPLACE TABLE ${out} AS SELECT DISTINCT a AS node, a AS comp FROM _e`);
-  for (let round = 1; ; round++) {
-    await conn.run(`CREATE OR REPLACE TABLE _next AS
-      SELECT l.node, least(l.comp, min(r.comp)) AS comp FROM ${out} l JOIN _e ON _e.a = l.node JOIN ${out} r ON r.node = _e.b GROUP BY l.node, l.comp`);
-    const changed = Number((await conn.runAndReadAll(`SELECT count(*) FROM _next n JOIN ${out} o USING (node) WHERE n.comp <> o.comp`)).getRows()[0]?.[0] ?? 0);
-    await conn.run(`CREATE OR REPLACE TABLE ${out} AS SELECT * FROM _next`);
-    if (changed === 0) {
-      await conn.run(`DROP TABLE _e; DROP TABLE _next`);
-      return round;
-    }
-  }
 }

@@ -1,4 +1,4 @@
-import { FILTER_CONCEPT_COLUMNS, FILTER_IMAGE_COLUMNS, FILTER_SAMPLE_COLUMNS, FILTER_TEXT_BAND_COLUMNS, FILTER_VIDEO_TEXT_COLUMNS } from '../../schemas/filter.js';
+import { FILTER_CONCEPT_COLUMNS, FILTER_IMAGE_COLUMNS, FILTER_SAMPLE_COLUMNS, FILTER_VIDEO_TEXT_COLUMNS } from '../../schemas/filter.js';
 import { SAMPLE_COLUMNS } from '../../schemas/sample.js';
 import { stableHash } from '../shared/hash.js';
 import { readManifest } from '../shared/runner/manifest.js';
@@ -50,7 +50,7 @@ async function otherSignatureSets(ctx: StageContext): Promise<SignatureSet[]> {
 export const filterStage: GlobalStage<UpstreamUnit, FilterResources> = {
   kind: 'global',
   name: 'filter',
-  version: 5,
+  version: 6,
   input: 'synthesize',
   config: (ctx) => {
     const { imageWorkers: _w, reduceMemory: _m, embed, ...rest } = ctx.config.filter;
@@ -65,7 +65,6 @@ export const filterStage: GlobalStage<UpstreamUnit, FilterResources> = {
   map: {
     outputs: {
       samples: { columns: FILTER_SAMPLE_COLUMNS, subdir: 'samples' },
-      text_bands: { columns: FILTER_TEXT_BAND_COLUMNS, subdir: 'text_bands' },
       images: { columns: FILTER_IMAGE_COLUMNS, subdir: 'images' },
       concepts: { columns: FILTER_CONCEPT_COLUMNS, subdir: 'concepts' },
       video_text: { columns: FILTER_VIDEO_TEXT_COLUMNS, subdir: 'video_text' },

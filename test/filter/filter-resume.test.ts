@@ -7,7 +7,7 @@ const workspaces: Workspace[] = [];
 afterAll(() => Promise.all(workspaces.map((w) => w.cleanup())));
 
 /** QA rows in units of 4: distinct documents, near and exact copies, and a few repeated images. */
-async function fixture(): Promise<{ ws: Workspace; cfg: string }> {
+async function fixture(): Promise<{ ws: Workspace; cfg: string; config: PipelineConfigInput }> {
   const ws = await createWorkspace();
   workspaces.push(ws);
   for (let i = 0; i < 3; i++) await ws.write(`img/${i}.jpg`, await makeScene(i, 320, 240));
@@ -26,6 +26,26 @@ async function fixture(): Promise<{ ws: Workspace; cfg: string }> {
   await ws.write('a.jsonl', rows.join('\n') + '\n');
   await ws.config(config);
   const cfg = ws.path('pipeline.config.ts');
+  const ingest = await runCli(['run', 'ingest', '--config', cfg]);
+  expect(ingest.code, ingest.stderr).toBe(0);
+  return { ws, cfg, config };
+}
+
+/** The fixture filtered once, then a new file (near copies of old documents, of each other, and a new document) ingested: a nightly append. */
+async function appended(): Promise<{ ws: Workspace; cfg: string }> {
+  const { ws, cfg, config } = await fixture();
+  const first = await runCli(['run', 'filter', '--config', cfg]);
+  expect(first.code, first.stderr).toBe(0);
+  const rows = [
+    JSON.stringify({ id: 'late-0', question: makeDocument(10, 60).join(' ') + ' again', answer: '0' }),
+    JSON.stringify({ id: 'late-1', question: perturb(makeDocument(300, 60), 1, 51).join(' '), answer: '0' }),
+    JSON.stringify({ id: 'late-2', question: makeDocument(300, 60).join(' '), answer: '0' }),
+    JSON.stringify({ id: 'late-3', question: makeDocument(301, 60).join(' '), answer: '0' }),
+  ];
+  await ws.write('b.jsonl', rows.join('\n') + '\n');
+  const grown = structuredClone(config);
+  grown.datasets.r!.sources.push({ name: 'b', type: 'qa', path: 'b.jsonl', format: 'jsonl', fields: { id: 'id', question: 'question', answer: 'answer' } });
+  await ws.config(grown);
   const ingest = await runCli(['run', 'ingest', '--config', cfg]);
   expect(ingest.code, ingest.stderr).toBe(0);
   return { ws, cfg };
@@ -61,4 +81,25 @@ describe('filter: kill -9 during map, reduce and apply, then resume', () => {
     }
     expect(got).toEqual(expected);
   }, 180_000);
+});
+
+describe('filter: kill -9 during an incremental run (a new file), then resume', () => {
+  it.each(['map-committed:1', 'reduce-written:1', 'reduce-committed:1', 'unit-committed:1'])('SIGKILL at %s, then rerun, equals an uninterrupted append', async (fault) => {
+    const clean = await appended();
+    const ok = await runCli(['run', 'filter', '--config', clean.cfg]);
+    expect(ok.code, ok.stderr).toBe(0);
+    const record = JSON.parse(await (await import('node:fs/promises')).readFile(clean.ws.path('shards/r/filter/_reduce/current.json'), 'utf8'));
+    expect(record.summary.incremental).toBe(true);
+    const expected = await snapshot(clean.ws);
+    expect(expected.ledger.length).toBe(22);
+    // The near copy of an old document is dropped in its place; of the two new near copies one stays.
+    expect(expected.ledger.filter((r) => r.reason === 'near_dup:text').length).toBe(6);
+
+    const crashed = await appended();
+    const killed = await runCli(['run', 'filter', '--config', crashed.cfg], { env: { STRATUM_FAULT: fault } });
+    expect(killed.signal, killed.stderr).toBe('SIGKILL');
+    const resumed = await runCli(['run', 'filter', '--config', crashed.cfg]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(await snapshot(crashed.ws)).toEqual(expected);
+  }, 240_000);
 });
