@@ -1,14 +1,14 @@
 import { DuckDBInstance } from '@duckdb/node-api';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FILTER_IMAGE_COLUMNS, FILTER_SAMPLE_COLUMNS } from '../../schemas/filter.js';
 import { filterSchema } from '../../pipelines/filter/config.js';
 import { bandAgreement, imageBandPlan, type Hash256 } from '../../pipelines/filter/image-hash.js';
 import { reduceFilter } from '../../pipelines/filter/reduce.js';
 import { mulberry32 } from '../../pipelines/shared/random.js';
 import { sqlString } from '../../pipelines/shared/store/duckdb.js';
+import { writeImageUnit } from './_clustered.js';
 
 /** A random hash and a copy differing in exactly d random bit positions. */
 function pairAt(rand: () => number, d: number): [Hash256, Hash256] {
@@ -89,24 +89,6 @@ describe('image near-duplicate reduce (DuckDB) with the derived band layout', ()
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  /** One caption sample per image; writes the `samples` and `images` map outputs of a unit. */
-  async function writeUnit(unit: string, images: { media: string; hash: Hash256; mirrored: Hash256; width: number }[]): Promise<Record<string, string[]>> {
-    const rows = images.map((im, row) => ({ unit, row, sample_id: `s-${im.media}`, media: im.media, width: im.width, ...Object.fromEntries(im.hash.flatMap((h, i) => [[`h${i}`, h], [`m${i}`, im.mirrored[i]]])) }));
-    const json = join(dir, `${unit}.json`);
-    await writeFile(json, JSON.stringify(rows));
-    const files = { samples: [join(dir, `${unit}-samples.parquet`)], images: [join(dir, `${unit}-images.parquet`)] };
-    const db = await DuckDBInstance.create(':memory:');
-    const conn = await db.connect();
-    const src = `read_json(${sqlString(json)}, columns = {unit: 'VARCHAR', row: 'INTEGER', sample_id: 'VARCHAR', media: 'VARCHAR', width: 'INTEGER', ${[...Array(8).keys()].map((i) => `h${i}: 'UINTEGER', m${i}: 'UINTEGER'`).join(', ')}})`;
-    const cast = (columns: Record<string, string>, exprs: Record<string, string>): string =>
-      Object.entries(columns).map(([name, type]) => `(${exprs[name] ?? 'NULL'})::${type} AS ${name}`).join(', ');
-    await conn.run(`COPY (SELECT ${cast(FILTER_SAMPLE_COLUMNS, { unit: 'unit', row: 'row', sample_id: 'sample_id', kind: `'caption'`, status: `'candidate'`, image_key: 'media', text_chars: '10', pixels: 'width * 100' })} FROM ${src}) TO ${sqlString(files.samples[0]!)} (FORMAT PARQUET)`);
-    await conn.run(`COPY (SELECT ${cast(FILTER_IMAGE_COLUMNS, { unit: 'unit', row: 'row', sample_id: 'sample_id', kind: `'caption'`, media_id: 'media', position: '0', width: 'width', height: '100', text_chars: '10', ...Object.fromEntries([...Array(8).keys()].flatMap((i) => [[`h${i}`, `h${i}`], [`m${i}`, `m${i}`]])) })} FROM ${src}) TO ${sqlString(files.images[0]!)} (FORMAT PARQUET)`);
-    conn.closeSync();
-    db.closeSync();
-    return files;
-  }
-
   async function reduce(name: string, units: Record<string, Record<string, string[]>>, changed: string[], previous: string | null) {
     const outDir = join(dir, name);
     await mkdir(outDir, { recursive: true });
@@ -134,8 +116,8 @@ describe('image near-duplicate reduce (DuckDB) with the derived band layout', ()
     for (let i = 0; i < 30; i++) fresh.push({ media: `a${String(i).padStart(5, '0')}`, hash: flip(rand, old[100 + i]!.hash, 2 + (i % 8) * 4), mirrored: random(), width: 5 });
     fresh.push({ media: 'a99999', hash: random(), mirrored: flip(rand, old[200]!.hash, 6), width: 5 });
     for (let i = 0; i < 200; i++) fresh.push({ media: `b${String(i).padStart(5, '0')}`, hash: random(), mirrored: random(), width: 5 });
-    const oldFiles = await writeUnit('old', old);
-    const newFiles = await writeUnit('new', fresh);
+    const oldFiles = await writeImageUnit(dir, 'old', old);
+    const newFiles = await writeImageUnit(dir, 'new', fresh);
 
     const first = await reduce('r1', { old: oldFiles }, ['old'], null);
     expect(first.drops.size).toBe(40);
