@@ -6,57 +6,12 @@
  * STRATUM_BENCH_OPS_ROWS (default 200000) sets the corpus size; STRATUM_BENCH_OPS_UNITS (default 300)
  * the unit count of the queue part.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-
-const REPO = join(import.meta.dirname, '..');
-const MAIN = join(REPO, 'pipelines', 'cli', 'main.ts');
-const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
-
-interface Timed {
-  wall: number;
-  cpu: number | null;
-  stdout: string;
-}
-
-/** One CLI invocation in its own process, timed from spawn to exit (wall, and user+sys CPU when /usr/bin/time exists). */
-function cli(args: string[], configDir: string): Promise<Timed> {
-  const cwd = REPO;
-  if (args[0] !== '--help') args = [...args, '--config', join(configDir, 'pipeline.config.ts')];
-  return new Promise((resolve, reject) => {
-    const argv = [process.execPath, '--import', 'tsx', MAIN, ...args];
-    const started = performance.now();
-    const child = TIME ? spawn(TIME, ['-f', '@@time %U %S', ...argv], { cwd, env: { ...process.env, STRATUM_LOG_LEVEL: 'warn' } }) : spawn(argv[0] as string, argv.slice(1), { cwd, env: { ...process.env, STRATUM_LOG_LEVEL: 'warn' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const wall = (performance.now() - started) / 1000;
-      if (code !== 0) return reject(new Error(`pipeline ${args.join(' ')} exited ${code}:\n${stderr}`));
-      const m = /@@time ([\d.]+) ([\d.]+)/.exec(stderr);
-      resolve({ wall, cpu: m ? Number(m[1]) + Number(m[2]) : null, stdout });
-    });
-  });
-}
-
-function rows(file: number, n: number, tag: string): string {
-  let out = '';
-  for (let i = 0; i < n; i++) {
-    out += JSON.stringify({
-      id: `${tag}${file}-${i}`,
-      question: `Problem ${tag}${file}.${i}: a train leaves at ${i % 24}:00 and travels ${(i * 7) % 300} km at ${(file % 9) + 40} km/h. How long does the journey take, in minutes, if it stops ${i % 5} times for ${file % 7} minutes?`,
-      answer: String(i),
-    });
-    out += '\n';
-  }
-  return out;
-}
+import { templatedQaRows, timedCli, type Timed } from './_cli-run.js';
 
 function config(files: string, unitRows: number): string {
   return `export default ${JSON.stringify({
@@ -97,28 +52,28 @@ async function nightly(dir: string): Promise<void> {
   const files = 20;
   const perFile = Math.ceil(total / files);
   await mkdir(join(dir, 'qa'), { recursive: true });
-  for (let f = 0; f < files; f++) await writeFile(join(dir, 'qa', `part-${String(f).padStart(3, '0')}.jsonl`), rows(f, perFile, 'p'));
+  for (let f = 0; f < files; f++) await writeFile(join(dir, 'qa', `part-${String(f).padStart(3, '0')}.jsonl`), templatedQaRows(f, perFile, 'p'));
   await writeFile(join(dir, 'pipeline.config.ts'), config('qa/*.jsonl', 5000));
   // Nightly input lands well before the run; files changed within 2 s of a plan are re-read once (racily clean).
   await sleep(2500);
   process.stdout.write(`corpus: ${files} JSONL files, ${files * perFile} QA rows; run all = ingest → filter → difficulty (no endpoint) → export\n`);
-  const full = await cli(['run', 'all'], dir);
+  const full = await timedCli(['run', 'all'], dir);
   show('full run', full);
   breakdown(full, full);
   // Three re-runs, the median by CPU: one run's start-up cost wavers on a shared machine.
   const reruns: Timed[] = [];
-  for (let i = 0; i < 3; i++) reruns.push(await cli(['run', 'all'], dir));
+  for (let i = 0; i < 3; i++) reruns.push(await timedCli(['run', 'all'], dir));
   const rerun = [...reruns].sort((a, b) => (a.cpu ?? a.wall) - (b.cpu ?? b.wall))[1] as Timed;
   show(`re-run, nothing changed (median of 3 by CPU; CPU ${reruns.map((r) => r.cpu?.toFixed(2)).join(', ')} s)`, rerun);
   breakdown(rerun, full);
-  const status = await cli(['status'], dir);
+  const status = await timedCli(['status'], dir);
   show('status', status);
-  const help = await cli(['--help'], dir);
+  const help = await timedCli(['--help'], dir);
   show('CLI start-up (--help)', help);
   // 1% new data: one more file, as a nightly drop would add it.
-  await writeFile(join(dir, 'qa', `part-new.jsonl`), rows(999, Math.ceil(total / 100), 'n'));
+  await writeFile(join(dir, 'qa', `part-new.jsonl`), templatedQaRows(999, Math.ceil(total / 100), 'n'));
   await sleep(2500);
-  const append = await cli(['run', 'all'], dir);
+  const append = await timedCli(['run', 'all'], dir);
   show('run after appending 1% new rows', append);
   breakdown(append, full);
   process.stdout.write(`re-run / full: ${ratio(rerun, full)} (goal ≤ 2%)\n1% append / full: ${ratio(append, full)} (goal ≤ 5%)\n`);
@@ -132,7 +87,7 @@ async function queue(dir: string): Promise<void> {
   const units = Number(process.env.STRATUM_BENCH_OPS_UNITS ?? 300);
   const unitRows = 50;
   await mkdir(join(dir, 'qa'), { recursive: true });
-  for (let f = 0; f < units / 10; f++) await writeFile(join(dir, 'qa', `part-${f}.jsonl`), rows(f, unitRows * 10, 'q'));
+  for (let f = 0; f < units / 10; f++) await writeFile(join(dir, 'qa', `part-${f}.jsonl`), templatedQaRows(f, unitRows * 10, 'q'));
   const { startRedis, startWorker } = await import('../test/support/redis.js');
   const redis = await startRedis();
   try {
@@ -148,7 +103,7 @@ async function queue(dir: string): Promise<void> {
       await writeFile(join(sub, 'pipeline.config.ts'), config(join(dir, 'qa', '*.jsonl'), unitRows));
       const procs = workers ? Array.from({ length: workers }, () => startWorker(redis.url)) : [];
       await Promise.all(procs.map((p) => p.ready));
-      const t = await cli(['run', 'ingest', ...(workers ? ['--queue', redis.url] : [])], sub);
+      const t = await timedCli(['run', 'ingest', ...(workers ? ['--queue', redis.url] : [])], sub);
       const m = /\| ([\d.]+) s, [\d.]+ s CPU\n/.exec(t.stdout);
       const seconds = m ? Number(m[1]) : t.wall;
       results[label] = seconds;
