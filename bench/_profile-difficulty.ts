@@ -14,9 +14,7 @@ import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCommand } from '../pipelines/cli/run.js';
-import { validateConfig } from '../pipelines/shared/config/validate.js';
-import { FAKE_MODEL, itemTag } from '../test/support/openai-server.js';
-import { benchItems, startPolicyServerProcess } from './_policy-server.js';
+import { benchDifficultyDataset, benchItems, startPolicyServerProcess } from './_policy-server.js';
 
 process.env.STRATUM_LOG_LEVEL ??= 'warn';
 const SAMPLES = Number(process.env.SAMPLES ?? 2000);
@@ -34,22 +32,7 @@ const cpuMs = (since: NodeJS.CpuUsage) => {
 try {
   for (const i of [0, 1]) {
     const mine = items.slice(i * SAMPLES, (i + 1) * SAMPLES);
-    await writeFile(join(dir, `qa-${i}.jsonl`), mine.map((it) => JSON.stringify({ q: `${itemTag(it.id)} Compute it.`, a: it.answer })).join('\n') + '\n');
-    const loaded = validateConfig(
-      {
-        shardsDir: join(dir, `shards-${i}`),
-        datasets: {
-          b: {
-            sources: [{ name: 'qa', type: 'qa', path: join(dir, `qa-${i}.jsonl`), format: 'jsonl', fields: { question: 'q', answer: 'a' } }],
-            ingest: { unitRows: 500 },
-            difficulty: { endpoints: [{ name: 'fake', baseUrl: server.baseUrl, model: FAKE_MODEL }], n: 8, concurrency: 64, maxTokens: 64, verifierThreads: threads },
-          },
-        },
-      },
-      join(dir, 'pipeline.config.ts'),
-    );
-    await runCommand(loaded, 'ingest', {});
-    await runCommand(loaded, 'filter', {});
+    const loaded = await benchDifficultyDataset(dir, i, mine, server.baseUrl, { n: 8, concurrency: 64, verifierThreads: threads });
     const measured = i === 1;
     if (measured && process.env.HEAP) {
       await session.post('HeapProfiler.enable');

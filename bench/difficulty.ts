@@ -25,7 +25,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdirSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -34,20 +34,18 @@ import { runInNewContext } from 'node:vm';
 import { runCommand } from '../pipelines/cli/run.js';
 import { journalEntry, RolloutJournal, type JournalEntry } from '../pipelines/difficulty/journal.js';
 import { prepareMessages, RolloutClient, type ChatMessage } from '../pipelines/difficulty/rollout-client.js';
-import { validateConfig } from '../pipelines/shared/config/validate.js';
 import { connect } from '../pipelines/shared/store/duckdb.js';
 import { createShardViews } from '../pipelines/shared/store/views.js';
 import { clearParseCache } from '../pipelines/verify/cas.js';
 import { verifyBatch, type VerifyRequest } from '../pipelines/verify/index.js';
-import { FAKE_MODEL, itemTag } from '../test/support/openai-server.js';
+import { FAKE_MODEL } from '../test/support/openai-server.js';
 import { benchAdaptive } from './_adaptive.js';
-import { benchItems, startPolicyServerProcess } from './_policy-server.js';
+import { benchDifficultyDataset, benchItems, benchQuestion, startPolicyServerProcess } from './_policy-server.js';
 
 const SAMPLES = Number(process.env.STRATUM_BENCH_DIFFICULTY_SAMPLES ?? 2000);
 const N = 8;
 const CONCURRENCY = 64;
 
-const question = (id: string) => `${itemTag(id)} Compute it.`;
 
 /**
  * CPU ms (all threads) of verifying every stored rollout in-process, a sample's rollouts in one
@@ -129,7 +127,7 @@ function answerOf(body: string): string {
 
 /** Requests/s of a bare client asking the same questions with the same n and concurrency, and its CPU ms per request. */
 async function bareClient(ask: Ask, ids: string[]): Promise<{ rate: number; cpuMs: number }> {
-  const body = (id: string) => JSON.stringify({ model: FAKE_MODEL, messages: [{ role: 'user', content: [{ type: 'text', text: question(id) }] }], n: N, temperature: 1, top_p: 1, max_tokens: 64 });
+  const body = (id: string) => JSON.stringify({ model: FAKE_MODEL, messages: [{ role: 'user', content: [{ type: 'text', text: benchQuestion(id) }] }], n: N, temperature: 1, top_p: 1, max_tokens: 64 });
   await Promise.all(ids.slice(0, CONCURRENCY).map((id) => ask(body(id)))); // warm the connection pool
   let next = 0;
   const started = performance.now();
@@ -242,22 +240,7 @@ export async function benchDifficulty(): Promise<void> {
   try {
     for (const [i, run] of runs.entries()) {
       const mine = items.slice(i * SAMPLES, (i + 1) * SAMPLES);
-      await writeFile(join(dir, `qa-${i}.jsonl`), mine.map((it) => JSON.stringify({ q: question(it.id), a: it.answer })).join('\n') + '\n');
-      const loaded = validateConfig(
-        {
-          shardsDir: join(dir, `shards-${i}`),
-          datasets: {
-            b: {
-              sources: [{ name: 'qa', type: 'qa', path: join(dir, `qa-${i}.jsonl`), format: 'jsonl', fields: { question: 'q', answer: 'a' } }],
-              ingest: { unitRows: 500 },
-              difficulty: { endpoints: [{ name: 'fake', baseUrl: server.baseUrl, model: FAKE_MODEL }], n: N, concurrency: CONCURRENCY, maxTokens: 64, verifierThreads: run.verifierThreads },
-            },
-          },
-        },
-        join(dir, 'pipeline.config.ts'),
-      );
-      await runCommand(loaded, 'ingest', {});
-      await runCommand(loaded, 'filter', {});
+      const loaded = await benchDifficultyDataset(dir, i, mine, server.baseUrl, { n: N, concurrency: CONCURRENCY, verifierThreads: run.verifierThreads });
       if (run.verifierThreads > 0) {
         startup = await poolStartup(run.verifierThreads);
         process.stdout.write(`verifier pool start-up (${run.verifierThreads} threads, until every worker has loaded the verifier, then closed): ${Math.round(startup.cpuMs)} ms CPU, ${Math.round(startup.wallMs)} ms wall\n`);
