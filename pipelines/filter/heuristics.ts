@@ -7,13 +7,18 @@ import { duplicateNgramRatio, normaliseText, symbolRatio, words } from './text.j
 /** A per-sample verdict: the first failed check names the reason; details carry the threshold and the measured value. */
 export type Verdict = { ok: true } | { ok: false; decision: 'dropped' | 'quarantined'; reason: string; details: Record<string, unknown> };
 
-/** The sample's text: its text parts, and the question of a task that is not already among them. */
+/** The sample's text: its text parts, the question of a task that is not already among them, and its options. */
 export function sampleText(sample: Sample): string {
   let parts = sample.content.filter((p) => p.type === 'text').map((p) => p.text ?? '');
   const question = sample.task?.question;
   // The question often repeats a text part (or holds it with the options): count each text once.
   if (question && !parts.some((p) => p.includes(question))) parts = [question, ...parts.filter((p) => !question.includes(p))];
-  return parts.join('\n');
+  // A multiple-choice task is its stem and its options: "Which statement is true?" over other options
+  // is another question, and dedup and the quality signals must see them.
+  const text = parts.join('\n');
+  // Options the question already lists inline are not repeated.
+  const options = sample.task?.choices ?? [];
+  return options.length && !options.every((c) => text.includes(c)) ? `${text}\n${options.join('\n')}` : text;
 }
 
 export function measureQuality(text: string, images: Array<ImageFeatures | null>, langMinChars: number): QualitySignals {

@@ -170,3 +170,36 @@ describe('filter: text near-duplicates, incremental runs', () => {
     expect(again.at(-1)).toMatchObject({ processed: 0, reduced: false });
   });
 });
+
+describe('filter: multiple-choice tasks are their stem and their options', () => {
+  let ws: Workspace;
+  afterAll(() => ws?.cleanup());
+
+  it('keeps generic stems over other options apart, and still drops a true copy', async () => {
+    ws = await createWorkspace();
+    // Real benchmarks repeat short generic stems ("Which statement is true?") over other options, and
+    // short stems that differ in one word (MMLU: "... a characteristic of bacteria?" / "... of introns?").
+    const stems = ['Which statement is true?', 'Which of the following is false?', 'Which one of the following statements is true:'];
+    const rows: string[] = [];
+    const items = 60;
+    for (let i = 0; i < items; i++) {
+      const words = makeDocument(1000 + i, 24);
+      const choices = [0, 1, 2, 3].map((k) => words.slice(k * 6, k * 6 + 6).join(' '));
+      const question = i % 2 === 0 ? (stems[i % stems.length] as string) : `Which of the following is NOT a characteristic of ${words[0]}?`;
+      rows.push(JSON.stringify({ id: `mc-${i}`, question, choices, answer: 'ABCD'[i % 4] }));
+    }
+    for (let i = 0; i < 5; i++) rows.push(JSON.stringify({ ...JSON.parse(rows[i * 7] as string), id: `copy-${i}` }));
+    await ws.write('mc.jsonl', rows.join('\n') + '\n');
+    const loaded = await ws.config({
+      datasets: { m: { sources: [{ name: 'mc', type: 'qa', path: 'mc.jsonl', format: 'jsonl', fields: { id: 'id', question: 'question', answer: 'answer', choices: 'choices' } }], ingest: { unitRows: 16 } } },
+    });
+    await runCommand(loaded, 'ingest', {});
+    await runCommand(loaded, 'filter', {});
+    const reasons = new Map(
+      (await queryShards(loaded, `SELECT s.source.locator AS line, l.reason FROM ledger l JOIN ingest_samples s ON s.id = l.sample_id WHERE l.stage = 'filter'`)).map((r) => [String(r.line), String(r.reason)]),
+    );
+    expect(reasons.size).toBe(items + 5);
+    for (let i = 0; i < items; i++) expect(reasons.get(`line:${i + 1}`), `mc-${i}`).toBe('ok');
+    for (let i = 0; i < 5; i++) expect(reasons.get(`line:${items + 1 + i}`), `copy of mc-${i * 7}`).toBe('exact_dup:text');
+  });
+});
