@@ -7,16 +7,22 @@ import { duplicateNgramRatio, normaliseText, symbolRatio, words } from './text.j
 /** A per-sample verdict: the first failed check names the reason; details carry the threshold and the measured value. */
 export type Verdict = { ok: true } | { ok: false; decision: 'dropped' | 'quarantined'; reason: string; details: Record<string, unknown> };
 
-/** The sample's text: its text parts, the question of a task that is not already among them, and its options. */
+/** The sample's text: its text parts, and the question of a task that is not already among them. */
 export function sampleText(sample: Sample): string {
   let parts = sample.content.filter((p) => p.type === 'text').map((p) => p.text ?? '');
   const question = sample.task?.question;
   // The question often repeats a text part (or holds it with the options): count each text once.
   if (question && !parts.some((p) => p.includes(question))) parts = [question, ...parts.filter((p) => !question.includes(p))];
-  // A multiple-choice task is its stem and its options: "Which statement is true?" over other options
-  // is another question, and dedup and the quality signals must see them.
-  const text = parts.join('\n');
-  // Options the question already lists inline are not repeated.
+  return parts.join('\n');
+}
+
+/**
+ * What identifies a sample for text dedup: its text (`sampleText`) and, for a multiple-choice task,
+ * its options unless the text lists them inline. "Which statement is true?" over other options is
+ * another question. The quality heuristics keep to `sampleText`: options repeat each other's words
+ * by design ("True, True" / "True, False"), which is not the repetition Gopher's rules look for.
+ */
+export function dedupText(sample: Sample, text: string): string {
   const options = sample.task?.choices ?? [];
   return options.length && !options.every((c) => text.includes(c)) ? `${text}\n${options.join('\n')}` : text;
 }

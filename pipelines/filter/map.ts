@@ -17,7 +17,7 @@ import { embedVideoTexts, videoTextWanted } from '../embed/video-text.js';
 import type { FilterConfig } from './config.js';
 import { thresholdsFor } from './thresholds.js';
 import { EvalIndex } from './decontaminate.js';
-import { judge, measureQuality, sampleText } from './heuristics.js';
+import { dedupText, judge, measureQuality, sampleText } from './heuristics.js';
 import type { ImageFeatures, ImageFeatureTask } from './image-features.js';
 import { MinHasher } from './minhash.js';
 import { normaliseText, shingleHashes, words } from './text.js';
@@ -169,7 +169,7 @@ export async function mapUnit(unit: WorkUnit<UpstreamUnit>, ctx: StageContext, s
     const irrelevant = new Set(rel?.removed.map((r) => r.media_id));
     const imageMedia = sample.media.filter((m) => m.mime.startsWith('image/') && !irrelevant.has(m.id));
     const imageKey = [...new Set(imageMedia.map((m) => m.id))].sort().join(',');
-    const normalised = normaliseText(text);
+    const normalised = normaliseText(dedupText(sample, text));
     const textDedup = TEXT_DEDUP_KINDS.has(sample.kind) && normalised.length > 0;
     let minhash: number[] | null = null;
     const tokens = words(normalised);
