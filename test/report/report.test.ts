@@ -61,10 +61,12 @@ describe('pipeline report on the example job', () => {
     expect(pretraining).toBeGreaterThan(40);
     const n = reportNumbers(html);
     // a few spelled out, as a reader would check them
-    expect(n.get('example/funnel/filter/dropped')?.value).toBe(17);
-    expect(n.get('example/reason/filter/dropped/exact_dup:text')?.value).toBe(14);
-    // 6 repeated GSM8K rows, and 8 multiple-choice questions replaced by their open forms (synthesize)
-    expect(n.get('example/dup/exact_dup:text/clusters')?.value).toBe(14);
+    expect(n.get('example/funnel/filter/dropped')?.value).toBe(16);
+    // 6 repeated GSM8K rows, and 7 multiple-choice questions replaced by their open forms (synthesize)
+    expect(n.get('example/reason/filter/dropped/exact_dup:text')?.value).toBe(6);
+    expect(n.get('example/dup/exact_dup:text/clusters')?.value).toBe(6);
+    expect(n.get('example/reason/filter/dropped/near_dup:text')?.value).toBe(7);
+    expect(n.get('example/dup/near_dup:text/clusters')?.value).toBe(7);
     expect(n.get('example/tier/math/easy')?.value).toBe(11);
     expect(n.get('pretraining/reason/filter/dropped/heuristic:repetition')?.value).toBe(1);
   });
