@@ -107,16 +107,15 @@ export async function reduceFilter(
       const source = union(output);
       await conn.run(`CREATE TABLE ${name} AS ${source || `SELECT ${empty} LIMIT 0`}`);
     };
-    // Candidates once without their signatures (s), and the text candidates with them (tc): the
-    // MinHash lists are read and copied once.
+    // Candidates without their signatures (s); the MinHash lists are read once, by nearTextClusters,
+    // for the exact-dedup keepers only.
     const samples = union('samples') || `SELECT NULL::VARCHAR AS unit, 0 AS row, NULL::VARCHAR AS sample_id, NULL::VARCHAR AS kind, NULL::VARCHAR AS status, NULL::VARCHAR AS text_hash, NULL::VARCHAR AS image_key, 0 AS text_chars, 0::BIGINT AS pixels, NULL::UINTEGER[] AS minhash, 0 AS rank LIMIT 0`;
     await conn.run(`CREATE TABLE s AS SELECT unit, row, sample_id, kind, status, text_hash, image_key, text_chars, pixels, rank FROM (${samples}) WHERE status = 'candidate'`);
 
     // ---- text: exact, then near (MinHash) among the exact keepers
     const textOrder = orderBy(config.nearText.keep);
-    await conn.run(`CREATE TABLE tc AS SELECT unit, row, sample_id, text_hash, image_key, text_chars, pixels, rank, minhash FROM (${samples}) WHERE status = 'candidate' AND text_hash IS NOT NULL`);
     await conn.run(`CREATE TABLE t_exact AS SELECT unit, sample_id, rank,
-      first_value(sample_id) OVER (PARTITION BY text_hash, image_key ORDER BY ${textOrder}, sample_id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS keeper FROM tc`);
+      first_value(sample_id) OVER (PARTITION BY text_hash, image_key ORDER BY ${textOrder}, sample_id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS keeper FROM s WHERE text_hash IS NOT NULL`);
     if (!config.exact.text) await conn.run(`UPDATE t_exact SET keeper = sample_id`);
     enter('finding near-duplicate texts (MinHash bands)');
     const text = await nearTextClusters(conn, {
@@ -124,8 +123,8 @@ export async function reduceFilter(
       bands: config.nearText.bands,
       enabled: config.nearText.enabled,
       keepOrder: textOrder,
+      signatures: `SELECT unit, row, sample_id, image_key, text_chars, pixels, rank, minhash FROM (${samples}) WHERE status = 'candidate' AND text_hash IS NOT NULL`,
       incremental: !!previous,
-      previousEdges: previous ? join(previous, 'text_edges.parquet') : null,
       previousClusters: previous ? join(previous, 'text_clusters.parquet') : null,
     });
     await conn.run(`CREATE TABLE text_drop AS
@@ -248,12 +247,7 @@ export async function reduceFilter(
     const conceptSummary = conceptRows && (typeof vocabulary === 'string' || vocabulary.length) ? await balanceConcepts(conn, config.concepts, conceptRows, ownUnits, input.outDir) : null;
     enter('writing the reduce artifact');
     await conn.run(`COPY (SELECT * FROM decisions ORDER BY unit, sample_id) TO ${sqlString(join(input.outDir, 'decisions.parquet'))} (FORMAT PARQUET, COMPRESSION ZSTD)`);
-    // The text index an incremental run starts from: verified pairs (this run's, and the earlier
-    // runs' between unchanged units) and the drops with their keepers.
-    const previousTextEdges = previous && existsSync(join(previous, 'text_edges.parquet')) ? join(previous, 'text_edges.parquet') : null;
-    await conn.run(`COPY (SELECT x.sample_id AS a, y.sample_id AS b, x.unit AS unit_a, y.unit AS unit_b, p.sim FROM t_pairs p JOIN tk x ON x.id = p.a JOIN tk y ON y.id = p.b WHERE p.sim >= ${config.nearText.threshold}
-        ${previousTextEdges ? `UNION SELECT a, b, unit_a, unit_b, sim FROM read_parquet(${sqlString(previousTextEdges)}) WHERE unit_a NOT IN (SELECT unit FROM changed_units) AND unit_b NOT IN (SELECT unit FROM changed_units) AND unit_a IN (SELECT unit FROM own_units) AND unit_b IN (SELECT unit FROM own_units)` : ''})
-      TO ${sqlString(join(input.outDir, 'text_edges.parquet'))} (FORMAT PARQUET, COMPRESSION ZSTD)`);
+    // The text index an incremental run starts from: the drops with their keepers and similarity.
     await conn.run(`COPY (SELECT x.sample_id, x.unit, y.sample_id AS keeper, y.unit AS keeper_unit, n.sim FROM t_near n JOIN tk x ON x.id = n.id JOIN tk y ON y.id = n.keeper)
       TO ${sqlString(join(input.outDir, 'text_clusters.parquet'))} (FORMAT PARQUET, COMPRESSION ZSTD)`);
     await conn.run(`COPY (SELECT DISTINCT a, b, unit_a, unit_b, distance FROM i_edges WHERE a <> b) TO ${sqlString(join(input.outDir, 'image_edges.parquet'))} (FORMAT PARQUET, COMPRESSION ZSTD)`);

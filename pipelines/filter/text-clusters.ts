@@ -16,11 +16,14 @@ export interface NearTextOptions {
   enabled: boolean;
   /** ORDER BY over tk's columns (rank, unit, row, pixels, text_chars) that puts the keeper first. */
   keepOrder: string;
+  /** Text candidates that are exact-dedup keepers' candidates (unit, row, sample_id, image_key, text_chars, pixels, rank, minhash), as SQL; joined with `t_exact`. */
+  signatures: string;
   /** Keep the previous run's decisions for unchanged texts and search only the new ones (needs previousClusters). */
   incremental: boolean;
-  /** The previous artifact's verified edges (sample ids), reused between unchanged units of a reopened cluster. */
-  previousEdges: string | null;
-  /** The previous artifact's text drops (sample_id, unit, keeper, keeper_unit, sim): the decisions an incremental run keeps. */
+  /**
+   * The previous artifact's text drops (sample_id, unit, keeper, keeper_unit, sim): the decisions an
+   * incremental run keeps, and the verified member–keeper edges a reopened cluster starts from.
+   */
   previousClusters: string | null;
 }
 
@@ -66,7 +69,7 @@ export async function nearTextClusters(conn: DuckDBConnection, o: NearTextOption
   await conn.run(`CREATE TABLE tk AS SELECT (row_number() OVER () - 1)::INTEGER AS id,
       tc.sample_id, tc.unit, tc.rank, tc.row, tc.text_chars, tc.pixels, tc.image_key, hash(coalesce(tc.image_key, '')) AS ik, hash(tc.sample_id) AS h,
       tc.unit IN (SELECT unit FROM changed_units) AS changed, tc.minhash
-    FROM tc SEMI JOIN (SELECT sample_id, unit, rank FROM t_exact WHERE keeper = sample_id) k ON k.sample_id = tc.sample_id AND k.unit = tc.unit AND k.rank = tc.rank`);
+    FROM (${o.signatures}) tc SEMI JOIN (SELECT sample_id, unit, rank FROM t_exact WHERE keeper = sample_id) k ON k.sample_id = tc.sample_id AND k.unit = tc.unit AND k.rank = tc.rank`);
   const order = o.keepOrder.replaceAll(/\b(rank|unit|row|pixels|text_chars)\b/g, 'tk.$1');
   await conn.run(`CREATE TABLE tko AS SELECT id, row_number() OVER (ORDER BY ${order}, tk.sample_id)::BIGINT AS ord FROM tk`);
   const nodes = Number((await conn.runAndReadAll(`SELECT count(*)::BIGINT FROM tk`)).getRows()[0]?.[0] ?? 0);
@@ -124,7 +127,7 @@ export async function nearTextClusters(conn: DuckDBConnection, o: NearTextOption
         await conn.run(`DELETE FROM t_near WHERE keeper IN (SELECT id FROM _claims)`);
         await conn.run(`DELETE FROM _anchor WHERE id IN (SELECT id FROM _claims)`);
         await conn.run(`DELETE FROM _am WHERE keeper IN (SELECT id FROM _claims)`);
-        if (o.previousEdges && existsSync(o.previousEdges)) await reusePreviousEdges(conn, o.previousEdges);
+        if (incremental) await reusePreviousEdges(conn, o.previousClusters!);
       }
       await conn.run(`INSERT INTO t_near SELECT id, keeper, sim FROM _am`);
       await conn.run(`CREATE OR REPLACE TEMP TABLE _search AS SELECT DISTINCT id FROM _search ANTI JOIN _am USING (id)`);
@@ -149,10 +152,14 @@ export async function nearTextClusters(conn: DuckDBConnection, o: NearTextOption
   return { nodes, edges, verifications, keeperRounds, unresolved, reopened };
 }
 
-/** The previous artifact's verified pairs among the texts being searched again (a reopened cluster), between unchanged units. */
+/**
+ * The previous artifact's member–keeper pairs among the texts being searched again (a reopened
+ * cluster), between unchanged units. Every member was verified against its keeper, so these edges
+ * alone connect the old cluster; the new text's own pairs come from the band search.
+ */
 async function reusePreviousEdges(conn: DuckDBConnection, file: string): Promise<void> {
-  await conn.run(`INSERT INTO t_pairs SELECT x.id, y.id, p.sim FROM read_parquet(${sqlString(file)}) p
-      JOIN tk x ON x.sample_id = p.a AND x.unit = p.unit_a JOIN tk y ON y.sample_id = p.b AND y.unit = p.unit_b
+  await conn.run(`INSERT INTO t_pairs SELECT least(x.id, y.id), greatest(x.id, y.id), p.sim FROM read_parquet(${sqlString(file)}) p
+      JOIN tk x ON x.sample_id = p.sample_id AND x.unit = p.unit JOIN tk y ON y.sample_id = p.keeper AND y.unit = p.keeper_unit
       WHERE NOT x.changed AND NOT y.changed AND x.id IN (SELECT id FROM _search) AND y.id IN (SELECT id FROM _search)
       AND NOT EXISTS (SELECT 1 FROM t_pairs q WHERE q.a = least(x.id, y.id) AND q.b = greatest(x.id, y.id))`);
 }
