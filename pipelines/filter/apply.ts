@@ -6,9 +6,12 @@ import type { UpstreamUnit } from '../shared/runner/upstream.js';
 import { sqlList, sqlString } from '../shared/store/duckdb.js';
 import { readSamples } from '../shared/store/read-samples.js';
 import { join } from 'node:path';
+import { imagePolicies } from './image-policy.js';
 
 interface MapRow {
   sample_id: string;
+  /** The sample took part in text dedup (it has a text signature). */
+  has_text: boolean;
   status: 'candidate' | 'dropped' | 'quarantined';
   reason: string | null;
   details: string | null;
@@ -50,8 +53,13 @@ export async function applyUnit(
   sink.inputs(samples.length);
   const mapFiles = step.mapFiles.samples ?? [];
   const verdicts = new Map(
-    (mapFiles.length ? await rows<MapRow>(ctx, `SELECT sample_id, status, reason, details, quality, nsfw, clip_score FROM read_parquet(${sqlList(mapFiles)}, union_by_name = true)`) : []).map((r) => [r.sample_id, r]),
+    (mapFiles.length ? await rows<MapRow>(ctx, `SELECT sample_id, status, reason, details, quality, nsfw, clip_score, text_hash IS NOT NULL AS has_text FROM read_parquet(${sqlList(mapFiles)}, union_by_name = true)`) : []).map((r) => [r.sample_id, r]),
   );
+  const imageFiles = step.mapFiles.images ?? [];
+  const withImages = new Set(
+    imageFiles.length ? (await rows<{ sample_id: string }>(ctx, `SELECT DISTINCT sample_id FROM read_parquet(${sqlList(imageFiles)}, union_by_name = true)`)).map((r) => r.sample_id) : [],
+  );
+  const policies = imagePolicies(ctx.config.filter.nearImage.policy);
   const decisions = new Map(
     (await rows<Decision>(ctx, `SELECT * EXCLUDE (unit) FROM read_parquet(${sqlString(join(step.artifact, 'decisions.parquet'))}) WHERE unit = ${sqlString(unit.id)}`)).map((d) => [d.sample_id, d]),
   );
@@ -86,7 +94,11 @@ export async function applyUnit(
         continue;
       }
     }
-    const dedup: DedupSignals = { text_cluster: decision?.text_cluster ?? null, image_cluster: decision?.image_cluster ?? null, images_removed: duplicates.length };
+    // A kept sample is the kept member of its own clusters, with or without duplicates so far: the
+    // value does not change when a duplicate arrives later, so no earlier unit is rewritten for it.
+    // Cluster sizes are in the ledger (`kept_sample_id` of the drops).
+    const imageCluster = withImages.has(sample.id) && kept.media.length > 0 && policies[sample.kind] !== 'keep' ? sample.id : null;
+    const dedup: DedupSignals = { text_cluster: verdict.has_text ? sample.id : null, image_cluster: imageCluster, images_removed: duplicates.length };
     const semanticCluster = decision?.semantic_cluster ?? null;
     const nsfw = verdict.nsfw ?? null;
     const clipScore = verdict.clip_score ?? null;

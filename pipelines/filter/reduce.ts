@@ -6,25 +6,13 @@ import { stableHash } from '../shared/hash.js';
 import { log } from '../shared/log.js';
 import type { ReduceInput, ReduceResult } from '../shared/runner/stage.js';
 import { sqlList, sqlString } from '../shared/store/duckdb.js';
-import type { SampleKind } from '../../schemas/sample.js';
 import type { FilterConfig } from './config.js';
 import { clipScoreNote, semanticDedup, type SemanticInput } from '../embed/semdedup.js';
 import { balanceConcepts } from '../embed/concepts.js';
 import { imageBandPlan } from './image-hash.js';
+import { imagePolicies } from './image-policy.js';
 import { connectedComponents } from './components.js';
 import { nearTextClusters } from './text-clusters.js';
-
-/** What a duplicate image does to its sample when the config names no policy for the kind. */
-export const DEFAULT_IMAGE_POLICY: Record<SampleKind, 'drop_sample' | 'drop_image' | 'keep'> = {
-  caption: 'drop_sample',
-  interleaved: 'drop_image',
-  ocr: 'drop_image',
-  video: 'drop_image',
-  // A question or box task on a repeated image is still a different task: text dedup handles true repeats.
-  qa: 'keep',
-  grounding: 'keep',
-  gui: 'keep',
-};
 
 /** Map outputs of one dataset that take part in this reduce, with its priority (earlier datasets keep their samples). */
 export interface SignatureSet {
@@ -197,7 +185,7 @@ export async function reduceFilter(
     // Every media id is a node: occurrences of one sha256 in several samples form a cluster even without edges.
     await conn.run(`INSERT INTO i_edges SELECT media_id, media_id, NULL, NULL, 0 FROM media`);
     await connectedComponents(conn, 'i_edges', 'i_comp');
-    const policies = { ...DEFAULT_IMAGE_POLICY, ...config.nearImage.policy };
+    const policies = imagePolicies(config.nearImage.policy);
     const policyCase = `CASE io.kind ${Object.entries(policies).map(([k, p]) => `WHEN ${sqlString(k)} THEN ${sqlString(p)}`).join(' ')} ELSE 'keep' END`;
     const imageOrder = orderBy(config.nearImage.keep).replaceAll(/(rank|unit|row|pixels|text_chars)/g, 'io.$1');
     await conn.run(`CREATE TABLE i_occ AS SELECT io.unit, io.rank, io.sample_id, io.media_id, io.kind, ${policyCase} AS policy, c.comp,
@@ -228,12 +216,13 @@ export async function reduceFilter(
       SELECT unit, sample_id, 'drop_images', 'near_dup:image_removed', min(keeper),
              json_object('removed', count(*), 'kept_in', list(DISTINCT keeper ORDER BY keeper))::VARCHAR, list(media_id ORDER BY media_id), NULL, NULL
         FROM i_dup d WHERE policy = 'drop_image' AND ${ownUnits}
-          AND sample_id NOT IN (SELECT sample_id FROM i_dup WHERE policy = 'drop_sample') GROUP BY unit, sample_id
-      UNION ALL
-      SELECT tk.unit, tk.sample_id, 'keep', NULL, NULL, NULL, []::VARCHAR[], tk.sample_id, NULL
-        FROM t_keepers k JOIN tk USING (id) WHERE tk.${ownUnits}`);
-    await conn.run(`INSERT INTO decisions SELECT DISTINCT unit, sample_id, 'keep', NULL, NULL, NULL, []::VARCHAR[], NULL, sample_id
-        FROM i_occ WHERE sample_id = keeper AND size > 1 AND ${ownUnits} AND sample_id NOT IN (SELECT sample_id FROM decisions)`);
+          AND sample_id NOT IN (SELECT sample_id FROM i_dup WHERE policy = 'drop_sample') GROUP BY unit, sample_id`);
+    // Keepers get no decision row: a kept sample is the kept member of its own cluster whether or not
+    // it has duplicates yet (apply.ts), so a duplicate arriving later changes no earlier unit.
+    const keepers = {
+      text: Number((await conn.runAndReadAll(`SELECT count(*)::BIGINT FROM t_keepers k JOIN tk USING (id) WHERE tk.${ownUnits}`)).getRows()[0]?.[0] ?? 0),
+      image: Number((await conn.runAndReadAll(`SELECT count(DISTINCT sample_id)::BIGINT FROM i_occ WHERE sample_id = keeper AND size > 1 AND ${ownUnits}`)).getRows()[0]?.[0] ?? 0),
+    };
     // ---- semantic duplicates (SemDeDup) on image embeddings, among the media still standing
     const semanticOrder = orderBy(semantic?.config.semantic.keep ?? 'largest').replaceAll(/(rank|unit|row|pixels|text_chars)/g, 'io.$1');
     enter('finding semantic duplicates (embeddings)');
@@ -257,10 +246,12 @@ export async function reduceFilter(
     const unitDigests = new Map<string, string>();
     for (const id of input.units.keys()) unitDigests.set(id, 'none');
     for (const [unit, digest] of digests.getRows()) unitDigests.set(String(unit), String(digest));
-    const counts = await conn.runAndReadAll(`SELECT coalesce(reason, 'cluster_keeper') AS reason, count(*)::INTEGER FROM decisions GROUP BY ALL ORDER BY 1`);
+    const counts = await conn.runAndReadAll(`SELECT reason, count(*)::INTEGER FROM decisions GROUP BY ALL ORDER BY 1`);
     const summary = {
       candidates: Number((await conn.runAndReadAll(`SELECT count(*)::INTEGER FROM s WHERE ${ownUnits}`)).getRows()[0]?.[0] ?? 0),
       decisions: Object.fromEntries(counts.getRows().map(([r, n]) => [String(r), Number(n)])),
+      /** Kept samples with at least one duplicate dropped (or image taken) in their favour. */
+      clusterKeepers: keepers,
       textEdges: text.edges,
       text,
       imageEdges: Number((await conn.runAndReadAll(`SELECT count(*)::INTEGER FROM i_edges WHERE a <> b`)).getRows()[0]?.[0] ?? 0),

@@ -50,7 +50,7 @@ async function otherSignatureSets(ctx: StageContext): Promise<SignatureSet[]> {
 export const filterStage: GlobalStage<UpstreamUnit, FilterResources> = {
   kind: 'global',
   name: 'filter',
-  version: 7,
+  version: 8,
   input: 'synthesize',
   config: (ctx) => {
     const { imageWorkers: _w, reduceMemory: _m, embed, ...rest } = ctx.config.filter;
