@@ -64,11 +64,14 @@ const similarity = (x: string, y: string): string =>
  * sim: the drops) and `t_keepers` (id, size).
  */
 export async function nearTextClusters(conn: DuckDBConnection, o: NearTextOptions): Promise<NearTextSummary> {
+  const incremental = o.enabled && o.incremental && !!o.previousClusters && existsSync(o.previousClusters);
   // Dense ids in any order (nothing persisted depends on them), and the keep order in a narrow
-  // table of its own, so no sort carries the signatures.
+  // table of its own, so no sort carries the signatures. An incremental run leaves most texts
+  // decided as they were, so it loads the MinHash lists only of those it searches or matches
+  // against (loadSignatures): materialising every list is most of what a small append costs.
   await conn.run(`CREATE TABLE tk AS SELECT (row_number() OVER () - 1)::INTEGER AS id,
       tc.sample_id, tc.unit, tc.rank, tc.row, tc.text_chars, tc.pixels, tc.image_key, hash(coalesce(tc.image_key, '')) AS ik, hash(tc.sample_id) AS h,
-      tc.unit IN (SELECT unit FROM changed_units) AS changed, tc.minhash
+      tc.unit IN (SELECT unit FROM changed_units) AS changed, ${incremental ? 'false AS signed, NULL::UINTEGER[] AS minhash' : 'true AS signed, tc.minhash'}
     FROM (${o.signatures}) tc SEMI JOIN (SELECT sample_id, unit, rank FROM t_exact WHERE keeper = sample_id) k ON k.sample_id = tc.sample_id AND k.unit = tc.unit AND k.rank = tc.rank`);
   const order = o.keepOrder.replaceAll(/\b(rank|unit|row|pixels|text_chars)\b/g, 'tk.$1');
   await conn.run(`CREATE TABLE tko AS SELECT id, row_number() OVER (ORDER BY ${order}, tk.sample_id)::BIGINT AS ord FROM tk`);
@@ -77,7 +80,6 @@ export async function nearTextClusters(conn: DuckDBConnection, o: NearTextOption
   await conn.run(`CREATE TABLE t_near (id INTEGER, keeper INTEGER, sim DOUBLE)`);
   // _search: texts still undecided; _anchor: kept texts that undecided ones are matched against.
   await conn.run(`CREATE OR REPLACE TEMP TABLE _anchor (id INTEGER)`);
-  const incremental = o.enabled && o.incremental && !!o.previousClusters && existsSync(o.previousClusters);
   if (incremental) {
     // The previous run's decisions stand for unchanged texts: its drops whose keeper is still an
     // unchanged candidate are kept as they are, every other unchanged text that was kept is an
@@ -89,6 +91,7 @@ export async function nearTextClusters(conn: DuckDBConnection, o: NearTextOption
       UNION ALL SELECT x.id FROM read_parquet(${sqlString(o.previousClusters!)}) p JOIN tk x ON x.sample_id = p.sample_id AND x.unit = p.unit
         WHERE NOT x.changed AND x.id NOT IN (SELECT id FROM t_near)`);
     await conn.run(`INSERT INTO _anchor SELECT id FROM tk WHERE NOT changed AND id NOT IN (SELECT id FROM t_near) AND id NOT IN (SELECT id FROM _search)`);
+    await loadSignatures(conn, o.signatures);
   } else {
     await conn.run(`CREATE OR REPLACE TEMP TABLE _search AS SELECT id FROM tk`);
   }
@@ -127,7 +130,10 @@ export async function nearTextClusters(conn: DuckDBConnection, o: NearTextOption
         await conn.run(`DELETE FROM t_near WHERE keeper IN (SELECT id FROM _claims)`);
         await conn.run(`DELETE FROM _anchor WHERE id IN (SELECT id FROM _claims)`);
         await conn.run(`DELETE FROM _am WHERE keeper IN (SELECT id FROM _claims)`);
-        if (incremental) await reusePreviousEdges(conn, o.previousClusters!);
+        if (incremental) {
+          await reusePreviousEdges(conn, o.previousClusters!);
+          await loadSignatures(conn, o.signatures);
+        }
       }
       await conn.run(`INSERT INTO t_near SELECT id, keeper, sim FROM _am`);
       await conn.run(`CREATE OR REPLACE TEMP TABLE _search AS SELECT DISTINCT id FROM _search ANTI JOIN _am USING (id)`);
@@ -153,6 +159,18 @@ export async function nearTextClusters(conn: DuckDBConnection, o: NearTextOption
 }
 
 /**
+ * Loads the MinHash lists of the texts in `_search` and `_anchor` that have none loaded yet (an
+ * incremental run starts with none; a reopened cluster adds earlier drops to the search).
+ */
+async function loadSignatures(conn: DuckDBConnection, signatures: string): Promise<void> {
+  await conn.run(`CREATE OR REPLACE TEMP TABLE _sig AS SELECT tk.id, m.minhash FROM (${signatures}) m
+      JOIN tk ON tk.sample_id = m.sample_id AND tk.unit = m.unit AND tk.rank = m.rank
+      WHERE NOT tk.signed AND (tk.id IN (SELECT id FROM _search) OR tk.id IN (SELECT id FROM _anchor))`);
+  await conn.run(`UPDATE tk SET minhash = _sig.minhash, signed = true FROM _sig WHERE tk.id = _sig.id`);
+  await conn.run(`DROP TABLE _sig`);
+}
+
+/**
  * The previous artifact's member–keeper pairs among the texts being searched again (a reopened
  * cluster), between unchanged units. Every member was verified against its keeper, so these edges
  * alone connect the old cluster; the new text's own pairs come from the band search.
@@ -175,6 +193,9 @@ async function reusePreviousEdges(conn: DuckDBConnection, file: string): Promise
 async function candidatePairs(conn: DuckDBConnection, o: NearTextOptions): Promise<number> {
   const count = async (sql: string): Promise<number> => Number((await conn.runAndReadAll(sql)).getRows()[0]?.[0] ?? 0);
   const before = await count(`SELECT count(*)::BIGINT FROM t_pairs`);
+  // A text compared without its signature would look unlike everything (similarity 0): never silently.
+  const unsigned = await count(`SELECT count(*)::BIGINT FROM tk WHERE NOT signed AND (id IN (SELECT id FROM _search) OR id IN (SELECT id FROM _anchor))`);
+  if (unsigned) throw new Error(`filter reduce: ${unsigned} texts to compare have no MinHash signature loaded (internal error)`);
   const repOrder = '[(NOT anchor)::UBIGINT, h]';
   // Several bands per query (one query per band costs a pass over the signatures each); the batch
   // shrinks as the index grows, so the band rows held at once stay near BAND_ROWS.
