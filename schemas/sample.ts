@@ -110,9 +110,15 @@ export interface QualitySignals {
   image_min_stddev: number | null;
 }
 
-/** Where the filter's duplicate clusters put a sample (the kept member's id names the cluster). */
+/**
+ * Where the filter's duplicate clusters put a sample (the kept member's id names the cluster). A
+ * kept sample is the kept member of its own clusters, duplicates dropped in its favour or not yet,
+ * so a later duplicate never changes it; the members are the drops whose `kept_sample_id` names it.
+ */
 export interface DedupSignals {
+  /** The sample's own id when it took part in text dedup, else null. */
   text_cluster: string | null;
+  /** The sample's own id when its kind's image policy is not `keep` and it still has an image, else null. */
   image_cluster: string | null;
   /** Images removed from this sample as near-duplicates of images kept elsewhere. */
   images_removed: number;
