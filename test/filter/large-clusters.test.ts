@@ -190,6 +190,32 @@ describe('filter reduce on large near-duplicate clusters', () => {
     expect(drops(second.decisions)).toEqual(drops(full.decisions));
   }, 300_000);
 
+  it('a changed unit that held keepers: the drops left without their keeper are searched again, and the result matches a full run', async () => {
+    const rand = mulberry32(11);
+    const mk = new SignatureMaker(rand);
+    const rows: TextRow[] = [];
+    const bases = Array.from({ length: 30 }, () => mk.random());
+    // Unit 'a' holds the first member of every cluster (the keeper under keep 'first'), unit 'b' the rest.
+    const first = bases.map((b, c) => ({ sample_id: `c${c}-first`, sig: mk.noisy(b, 0.03), group: `c${c}` }));
+    for (let i = 0; i < 600; i++) rows.push({ sample_id: `c${i % 30}-${i}`, sig: mk.noisy(bases[i % 30]!, 0.05), group: `c${i % 30}` });
+    for (let i = 0; i < 300; i++) rows.push({ sample_id: `d-${i}`, sig: mk.random(), group: 'distinct' });
+    const units = { a: await writeTextUnit(dir, 'a', first), b: await writeTextUnit(dir, 'b', rows) };
+    const before = await reduce('gone-1', units, ['a', 'b'], null);
+    check([...first, ...rows], before.decisions);
+    for (const f of first) expect(before.decisions.get(f.sample_id)).toBeUndefined();
+    // Unit 'a' now holds other texts: half the clusters lose their keeper, the other half get a new first member.
+    const replaced = bases.map((b, c) => (c % 2 ? { sample_id: `c${c}-replaced`, sig: mk.noisy(b, 0.03), group: `c${c}` } : { sample_id: `e-${c}`, sig: mk.random(), group: 'distinct' }));
+    await mkdir(join(dir, 'gone-v2'), { recursive: true });
+    const changed = { a: await writeTextUnit(join(dir, 'gone-v2'), 'a', replaced), b: units.b };
+    const after = await reduce('gone-2', changed, ['a'], join(dir, 'gone-1'));
+    expect(after.summary.incremental).toBe(true);
+    const kept = check([...replaced, ...rows], after.decisions);
+    for (let c = 0; c < 30; c++) expect(kept.get(`c${c}`), `c${c}`).toHaveLength(1);
+    const full = await reduce('gone-full', changed, ['a', 'b'], null);
+    const drops = (m: Map<string, Decision>) => [...m.values()].filter((d) => d.action === 'drop').map((d) => `${d.sample_id}>${d.dup_of}`).sort();
+    expect(drops(after.decisions)).toEqual(drops(full.decisions));
+  }, 300_000);
+
   it('keeps one image of a giant cluster of near-identical images and every distinct image', async () => {
     const rand = mulberry32(21);
     const random = () => Array.from({ length: 8 }, () => Math.floor(rand() * 2 ** 32) >>> 0);
