@@ -31,7 +31,7 @@ export async function appendBench(total: number): Promise<void> {
     const append = await timedCli(['run', 'filter'], dir);
     const appendReduce = await reduceRecord();
     const line = (label: string, t: Timed, r: Record<string, unknown>) =>
-      process.stdout.write(`   ${label}: filter ${t.cpu?.toFixed(2) ?? '?'} s CPU, ${t.wall.toFixed(1)} s wall; reduce incremental=${r.incremental}, decisions ${JSON.stringify(r.decisions)}, reduce CPU per step ${JSON.stringify(r.cpuSeconds)}\n`);
+      process.stdout.write(`   ${label}: filter ${t.cpu?.toFixed(2) ?? '?'} s CPU, ${t.wall.toFixed(1)} s wall; reduce incremental=${r.incremental}, decisions ${JSON.stringify(r.decisions)}, cluster keepers ${JSON.stringify(r.clusterKeepers)}, reduce CPU per step ${JSON.stringify(r.cpuSeconds)}\n`);
     process.stdout.write(`   ${files * perFile} templated QA rows in ${files} files, then ${Math.ceil(total / 100)} more (1%)\n`);
     line('full run', full, fullReduce);
     line('1% append', append, appendReduce);
