@@ -32,6 +32,9 @@ function computeEngine(): EngineModule {
     const loaded = createRequire(import.meta.url)('@cortex-js/compute-engine') as EngineModule;
     // The first parse compiles the engine's parser: part of the one-time cost, not of the first answer's budget.
     new loaded.ComputeEngine().parse('\\frac{1}{2}+\\sin(x)');
+    // Tests: a load as slow as on a busy machine, whatever this machine's speed (a synchronous sleep).
+    const delayMs = Number(process.env.STRATUM_TEST_CAS_LOAD_DELAY_MS ?? 0);
+    if (delayMs > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, delayMs);
     engineModule = loaded;
     return loaded;
   } finally {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { casLoaded } from '../../pipelines/verify/cas.js';
 import { verifyDeterministic } from '../../pipelines/verify/deterministic.js';
 import { createVerifierPool } from '../../pipelines/verify/pool.js';
@@ -9,10 +9,20 @@ const glm = (answer: string) => `<think>Working.</think><answer><|begin_of_box|>
 /**
  * The CAS engine loads on first use (about 0.3 s of CPU: its module and the first engine), so
  * verifier workers start without it and answers our own parser reads never pay for it. The load
- * happens inside some verification, and no budget may count it: 100 ms is far below the load and
- * far above the comparison that follows it (a few ms).
+ * happens inside some verification, and no budget may count it. The load is made 1.5 s slower (as
+ * on a busy machine, on any machine), longer than the 1 s budgets here, which are far above the
+ * comparisons that follow the load (a few ms): no timing decides the outcome.
  */
+const BUDGET_MS = 1_000;
+
 describe('the CAS engine, loaded on first use', () => {
+  beforeAll(() => {
+    process.env.STRATUM_TEST_CAS_LOAD_DELAY_MS = '1500'; // read at the load, here and in the workers started below
+  });
+  afterAll(() => {
+    delete process.env.STRATUM_TEST_CAS_LOAD_DELAY_MS;
+  });
+
   it('is not loaded for answers our own parser reads (integers, fractions, arithmetic)', () => {
     for (const [answer, gold] of [['18', '18'], ['\\frac{3}{7}', '\\frac{6}{14}'], ['2+\\sqrt{2}', '\\sqrt{2}+2']] as const) {
       expect(verifyDeterministic({ domain: 'math', response: glm(answer), groundTruth: gold }, 10_000).result.correct).toBe(true);
@@ -22,14 +32,14 @@ describe('the CAS engine, loaded on first use', () => {
 
   it('loads inside a verification whose budget does not count the load (in-process)', () => {
     expect(casLoaded()).toBe(false);
-    const { result } = verifyDeterministic({ domain: 'math', response: glm('\\binom{5}{2}'), groundTruth: '10' }, 100);
+    const { result } = verifyDeterministic({ domain: 'math', response: glm('\\binom{5}{2}'), groundTruth: '10' }, BUDGET_MS);
     expect(casLoaded()).toBe(true);
     expect(result).toMatchObject({ correct: true });
     expect(result.reason).not.toBe('timeout');
   });
 
   it('loads inside a worker verification without the hard budget counting the load', async () => {
-    const pool = createVerifierPool({ threads: 1, timeBudgetMs: 100, hardGraceMs: 0 });
+    const pool = createVerifierPool({ threads: 1, timeBudgetMs: BUDGET_MS, hardGraceMs: 0 });
     try {
       await pool.ready();
       const single = await pool.verify({ domain: 'math', response: glm('\\binom{5}{2}'), groundTruth: '10' });
@@ -38,7 +48,7 @@ describe('the CAS engine, loaded on first use', () => {
     } finally {
       await pool.close();
     }
-    const batch = createVerifierPool({ threads: 1, timeBudgetMs: 100, hardGraceMs: 0 });
+    const batch = createVerifierPool({ threads: 1, timeBudgetMs: BUDGET_MS, hardGraceMs: 0 });
     try {
       await batch.ready();
       // The load falls on the second item of a group: its stamp waits, the others keep their own clocks.
