@@ -6,8 +6,53 @@
  * closed forms the evaluator does not know (complex numbers, special functions) go back to the
  * engine's N().
  */
-import { ComputeEngine } from '@cortex-js/compute-engine';
+import { createRequire } from 'node:module';
+import type { ComputeEngine } from '@cortex-js/compute-engine';
 import { parseArithmetic } from './arith-parse.js';
+import { excludeFromBudgets } from './timeout.js';
+
+type EngineModule = typeof import('@cortex-js/compute-engine');
+let engineModule: EngineModule | null = null;
+/** Called around the engine's one-time load (the pool's worker holds its hard-budget clock meanwhile). */
+let loadHooks: { before: () => void; after: (ms: number) => void } | null = null;
+
+/**
+ * The engine's module, loaded on first use: loading it and building the first engine costs about
+ * 0.3 s of CPU, which a run whose answers our own parser reads (integers, fractions, plain
+ * arithmetic) never needs to pay, nor does every verifier worker at start. Synchronous (its CommonJS
+ * build through `require`), since verification is. The time it takes, up to the first engine's
+ * warm-up parse, is excluded from verification budgets: a cold load must not turn an answer into a
+ * timeout.
+ */
+function computeEngine(): EngineModule {
+  if (engineModule) return engineModule;
+  loadHooks?.before();
+  const started = performance.now();
+  try {
+    const loaded = createRequire(import.meta.url)('@cortex-js/compute-engine') as EngineModule;
+    // The first parse compiles the engine's parser: part of the one-time cost, not of the first answer's budget.
+    new loaded.ComputeEngine().parse('\\frac{1}{2}+\\sin(x)');
+    // Tests: a load as slow as on a busy machine, whatever this machine's speed (a synchronous sleep).
+    const delayMs = Number(process.env.STRATUM_TEST_CAS_LOAD_DELAY_MS ?? 0);
+    if (delayMs > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, delayMs);
+    engineModule = loaded;
+    return loaded;
+  } finally {
+    const ms = performance.now() - started;
+    excludeFromBudgets(ms);
+    loadHooks?.after(ms);
+  }
+}
+
+/** Whether the engine has been loaded in this thread (tests, benchmarks). */
+export function casLoaded(): boolean {
+  return engineModule !== null;
+}
+
+/** Hooks around the engine's one-time load (one set per thread: the pool's worker). */
+export function onCasLoad(hooks: { before: () => void; after: (ms: number) => void } | null): void {
+  loadHooks = hooks;
+}
 
 export type MathJson = number | string | { num: string } | { str: string } | MathJson[];
 
@@ -32,7 +77,7 @@ let parsesSinceReset = 0;
 function getEngine(): ComputeEngine {
   // A fresh engine from time to time bounds whatever state the engine accumulates over millions of calls.
   if (!engine || parsesSinceReset > 50_000) {
-    engine = new ComputeEngine();
+    engine = new (computeEngine().ComputeEngine)();
     engine.precision = 'machine';
     parsesSinceReset = 0;
   }
@@ -419,8 +464,9 @@ export function firstVariableSample(point: number): number {
   return sampleValue(point, 0);
 }
 
-/** Warms the engine up (its first parse costs ~100 ms). */
+/** Loads the engine now and warms its parser and our light path up (benchmarks of cold verification). */
 export function warmUpCas(): void {
+  computeEngine();
   parseLatex('\\frac{1}{2}+x');
   parseLatexCanonical('\\frac{1}{2}+\\sin(x)');
 }
@@ -446,7 +492,7 @@ export function bigNumericCompare(a: MathJson, b: MathJson, relTol: number, exac
     precision = 60 + Math.ceil(digits);
   }
   try {
-    bigEngine ??= new ComputeEngine();
+    bigEngine ??= new (computeEngine().ComputeEngine)();
     bigEngine.precision = precision;
     const x = bigEngine.box(a as never).N();
     const y = bigEngine.box(b as never).N();

@@ -80,7 +80,7 @@ export class VerifierPool {
     this.piscina.catch(() => {}); // surfaces at the first task or ready()
   }
 
-  /** Resolves once every worker has loaded the verifier (the first load takes ~1–2 s). */
+  /** Resolves once every worker has loaded the verifier (the CAS engine loads later, on first use: cas.ts). */
   async ready(): Promise<void> {
     const piscina = await this.piscina;
     await Promise.all(Array.from({ length: this.threads }, () => piscina.run({ ping: true })));
@@ -88,7 +88,8 @@ export class VerifierPool {
 
   /**
    * Runs a task whose worker stamps `startedAt[i]` (epoch ms) as it starts item i; aborts it when the
-   * item running now has outlived budget + grace. Until the first stamp the clock has not begun.
+   * item running now has outlived budget + grace. Until the first stamp the clock has not begun, and
+   * it stands still while the worker loads the CAS engine (the stamp reads Infinity meanwhile).
    */
   private async runWatched<T>(task: object, startedAt: Float64Array, budgetMs: number): Promise<T> {
     const piscina = await this.piscina;
@@ -98,7 +99,8 @@ export class VerifierPool {
     const watch = (): void => {
       let started = 0;
       for (let i = startedAt.length - 1; i >= 0 && started === 0; i--) started = startedAt[i]!;
-      if (started === 0) timer = setTimeout(watch, Math.max(10, Math.min(limitMs, 1_000)));
+      // Infinity: the worker is loading the CAS engine, a one-time cost no budget counts (worker.ts).
+      if (started === 0 || started === Number.POSITIVE_INFINITY) timer = setTimeout(watch, Math.max(10, Math.min(limitMs, 1_000)));
       else {
         const left = started + limitMs - (performance.timeOrigin + performance.now());
         if (left <= 0) controller.abort();

@@ -11,13 +11,26 @@ export class TimeoutError extends Error {
   }
 }
 
+/** Time this thread spent in one-time loads (the CAS engine), which no budget counts. */
+let excludedMs = 0;
+
+/** Extends every running deadline of this thread by `ms` (a one-time load happened inside it). */
+export function excludeFromBudgets(ms: number): void {
+  excludedMs += ms;
+}
+
 export class Deadline {
-  readonly at: number;
+  private readonly end: number;
+  private readonly excludedAtStart = excludedMs;
   constructor(readonly budgetMs: number) {
-    this.at = performance.now() + budgetMs;
+    this.end = performance.now() + budgetMs;
   }
   static none(): Deadline {
     return new Deadline(Number.POSITIVE_INFINITY);
+  }
+  /** When the budget runs out (performance.now() time), one-time loads since it began excluded. */
+  get at(): number {
+    return this.end + (excludedMs - this.excludedAtStart);
   }
   remaining(): number {
     return this.at - performance.now();

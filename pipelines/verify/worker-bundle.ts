@@ -82,6 +82,9 @@ export async function currentBundle(entry: string, cacheDir: string, root: strin
     metafile: true,
     logLevel: 'silent',
     outfile: join(cacheDir, `${stem}.mjs`),
+    // The CAS engine (3.4 MB) is required on first use (cas.ts), from node_modules: a worker whose
+    // answers never need it does not even parse it. The lockfile below covers its version.
+    external: ['@cortex-js/compute-engine'],
     // CommonJS dependencies call require(); an ES module has none of its own.
     banner: { js: "import { createRequire as __stratumCreateRequire } from 'node:module'; const require = __stratumCreateRequire(import.meta.url);" },
   });
