@@ -58,29 +58,43 @@ async function sourceImages(count: number, dir: string): Promise<string[]> {
   return files;
 }
 
-/** Pillow decoding, converting to RGB, resizing the short side to 224 (bicubic) and centre-cropping, in `workers` processes. */
-function pillowPeer(files: string[], workers: number): { rate: number; version: string } | null {
+/** CLIP's 224-pixel preprocessing in Pillow: short side to 224 (bicubic), centre crop (Python lines). */
+const PIL_CLIP_PREP = [
+  'import sys, time, json',
+  'import PIL',
+  'from PIL import Image',
+  'def decode(p): return Image.open(p).convert("RGB")',
+  'def resize(im):',
+  '    w, h = im.size; nw, nh = (224, int(224 * h / w)) if w <= h else (int(224 * w / h), 224)',
+  '    im = im.resize((nw, nh), Image.BICUBIC); l, t = (nw - 224) // 2, (nh - 224) // 2',
+  '    return im.crop((l, t, l + 224, t + 224)).tobytes()',
+  'files = json.load(sys.stdin)',
+];
+
+/** Runs a Python peer script (file list on stdin) with the first interpreter that has PIL; its last stdout line is JSON. */
+function runPillowPeer<T>(lines: string[], args: string[], files: string[]): T | null {
   const candidates = [process.env.EMBED_BENCH_PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => !!p);
-  const script = [
-    'import sys, time, json',
-    'from multiprocessing import Pool',
-    'import PIL',
-    'from PIL import Image',
-    'def one(p):',
-    '    im = Image.open(p).convert("RGB"); w, h = im.size; s = 224 / min(w, h)',
-    '    nw, nh = (224, int(224 * h / w)) if w <= h else (int(224 * w / h), 224)',
-    '    im = im.resize((nw, nh), Image.BICUBIC); l, t = (nw - 224) // 2, (nh - 224) // 2',
-    '    return len(im.crop((l, t, l + 224, t + 224)).tobytes())',
-    'files = json.load(sys.stdin)',
-    'with Pool(int(sys.argv[1])) as pool:',
-    '    pool.map(one, files[:8]); t = time.perf_counter(); pool.map(one, files); dt = time.perf_counter() - t',
-    'print(json.dumps({"rate": len(files) / dt, "version": PIL.__version__}))',
-  ].join('\n');
+  const script = [...PIL_CLIP_PREP, ...lines].join('\n');
   for (const python of candidates) {
-    const r = spawnSync(python, ['-c', script, String(workers)], { input: JSON.stringify(files), encoding: 'utf8' });
-    if (r.status === 0) return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as { rate: number; version: string };
+    const r = spawnSync(python, ['-c', script, ...args], { input: JSON.stringify(files), encoding: 'utf8', maxBuffer: 1 << 20 });
+    if (r.status === 0) return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as T;
   }
   return null;
+}
+
+/** Pillow decoding, converting to RGB, resizing the short side to 224 (bicubic) and centre-cropping, in `workers` processes. */
+function pillowPeer(files: string[], workers: number): { rate: number; version: string } | null {
+  return runPillowPeer(
+    [
+      'from multiprocessing import Pool',
+      'def one(p): return len(resize(decode(p)))',
+      'with Pool(int(sys.argv[1])) as pool:',
+      '    pool.map(one, files[:8]); t = time.perf_counter(); pool.map(one, files); dt = time.perf_counter() - t',
+      'print(json.dumps({"rate": len(files) / dt, "version": PIL.__version__}))',
+    ],
+    [String(workers)],
+    files,
+  );
 }
 
 /**
@@ -89,27 +103,16 @@ function pillowPeer(files: string[], workers: number): { rate: number; version: 
  * (sharp's full decode, then pil-resize.ts: `process.cpuUsage`, which counts libvips' threads too).
  */
 function pillowCpuPeer(files: string[]): { decodeMs: number; resizeMs: number; version: string } | null {
-  const candidates = [process.env.EMBED_BENCH_PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => !!p);
-  const script = [
-    'import sys, time, json',
-    'import PIL',
-    'from PIL import Image',
-    'files = json.load(sys.stdin)',
-    'def decode(p): return Image.open(p).convert("RGB")',
-    'def resize(im):',
-    '    w, h = im.size; nw, nh = (224, int(224 * h / w)) if w <= h else (int(224 * w / h), 224)',
-    '    im = im.resize((nw, nh), Image.BICUBIC); l, t = (nw - 224) // 2, (nh - 224) // 2',
-    '    return im.crop((l, t, l + 224, t + 224)).tobytes()',
-    'for p in files[:8]: resize(decode(p))',
-    't = time.process_time(); ims = [decode(p) for p in files]; d = time.process_time() - t',
-    't = time.process_time(); [resize(im) for im in ims]; r = time.process_time() - t',
-    'print(json.dumps({"decodeMs": 1000 * d / len(files), "resizeMs": 1000 * r / len(files), "version": PIL.__version__}))',
-  ].join('\n');
-  for (const python of candidates) {
-    const r = spawnSync(python, ['-c', script], { input: JSON.stringify(files), encoding: 'utf8', maxBuffer: 1 << 20 });
-    if (r.status === 0) return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as { decodeMs: number; resizeMs: number; version: string };
-  }
-  return null;
+  return runPillowPeer(
+    [
+      'for p in files[:8]: resize(decode(p))',
+      't = time.process_time(); ims = [decode(p) for p in files]; d = time.process_time() - t',
+      't = time.process_time(); [resize(im) for im in ims]; r = time.process_time() - t',
+      'print(json.dumps({"decodeMs": 1000 * d / len(files), "resizeMs": 1000 * r / len(files), "version": PIL.__version__}))',
+    ],
+    [],
+    files,
+  );
 }
 
 async function oursCpu(files: string[]): Promise<{ decodeMs: number; resizeMs: number; jsResizeMs: number }> {

@@ -59,6 +59,14 @@ async function snapshot(ws: Workspace) {
   };
 }
 
+/** `run filter` killed with SIGKILL at the fault point, then run again to completion. */
+async function killThenResume(cfg: string, fault: string): Promise<void> {
+  const killed = await runCli(['run', 'filter', '--config', cfg], { env: { STRATUM_FAULT: fault } });
+  expect(killed.signal, killed.stderr).toBe('SIGKILL');
+  const resumed = await runCli(['run', 'filter', '--config', cfg]);
+  expect(resumed.code, resumed.stderr).toBe(0);
+}
+
 describe('filter: kill -9 during map, reduce and apply, then resume', () => {
   it.each(['map-committed:2', 'reduce-written:1', 'reduce-committed:1', 'unit-committed:2'])('SIGKILL at %s, then rerun, equals an uninterrupted run', async (fault) => {
     const clean = await fixture();
@@ -69,10 +77,7 @@ describe('filter: kill -9 during map, reduce and apply, then resume', () => {
     expect(expected.ledger.filter((r) => r.reason === 'near_dup:text').length).toBe(4);
 
     const crashed = await fixture();
-    const killed = await runCli(['run', 'filter', '--config', crashed.cfg], { env: { STRATUM_FAULT: fault } });
-    expect(killed.signal, killed.stderr).toBe('SIGKILL');
-    const resumed = await runCli(['run', 'filter', '--config', crashed.cfg]);
-    expect(resumed.code, resumed.stderr).toBe(0);
+    await killThenResume(crashed.cfg, fault);
     const got = await snapshot(crashed.ws);
     if (JSON.stringify(got) !== JSON.stringify(expected)) {
       // On a mismatch, the rows that differ (the assertion below shows only the first lines of a long diff).
@@ -96,10 +101,7 @@ describe('filter: kill -9 during an incremental run (a new file), then resume', 
     expect(expected.ledger.filter((r) => r.reason === 'near_dup:text').length).toBe(6);
 
     const crashed = await appended();
-    const killed = await runCli(['run', 'filter', '--config', crashed.cfg], { env: { STRATUM_FAULT: fault } });
-    expect(killed.signal, killed.stderr).toBe('SIGKILL');
-    const resumed = await runCli(['run', 'filter', '--config', crashed.cfg]);
-    expect(resumed.code, resumed.stderr).toBe(0);
+    await killThenResume(crashed.cfg, fault);
     expect(await snapshot(crashed.ws)).toEqual(expected);
   }, 240_000);
 });

@@ -83,6 +83,9 @@ describe('filter reduce on large near-duplicate clusters', () => {
     return out;
   }
 
+  /** Every drop with the text kept in its place, sorted: what an incremental run must share with a full one. */
+  const dropPairs = (m: Map<string, Decision>) => [...m.values()].filter((d) => d.action === 'drop').map((d) => `${d.sample_id}>${d.dup_of}`).sort();
+
   /** Checks every decision against the generated signatures; returns the kept rows per group. */
   function check(rows: TextRow[], decisions: Map<string, Decision>) {
     const byId = new Map(rows.map((r) => [r.sample_id, r]));
@@ -186,8 +189,7 @@ describe('filter reduce on large near-duplicate clusters', () => {
     // Clusters the new texts did not join keep their keeper and members.
     for (const row of rows.filter((r) => !['c0', 'c1', 'c2', 'c3', 'c4'].includes(r.group))) expect(second.decisions.get(row.sample_id)).toEqual(first.decisions.get(row.sample_id));
     const full = await reduce('claim-full', grown, Object.keys(grown), null);
-    const drops = (m: Map<string, Decision>) => [...m.values()].filter((d) => d.action === 'drop').map((d) => `${d.sample_id}>${d.dup_of}`).sort();
-    expect(drops(second.decisions)).toEqual(drops(full.decisions));
+    expect(dropPairs(second.decisions)).toEqual(dropPairs(full.decisions));
   }, 300_000);
 
   it('a changed unit that held keepers: the drops left without their keeper are searched again, and the result matches a full run', async () => {
@@ -212,8 +214,7 @@ describe('filter reduce on large near-duplicate clusters', () => {
     const kept = check([...replaced, ...rows], after.decisions);
     for (let c = 0; c < 30; c++) expect(kept.get(`c${c}`), `c${c}`).toHaveLength(1);
     const full = await reduce('gone-full', changed, ['a', 'b'], null);
-    const drops = (m: Map<string, Decision>) => [...m.values()].filter((d) => d.action === 'drop').map((d) => `${d.sample_id}>${d.dup_of}`).sort();
-    expect(drops(after.decisions)).toEqual(drops(full.decisions));
+    expect(dropPairs(after.decisions)).toEqual(dropPairs(full.decisions));
   }, 300_000);
 
   it('keeps one image of a giant cluster of near-identical images and every distinct image', async () => {

@@ -23,7 +23,6 @@ export function referencePilResize(src: Uint8Array, w: number, h: number, outW: 
   if (src.length !== w * h * 3) throw new Error(`pilResize: expected ${w}×${h}×3 bytes, got ${src.length}`);
   let img = src;
   let iw = w;
-  let ih = h;
   const vert = pilCoefficients(h, outH, filter);
   if (outW !== w) {
     const horiz = pilCoefficients(w, outW, filter);
@@ -58,7 +57,6 @@ export function referencePilResize(src: Uint8Array, w: number, h: number, outW: 
     }
     img = out;
     iw = outW;
-    ih = rows;
   }
   if (outH === h) return img === src ? src.slice() : img;
   const out = new Uint8Array(iw * outH * 3);
@@ -84,6 +82,5 @@ export function referencePilResize(src: Uint8Array, w: number, h: number, outW: 
       out[o + 2] = clip8(s2);
     }
   }
-  void ih;
   return out;
 }
