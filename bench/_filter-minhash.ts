@@ -16,7 +16,6 @@ import { normaliseText, shingleHashes, words } from '../pipelines/filter/text.js
 
 const NGRAM = 5;
 const PERMUTATIONS = 128;
-const BANDS = 16;
 const PYTHON_SCRIPT = join(import.meta.dirname, '_filter-minhash.py');
 
 export interface TextCorpus {
@@ -80,7 +79,7 @@ function stratumRun(docs: string[], hasher: MinHasher): Run {
     if (tokens.length < NGRAM) continue;
     const hashes = shingleHashes(tokens, NGRAM);
     const sig = hasher.signature(hashes);
-    checksum ^= hasher.bandKeys(sig)[0] as number;
+    checksum ^= sig[0] as number;
     signatures++;
     shingles += hashes.length;
   }
@@ -90,7 +89,7 @@ function stratumRun(docs: string[], hasher: MinHasher): Run {
 }
 
 export async function minhashBench(corpora: TextCorpus[], rounds: number, python: string): Promise<void> {
-  const hasher = new MinHasher(PERMUTATIONS, BANDS);
+  const hasher = new MinHasher(PERMUTATIONS);
   for (const corpus of corpora) {
     const bytes = corpus.docs.reduce((n, d) => n + Buffer.byteLength(d), 0);
     const mb = bytes / 1e6;

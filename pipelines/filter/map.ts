@@ -69,7 +69,7 @@ export async function setupFilter(ctx: StageContext): Promise<FilterResources> {
   return {
     pool,
     evals: await EvalIndex.load(config.decontaminate, ctx.baseDir, ctx.conn),
-    minhash: new MinHasher(config.nearText.permutations, config.nearText.bands),
+    minhash: new MinHasher(config.nearText.permutations),
     embed: await lazyEmbed(ctx),
     concepts: new ConceptMatcher(config.concepts, ctx.baseDir),
   };

@@ -2,24 +2,16 @@ import { fmix32 } from './text.js';
 
 /**
  * MinHash over 32-bit shingle hashes: permutation i is `fmix32(h ^ seed_i)` (a seeded bijection),
- * and the signature keeps each permutation's minimum. Bands of `rows` values hash to one 32-bit key
- * for the LSH join; pairs sharing a band are verified by the fraction of equal signature values
- * (an unbiased estimate of their Jaccard similarity).
+ * and the signature keeps each permutation's minimum. The reduce hashes bands of `rows` values into
+ * LSH keys from the stored signatures (text-clusters.ts); pairs sharing a band are verified by the
+ * fraction of equal signature values (an unbiased estimate of their Jaccard similarity).
  */
 export class MinHasher {
   private readonly seeds: Uint32Array;
 
-  constructor(
-    readonly permutations: number,
-    readonly bands: number,
-  ) {
-    if (permutations % bands !== 0) throw new Error(`permutations (${permutations}) must be a multiple of bands (${bands})`);
+  constructor(readonly permutations: number) {
     this.seeds = new Uint32Array(permutations);
     for (let i = 0; i < permutations; i++) this.seeds[i] = fmix32((0x5bd1e995 + Math.imul(i + 1, 0x9e3779b9)) >>> 0);
-  }
-
-  get rows(): number {
-    return this.permutations / this.bands;
   }
 
   signature(shingles: Uint32Array): Uint32Array {
@@ -39,17 +31,6 @@ export class MinHasher {
       }
     }
     return sig;
-  }
-
-  bandKeys(sig: Uint32Array): number[] {
-    const keys: number[] = [];
-    const r = this.rows;
-    for (let b = 0; b < this.bands; b++) {
-      let h = 0x811c9dc5 ^ b;
-      for (let j = 0; j < r; j++) h = fmix32((Math.imul(h, 0x01000193) ^ (sig[b * r + j] as number)) >>> 0);
-      keys.push(h);
-    }
-    return keys;
   }
 }
 
