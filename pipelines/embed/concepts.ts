@@ -54,7 +54,7 @@ export async function balanceConcepts(
   ownUnits: string,
   outDir: string,
 ): Promise<Record<string, unknown>> {
-  const { sqlString } = await import('../shared/store/duckdb.js');
+  const { queryNumber, sqlString } = await import('../shared/store/duckdb.js');
   await conn.run(`CREATE TABLE c_live AS SELECT unit, sample_id, concept FROM (${conceptsSource}) WHERE ${ownUnits}
     AND sample_id NOT IN (SELECT sample_id FROM decisions WHERE action = 'drop')`);
   await conn.run(`CREATE TABLE c_count AS SELECT concept, count(DISTINCT sample_id) AS n FROM c_live GROUP BY concept`);
@@ -75,6 +75,6 @@ export async function balanceConcepts(
   await conn.run(`COPY (SELECT c.concept, c.n::INTEGER AS before, (c.n - count(d.sample_id))::INTEGER AS after FROM c_count c
       LEFT JOIN c_draw d ON d.concept = c.concept AND d.sample_id IN (SELECT sample_id FROM c_drop) GROUP BY c.concept, c.n ORDER BY c.concept)
     TO ${sqlString(`${outDir}/concepts.parquet`)} (FORMAT PARQUET, COMPRESSION ZSTD)`);
-  const one = async (sql: string): Promise<number> => Number((await conn.runAndReadAll(sql)).getRows()[0]?.[0] ?? 0);
+  const one = (sql: string): Promise<number> => queryNumber(conn, sql);
   return { concepts: await one(`SELECT count(*) FROM c_count`), matched: await one(`SELECT count(DISTINCT sample_id) FROM c_live`), dropped: await one(`SELECT count(*) FROM c_drop`) };
 }

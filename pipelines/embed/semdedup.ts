@@ -2,7 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sqlList, sqlString } from '../shared/store/duckdb.js';
+import { queryNumber, sqlList, sqlString } from '../shared/store/duckdb.js';
 import type { StageContext } from '../shared/runner/stage.js';
 import type { EmbedConfig } from './config.js';
 import { modelId, modelsDir, resolveModel } from './registry.js';
@@ -58,10 +58,10 @@ export async function semanticDedup(conn: DuckDBConnection, input: SemanticInput
   await conn.run(`ALTER TABLE decisions ADD COLUMN semantic_cluster INTEGER`);
   if (!input.files.length) return { model: input.model, embedded: 0 };
   // Parquet stores FLOAT[d] as a list: back to a fixed-size array for DuckDB's array functions
-  const dim = Number((await conn.runAndReadAll(`SELECT len(vector) FROM read_parquet(${sqlString(input.files[0] as string)}) LIMIT 1`)).getRows()[0]?.[0] ?? 0);
+  const dim = await queryNumber(conn, `SELECT len(vector) FROM read_parquet(${sqlString(input.files[0] as string)}) LIMIT 1`);
   await conn.run(`CREATE TABLE emb AS SELECT media_id, any_value(vector)::FLOAT[${dim}] AS vector FROM read_parquet(${sqlList(input.files)})
     WHERE media_id IN (SELECT DISTINCT keeper_media FROM i_occ) GROUP BY media_id`);
-  const n = Number((await conn.runAndReadAll(`SELECT count(*) FROM emb`)).getRows()[0]?.[0] ?? 0);
+  const n = await queryNumber(conn, `SELECT count(*) FROM emb`);
   if (n === 0) return { model: input.model, embedded: 0 };
 
   // ---- centroids: reuse or fit
@@ -132,7 +132,7 @@ export async function semanticDedup(conn: DuckDBConnection, input: SemanticInput
   await conn.run(`UPDATE decisions SET semantic_cluster = s.cluster FROM s_cluster s WHERE decisions.sample_id = s.sample_id`);
   await conn.run(`INSERT INTO decisions BY NAME SELECT unit, sample_id, 'keep' AS action, []::VARCHAR[] AS removed_media, cluster AS semantic_cluster
     FROM s_cluster WHERE sample_id NOT IN (SELECT sample_id FROM decisions)`);
-  const one = async (sql: string): Promise<number> => Number((await conn.runAndReadAll(sql)).getRows()[0]?.[0] ?? 0);
+  const one = (sql: string): Promise<number> => queryNumber(conn, sql);
   const video = cfg.video.enabled
     ? await videoClipDedup(
         conn,
@@ -176,7 +176,7 @@ function videoTextRule(input: SemanticInput, video: EmbedConfig['semantic']['vid
  */
 export async function clipScoreNote(conn: DuckDBConnection, input: Pick<SemanticInput, 'config' | 'model' | 'textTower'>, ownUnits: string): Promise<string | null> {
   if (input.textTower || !input.config.clipScore.enabled) return null;
-  const n = Number((await conn.runAndReadAll(`SELECT count(*) FROM s WHERE kind IN ('caption', 'interleaved') AND ${ownUnits}`)).getRows()[0]?.[0] ?? 0);
+  const n = await queryNumber(conn, `SELECT count(*) FROM s WHERE kind IN ('caption', 'interleaved') AND ${ownUnits}`);
   if (!n) return null;
   return `CLIP scores not computed for ${n} caption/interleaved samples: no image–text model registered (${input.model} has no text tower; register a CLIP-family model with pnpm pipeline models add and set filter.embed.imageModel)`;
 }

@@ -1,5 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { sqlList, sqlString } from '../shared/store/duckdb.js';
+import { queryNumber, sqlList, sqlString } from '../shared/store/duckdb.js';
 
 /** The text half of the video rule: applied with its threshold and the map's `video_text` rows, or not, with the reason. */
 export type VideoTextRule = { applied: true; eps: number; rows: string } | { applied: false; why: string };
@@ -42,7 +42,7 @@ export async function videoClipDedup(conn: DuckDBConnection, input: VideoDedupIn
     WHERE media_id IN (SELECT media_id FROM io WHERE kind = 'video') GROUP BY media_id`);
   await conn.run(`CREATE TABLE v_frames AS SELECT io.sample_id, io.media_id FROM io JOIN v_vec USING (media_id)
     WHERE io.kind = 'video' AND io.sample_id NOT IN (SELECT sample_id FROM decisions WHERE action = 'drop')`);
-  const clips = Number((await conn.runAndReadAll(`SELECT count(DISTINCT sample_id) FROM v_frames`)).getRows()[0]?.[0] ?? 0);
+  const clips = await queryNumber(conn, `SELECT count(DISTINCT sample_id) FROM v_frames`);
   const rule = input.text.applied ? 'frames+text' : 'frames_only';
   const note = input.text.applied ? null : `video near-duplicates: frames only, text half not applied: ${input.text.why}`;
   const summary = { clips, rule, ...(input.text.applied ? { textEps: input.text.eps } : { note }), eps: input.eps };
@@ -66,7 +66,7 @@ export async function videoClipDedup(conn: DuckDBConnection, input: VideoDedupIn
   await conn.run(`CREATE TABLE v_frame_edges AS SELECT a, b FROM v_emb_edges UNION SELECT a, b FROM v_hash_edges`);
   if (input.text.applied) {
     const rows = input.text.rows || `SELECT NULL::VARCHAR AS sample_id, NULL::FLOAT[] AS vector LIMIT 0`;
-    const td = Number((await conn.runAndReadAll(`SELECT max(len(vector)) FROM (${rows})`)).getRows()[0]?.[0] ?? 0) || 1;
+    const td = (await queryNumber(conn, `SELECT max(len(vector)) FROM (${rows})`)) || 1;
     await conn.run(`CREATE TABLE v_text AS SELECT sample_id, any_value(vector)::FLOAT[${td}] AS vector FROM (${rows})
       WHERE sample_id IN (SELECT sample_id FROM v_clip) GROUP BY sample_id`);
     // both texts close, or both clips without text; a missing row or one text alone: different texts
@@ -106,10 +106,10 @@ export async function videoClipDedup(conn: DuckDBConnection, input: VideoDedupIn
   if (input.text.applied) {
     // judged whole: a clip that is not a duplicate keeps the frames it shares with other clips
     const whole = `action = 'drop_images' AND sample_id IN (SELECT sample_id FROM v_clip) AND sample_id NOT IN (SELECT sample_id FROM v_drop)`;
-    framesKept = Number((await conn.runAndReadAll(`SELECT count(*) FROM decisions WHERE ${whole}`)).getRows()[0]?.[0] ?? 0);
+    framesKept = await queryNumber(conn, `SELECT count(*) FROM decisions WHERE ${whole}`);
     await conn.run(`UPDATE decisions SET action = 'keep', reason = NULL, dup_of = NULL, details = NULL, removed_media = []::VARCHAR[] WHERE ${whole}`);
   }
-  const one = async (sql: string): Promise<number> => Number((await conn.runAndReadAll(sql)).getRows()[0]?.[0] ?? 0);
+  const one = (sql: string): Promise<number> => queryNumber(conn, sql);
   return {
     ...summary,
     embeddingPairs: await one(`SELECT count(*) FROM v_emb_edges`),

@@ -1,4 +1,5 @@
 import { DuckDBDataChunk, INTEGER, type DuckDBConnection } from '@duckdb/node-api';
+import { queryNumber } from '../shared/store/duckdb.js';
 
 /**
  * Union-find over dense integer node ids 0..n−1 with edges streamed from DuckDB, chunk by chunk
@@ -86,7 +87,7 @@ export class UnionFind {
 export async function connectedComponents(conn: DuckDBConnection, edges: string, out: string): Promise<number> {
   await conn.run(`CREATE OR REPLACE TABLE _cc_nodes AS SELECT node, (row_number() OVER (ORDER BY node) - 1)::INTEGER AS id
     FROM (SELECT a AS node FROM ${edges} UNION SELECT b FROM ${edges})`);
-  const n = Number((await conn.runAndReadAll(`SELECT count(*)::BIGINT FROM _cc_nodes`)).getRows()[0]?.[0] ?? 0);
+  const n = await queryNumber(conn, `SELECT count(*)::BIGINT FROM _cc_nodes`);
   const uf = new UnionFind(n);
   await uf.addEdges(conn, `SELECT x.id, y.id FROM ${edges} e JOIN _cc_nodes x ON x.node = e.a JOIN _cc_nodes y ON y.node = e.b`);
   await uf.writeRoots(conn, '_cc_roots', true);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { stableHash } from '../shared/hash.js';
 import { log } from '../shared/log.js';
 import type { ReduceInput, ReduceResult } from '../shared/runner/stage.js';
-import { sqlList, sqlString } from '../shared/store/duckdb.js';
+import { queryNumber, sqlList, sqlString } from '../shared/store/duckdb.js';
 import type { FilterConfig } from './config.js';
 import { clipScoreNote, semanticDedup, type SemanticInput } from '../embed/semdedup.js';
 import { balanceConcepts } from '../embed/concepts.js';
@@ -133,7 +133,7 @@ export async function reduceFilter(
     await conn.run(`CREATE TABLE media AS SELECT (row_number() OVER (ORDER BY media_id))::INTEGER AS id, * FROM (
         SELECT media_id, hash(media_id) AS hk, min(unit) AS unit, bool_or(unit IN (SELECT unit FROM changed_units)) AS changed, ${hashCols.split(', ').map((c) => `any_value(${c}) AS ${c}`).join(', ')}
         FROM io GROUP BY media_id)`);
-    const mediaCount = Number((await conn.runAndReadAll(`SELECT count(*)::BIGINT FROM media`)).getRows()[0]?.[0] ?? 0);
+    const mediaCount = await queryNumber(conn, `SELECT count(*)::BIGINT FROM media`);
     const plan = imageBandPlan(mediaCount, config.nearImage.radius, config.nearImage.recall, config.nearImage.flips);
     const hamming = (x: string, y: string, pre: 'h' | 'm'): string =>
       [...Array(8).keys()].map((i) => `bit_count(xor(${x}.h${i}, ${y}.${pre}${i}))::INTEGER`).join(' + ');
@@ -220,8 +220,8 @@ export async function reduceFilter(
     // Keepers get no decision row: a kept sample is the kept member of its own cluster whether or not
     // it has duplicates yet (apply.ts), so a duplicate arriving later changes no earlier unit.
     const keepers = {
-      text: Number((await conn.runAndReadAll(`SELECT count(*)::BIGINT FROM t_keepers k JOIN tk USING (id) WHERE tk.${ownUnits}`)).getRows()[0]?.[0] ?? 0),
-      image: Number((await conn.runAndReadAll(`SELECT count(DISTINCT sample_id)::BIGINT FROM i_occ WHERE sample_id = keeper AND size > 1 AND ${ownUnits}`)).getRows()[0]?.[0] ?? 0),
+      text: await queryNumber(conn, `SELECT count(*)::BIGINT FROM t_keepers k JOIN tk USING (id) WHERE tk.${ownUnits}`),
+      image: await queryNumber(conn, `SELECT count(DISTINCT sample_id)::BIGINT FROM i_occ WHERE sample_id = keeper AND size > 1 AND ${ownUnits}`),
     };
     // ---- semantic duplicates (SemDeDup) on image embeddings, among the media still standing
     const semanticOrder = orderBy(semantic?.config.semantic.keep ?? 'largest').replaceAll(/(rank|unit|row|pixels|text_chars)/g, 'io.$1');
@@ -248,13 +248,13 @@ export async function reduceFilter(
     for (const [unit, digest] of digests.getRows()) unitDigests.set(String(unit), String(digest));
     const counts = await conn.runAndReadAll(`SELECT reason, count(*)::INTEGER FROM decisions GROUP BY ALL ORDER BY 1`);
     const summary = {
-      candidates: Number((await conn.runAndReadAll(`SELECT count(*)::INTEGER FROM s WHERE ${ownUnits}`)).getRows()[0]?.[0] ?? 0),
+      candidates: await queryNumber(conn, `SELECT count(*)::INTEGER FROM s WHERE ${ownUnits}`),
       decisions: Object.fromEntries(counts.getRows().map(([r, n]) => [String(r), Number(n)])),
       /** Kept samples with at least one duplicate dropped (or image taken) in their favour. */
       clusterKeepers: keepers,
       textEdges: text.edges,
       text,
-      imageEdges: Number((await conn.runAndReadAll(`SELECT count(*)::INTEGER FROM i_edges WHERE a <> b`)).getRows()[0]?.[0] ?? 0),
+      imageEdges: await queryNumber(conn, `SELECT count(*)::INTEGER FROM i_edges WHERE a <> b`),
       imageIndex: { media: mediaCount, bits: plan.bits, bands: plan.bands, recallAtRadius: plan.recallAt(config.nearImage.radius) },
       incremental: !!previous,
       semantic: semanticSummary,

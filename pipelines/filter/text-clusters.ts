@@ -1,6 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { existsSync } from 'node:fs';
-import { sqlString } from '../shared/store/duckdb.js';
+import { queryNumber, sqlString } from '../shared/store/duckdb.js';
 import { UnionFind } from './components.js';
 
 /** Residual rounds per band: members that fail against their bucket's representative try another one among themselves. */
@@ -75,7 +75,7 @@ export async function nearTextClusters(conn: DuckDBConnection, o: NearTextOption
     FROM (${o.signatures}) tc SEMI JOIN (SELECT sample_id, unit, rank FROM t_exact WHERE keeper = sample_id) k ON k.sample_id = tc.sample_id AND k.unit = tc.unit AND k.rank = tc.rank`);
   const order = o.keepOrder.replaceAll(/\b(rank|unit|row|pixels|text_chars)\b/g, 'tk.$1');
   await conn.run(`CREATE TABLE tko AS SELECT id, row_number() OVER (ORDER BY ${order}, tk.sample_id)::BIGINT AS ord FROM tk`);
-  const nodes = Number((await conn.runAndReadAll(`SELECT count(*)::BIGINT FROM tk`)).getRows()[0]?.[0] ?? 0);
+  const nodes = await queryNumber(conn, `SELECT count(*)::BIGINT FROM tk`);
   await conn.run(`CREATE TABLE t_pairs (a INTEGER, b INTEGER, sim DOUBLE)`);
   await conn.run(`CREATE TABLE t_near (id INTEGER, keeper INTEGER, sim DOUBLE)`);
   // _search: texts still undecided; _anchor: kept texts that undecided ones are matched against.
@@ -99,7 +99,7 @@ export async function nearTextClusters(conn: DuckDBConnection, o: NearTextOption
   let keeperRounds = 0;
   let unresolved = 0;
   let reopened = 0;
-  const count = async (sql: string): Promise<number> => Number((await conn.runAndReadAll(sql)).getRows()[0]?.[0] ?? 0);
+  const count = (sql: string): Promise<number> => queryNumber(conn, sql);
   const pass = `sim >= ${o.threshold}`;
   // Each round searches the undecided texts (all of them at first) against each other and against
   // the anchors (keepers of earlier rounds, and the kept texts of an earlier run): a text verified
@@ -191,7 +191,7 @@ async function reusePreviousEdges(conn: DuckDBConnection, file: string): Promise
  * pair is verified twice); returns how many were verified.
  */
 async function candidatePairs(conn: DuckDBConnection, o: NearTextOptions): Promise<number> {
-  const count = async (sql: string): Promise<number> => Number((await conn.runAndReadAll(sql)).getRows()[0]?.[0] ?? 0);
+  const count = (sql: string): Promise<number> => queryNumber(conn, sql);
   const before = await count(`SELECT count(*)::BIGINT FROM t_pairs`);
   // A text compared without its signature would look unlike everything (similarity 0): never silently.
   const unsigned = await count(`SELECT count(*)::BIGINT FROM tk WHERE NOT signed AND (id IN (SELECT id FROM _search) OR id IN (SELECT id FROM _anchor))`);

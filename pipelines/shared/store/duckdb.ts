@@ -48,6 +48,11 @@ export function lazyConnection(): DuckDBConnection {
   });
 }
 
+/** The first column of a query's first row as a number (0 when there is no row or it is NULL): counts, sizes. */
+export async function queryNumber(conn: DuckDBConnection, sql: string): Promise<number> {
+  return Number((await conn.runAndReadAll(sql)).getRows()[0]?.[0] ?? 0);
+}
+
 export function sqlString(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
 }
