@@ -21,7 +21,7 @@ interface QaUnitPayload {
 /** Verifiable question-answer records (jsonl / json / parquet / csv) mapped declaratively onto tasks. */
 export const qaAdapter: SourceAdapter<QaSourceConfig> = {
   type: 'qa',
-  version: 1,
+  version: 2, // 2: multiple-choice answers that read two ways are quarantined (ambiguous_choice_answer), not guessed
 
   async plan(source, ctx) {
     resolvePreset(source); // fail early on an unknown preset

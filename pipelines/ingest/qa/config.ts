@@ -26,6 +26,7 @@ export const answerRuleSchema = z.enum([
   'first', // first element of a list field (OlympiadBench final_answer)
   'choice-index', // a 0-based index into choices (MMLU)
   'choice-letter', // a letter A–Z naming an option
+  'choice-text', // the text of one option, never a letter or an index
   'leading-number', // `9 (apples)` → 9
 ]);
 

@@ -67,7 +67,7 @@ export function mapQaRecord(record: unknown, preset: QaPreset, verifierOverride:
   const { answer, raw, solution: derivedSolution } = extractAnswer(preset.answer ?? 'field', rawAnswerValue, solution, choices);
   if (!answer) throw new RecordError('empty_answer', `no answer found (rule ${preset.answer ?? 'field'} on ${fields.answer ?? fields.solution ?? '?'})`);
 
-  const finalAnswer = choices.length ? answerAsLetters(answer, choices) : answer;
+  const finalAnswer = choices.length ? answerAsLetters(answer, choices, preset.answer ?? 'field') : answer;
   const answerType: AnswerType = choices.length ? 'choice' : isNumeric(finalAnswer) ? 'numeric' : isPlainWords(finalAnswer) ? 'text' : 'expression';
 
   const imageRefs: unknown[] = [];
@@ -115,6 +115,7 @@ function extractAnswer(
   const text = asText(value);
   switch (rule) {
     case 'field':
+    case 'choice-text':
       return { answer: text === null ? null : cleanAnswer(text) || null, raw: text ?? '' };
     case 'gsm8k': {
       const parsed = text ? gsm8kAnswer(text) : null;
@@ -140,13 +141,46 @@ function extractAnswer(
   }
 }
 
-/** A multiple-choice answer as option letters; the answer may name the letter(s) or quote an option. */
-function answerAsLetters(answer: string, choices: string[]): string {
+/**
+ * A multiple-choice answer as option letters. The rules `choice-index` and `choice-letter` give a
+ * letter, `choice-text` must quote an option; any other rule's answer may be either. When an answer
+ * reads both ways and the two disagree (`"2"` quoting option B, or as a 0-based index option C; `"A"`
+ * naming option A, or quoting option C), it is refused, not guessed: a guess would label every such
+ * sample wrong without a trace.
+ */
+function answerAsLetters(answer: string, choices: string[], rule: NonNullable<QaPreset['answer']>): string {
+  const quoted = choices.findIndex((c) => cleanAnswer(c) === answer);
+  if (rule === 'choice-text') {
+    if (quoted < 0) throw new RecordError('answer_not_in_choices', `answer "${answer.slice(0, 80)}" is not the text of any option (rule choice-text)`);
+    return LETTERS[quoted] as string;
+  }
   const letters = choiceLetters(answer, choices.length);
-  if (letters) return letters.join(', ');
-  const index = choices.findIndex((c) => cleanAnswer(c) === answer);
-  if (index < 0) throw new RecordError('answer_not_in_choices', `answer "${answer.slice(0, 80)}" is neither an option letter nor an option`);
-  return LETTERS[index] as string;
+  if (rule === 'choice-index' || rule === 'choice-letter') {
+    if (!letters) throw new RecordError('answer_not_in_choices', `answer "${answer.slice(0, 80)}" names no option of ${choices.length} (rule ${rule})`);
+    return letters.join(', ');
+  }
+  const asIndex = /^\d+$/.test(answer) && Number(answer) < choices.length ? Number(answer) : null;
+  if (letters) {
+    if (quoted >= 0 && !(letters.length === 1 && letters[0] === LETTERS[quoted])) {
+      throw ambiguous(answer, `names option ${letters.join(', ')} and is also the text of option ${LETTERS[quoted]}`, "'choice-letter'");
+    }
+    return letters.join(', ');
+  }
+  if (quoted >= 0) {
+    if (asIndex !== null && asIndex !== quoted) {
+      throw ambiguous(answer, `is the text of option ${LETTERS[quoted]} and also a 0-based index (option ${LETTERS[asIndex]})`, "'choice-index'");
+    }
+    return LETTERS[quoted] as string;
+  }
+  const hint = asIndex !== null ? `; if the field is a 0-based index, set answer: 'choice-index' (as the mmlu preset does)` : '';
+  throw new RecordError('answer_not_in_choices', `answer "${answer.slice(0, 80)}" is neither an option letter nor an option${hint}`);
+}
+
+function ambiguous(answer: string, readings: string, labelRule: string): RecordError {
+  return new RecordError(
+    'ambiguous_choice_answer',
+    `answer "${answer.slice(0, 80)}" ${readings}; set the source's answer rule to ${labelRule} or 'choice-text' to say which it is`,
+  );
 }
 
 function readChoices(value: unknown, rule: NonNullable<QaPreset['choices']>): string[] {

@@ -24,7 +24,7 @@ interface VideoUnitPayload {
  */
 export const videoAdapter: SourceAdapter<VideoSourceConfig> = {
   type: 'video',
-  version: 1,
+  version: 2, // 2: as qa 2, for sidecar questions with options
 
   async plan(source, ctx) {
     await findFfmpeg(source.name, source, ctx.baseDir); // fail early, with the install hint
