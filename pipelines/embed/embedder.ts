@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { UserError } from '../shared/errors.js';
 import { createOnnxSession, type OnnxDevice, type OnnxProvider } from '../shared/onnx/session.js';
+import { loadOnnxRuntime } from '../shared/onnx/runtime.js';
 import { fromHalfBits, toHalfBits } from './fp16.js';
 import { NSFW_CLASSES, NSFW_SCORE_CLASSES } from './builtin-model.js';
 import type { PixelSpec } from './preprocess.js';
@@ -91,7 +92,7 @@ export class ImageEmbedder {
   /** Embeds one batch (the caller keeps batches at `batchSize`). */
   async embed(images: Uint8Array[]): Promise<EmbedResult> {
     if (!images.length) return { vectors: [], nsfw: [] };
-    const ort = await import('onnxruntime-node');
+    const ort = await loadOnnxRuntime();
     const s = this.spec.crop;
     const plane = s * s;
     for (const img of images) if (img.length !== plane * 3) throw new Error(`embed: expected ${s}×${s}×3 pixels, got ${img.length} bytes`);

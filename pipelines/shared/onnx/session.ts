@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
 import { log } from '../log.js';
+import { loadOnnxRuntime, type OnnxRuntime } from './runtime.js';
 
 /**
  * Where a model runs. `cpu`: always the CPU. `cuda`: the CUDA execution provider or an error.
@@ -28,7 +29,7 @@ export interface OnnxSession {
 /** Environment override for `device: 'auto'` (`cpu`, `cuda` or `auto`); explicit `cpu`/`cuda` configs ignore it. */
 export const DEVICE_ENV = 'STRATUM_ONNX_DEVICE';
 
-type Ort = typeof import('onnxruntime-node');
+type Ort = OnnxRuntime;
 
 /**
  * One ONNX Runtime session on the device asked for.
@@ -44,7 +45,7 @@ type Ort = typeof import('onnxruntime-node');
  * pool, so they do not starve the image decoders running beside them.
  */
 export async function createOnnxSession(modelPath: string, opts: OnnxSessionOptions): Promise<OnnxSession> {
-  const ort = await import('onnxruntime-node');
+  const ort = await loadOnnxRuntime();
   const threads = opts.intraOpNumThreads ?? 1;
   const device = resolveDevice(opts.device);
   if (device.try === 'cpu') return { session: await ort.InferenceSession.create(modelPath, cpuOptions(threads)), provider: 'cpu', fallbackReason: null };

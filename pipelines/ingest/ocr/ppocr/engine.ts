@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import type { InferenceSession } from 'onnxruntime-node';
 import sharp from 'sharp';
 import { createOnnxSession, type OnnxDevice, type OnnxProvider, type OnnxSession } from '../../../shared/onnx/session.js';
+import { loadOnnxRuntime } from '../../../shared/onnx/runtime.js';
 import type { PixelBox } from '../../grounding/boxes.js';
 import { currentIngestResources } from '../../resources.js';
 import { ctcGreedyDecode } from './ctc.js';
@@ -74,7 +75,7 @@ export class PpOcr {
   ) {}
 
   static async create(opts: PpOcrOptions): Promise<PpOcr> {
-    const ort = await import('onnxruntime-node');
+    const ort = await loadOnnxRuntime();
     const det = await createOnnxSession(MODELS.det, { device: opts.device, intraOpNumThreads: opts.threads });
     // Once the detector fell back to the CPU, the recogniser would fail the same way: go straight there.
     const recDevice = det.fallbackReason !== null ? 'cpu' : opts.device;
