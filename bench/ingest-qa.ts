@@ -1,5 +1,10 @@
-/** QA ingest throughput on ../shared/corpora/math_stem_qa: all text sets (~13k rows) and MathVision with images. */
-import { existsSync } from 'node:fs';
+/**
+ * QA ingest throughput: one generated JSON array of many records (read as a stream, a unit from its
+ * own offset), then on ../shared/corpora/math_stem_qa all text sets (~13k rows) and MathVision with images.
+ *
+ *   STRATUM_BENCH_QA_JSON_RECORDS=100000 pnpm bench ingest-qa
+ */
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -46,13 +51,50 @@ async function timedIngest(name: string, config: PipelineConfigInput, dir: strin
   for (const [reason, n] of reasons.getRows()) process.stdout.write(`   ${String(reason)}: ${String(n)}\n`);
 }
 
-export async function benchIngestQa(): Promise<void> {
-  if (!existsSync(CORPUS)) {
-    process.stdout.write('skipped: ../shared/corpora absent\n');
-    return;
+const JSON_RECORDS = Number(process.env.STRATUM_BENCH_QA_JSON_RECORDS ?? 100_000);
+
+/** A JSON array (pretty-printed, as datasets ship them) of GSM8K-shaped records, written in batches; its size in MB. */
+function writeJsonArray(file: string, records: number): number {
+  let bytes = 0;
+  const write = (text: string) => {
+    appendFileSync(file, text);
+    bytes += Buffer.byteLength(text);
+  };
+  writeFileSync(file, '');
+  write('[\n');
+  for (let from = 0; from < records; from += 10_000) {
+    const batch = [];
+    for (let i = from; i < Math.min(records, from + 10_000); i++) {
+      const record = {
+        id: `q-${i}`,
+        question: `A baker has ${i % 97} trays of ${(i % 13) + 2} rolls and sells ${i % 7} trays. How many rolls are left? {"note": "[${i}]"}`,
+        answer: `Left: ${(i % 97) - (i % 7)} trays.\n#### ${((i % 97) - (i % 7)) * ((i % 13) + 2)}`,
+      };
+      batch.push(JSON.stringify(record, null, 2).replace(/^/gm, '  '));
+    }
+    write(batch.join(',\n') + (from + 10_000 < records ? ',\n' : '\n'));
   }
+  write(']\n');
+  return bytes / 1e6;
+}
+
+export async function benchIngestQa(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'stratum-bench-qa-'));
   try {
+    const file = join(dir, 'records.json');
+    const mb = writeJsonArray(file, JSON_RECORDS);
+    await timedIngest(
+      `one JSON array, ${JSON_RECORDS} records (${mb.toFixed(0)} MB), 1,000 records per unit`,
+      {
+        shardsDir: join(dir, 'json'),
+        datasets: { json: { ingest: { unitRows: 1000 }, sources: [{ name: 'records', type: 'qa', path: file, format: 'json', preset: 'gsm8k' }] } },
+      },
+      dir,
+    );
+    if (!existsSync(CORPUS)) {
+      process.stdout.write('corpora: skipped (../shared/corpora absent)\n');
+      return;
+    }
     await timedIngest(
       'math_stem_qa text sets',
       {

@@ -6,6 +6,7 @@ import { sha256File } from '../../shared/hash.js';
 import { duckdbApi, sqlString } from '../../shared/store/duckdb.js';
 import { RecordError } from '../record-error.js';
 import { JsonDepthScanner, MAX_JSON_DEPTH } from './json-depth.js';
+import { jsonElements, NotSplittable, type JsonContainer, type JsonElement } from './json-split.js';
 import { rejectFile } from '../source-files.js';
 import type { FileMemo } from '../../shared/store/file-memo.js';
 
@@ -16,20 +17,22 @@ export type RawRecord =
   | { locator: string; ok: true; value: unknown; raw: string }
   | { locator: string; ok: false; reason: string; message: string; raw: string };
 
-/** Where record `index` of a JSONL file starts: a unit reads from there instead of from the top of the file. */
+/** Where record `index` of a JSONL or JSON file starts: a unit reads from there instead of from the top of the file. */
 export interface RecordSeek {
   index: number;
-  /** Byte offset of the record's line. */
+  /** Byte offset of the record's line (JSON: of the element, or of its key). */
   byte: number;
   /** 1-based line number of that line. */
   line: number;
+  /** JSON: the record is an element of this top-level container. */
+  container?: JsonContainer;
 }
 
 export interface FileCount {
   records: number;
   /** sha256 of the file bytes. */
   fingerprint: string;
-  /** JSONL: the start of records 0, every, 2·every, ... (the unit boundaries); empty for other formats. */
+  /** JSONL, and JSON files of many records: the start of records 0, every, 2·every, ... (the unit boundaries); empty otherwise. */
   seeks: RecordSeek[];
 }
 
@@ -51,8 +54,8 @@ export async function countRecords(file: string, format: RecordFormat, conn: Duc
     }
     return { records, fingerprint: hash.digest('hex'), seeks };
   }
+  if (format === 'json') return countJson(file, every);
   const fingerprint = await sha256File(file);
-  if (format === 'json') return { records: jsonRecords(await readFile(file), file).length, fingerprint, seeks: [] };
   if (format === 'csv') {
     const { good, rejected } = await withCsvRejects(conn, async (options) => {
       const reader = await conn.runAndReadAll(`SELECT count(*)::BIGINT AS n FROM ${tableFunction(file, format, options)}`);
@@ -181,7 +184,17 @@ export async function* readRecords(file: string, format: RecordFormat, start: nu
     return;
   }
   if (format === 'json') {
-    for (const record of jsonRecords(await readFile(file), file).slice(start, end)) yield record;
+    const at = seek?.container ? seek : (await countJson(file)).seeks[0];
+    const container = at?.container;
+    if (!at || !container) {
+      // one record (a single object or scalar), or a file that is not JSON: read whole, as only that can say why
+      for (const record of jsonRecords(await readFile(file), file).slice(start, end)) yield record;
+      return;
+    }
+    for await (const element of jsonElements(file, { from: { ...at, container } })) {
+      if (element.index >= end) break;
+      if (element.index >= start) yield jsonElementRecord(element, container);
+    }
     return;
   }
   let rows: RawRecord[];
@@ -257,6 +270,55 @@ function parseJsonLine(line: string, locator: string): RawRecord {
 
 function tooDeep(locator: string, raw: string): RawRecord {
   return { locator, ok: false, reason: 'json_too_deep', message: `the JSON nests more than ${MAX_JSON_DEPTH} levels deep; no real record does, so it was not parsed`, raw };
+}
+
+/**
+ * Counts a JSON file's records and hashes it in one streaming pass, with a seek at every `every`-th
+ * record, so neither planning nor a unit ever holds the whole file: its records are the elements of a
+ * top-level array or the members of an object whose values are all objects (records keyed by id).
+ * Every element is decoded and parsed here once, so a file counted as many records is valid JSON
+ * throughout. Anything else (one object, a scalar, a duplicate key, bytes that are not UTF-8 or not
+ * JSON, nesting past the limit) is read whole by `jsonRecords`: one record, or the quarantine row
+ * that says why (duplicate keys: the records JSON.parse gives, the last value of a key winning).
+ */
+async function countJson(file: string, every = Number.MAX_SAFE_INTEGER): Promise<FileCount> {
+  const hash = createHash('sha256');
+  const top: { container?: JsonContainer } = {};
+  let records = 0;
+  let allObjects = true;
+  const seeks: RecordSeek[] = [];
+  const keys = new Set<string>();
+  let splittable = true;
+  try {
+    for await (const element of jsonElements(file, { onChunk: (chunk) => hash.update(chunk), onContainer: (c) => (top.container = c) })) {
+      JSON.parse(strictUtf8.decode(element.value));
+      if (element.key) {
+        const key = JSON.parse(strictUtf8.decode(element.key)) as string;
+        if (keys.has(key)) throw new NotSplittable(`duplicate key ${JSON.stringify(key).slice(0, 80)}`);
+        keys.add(key);
+        if (element.value[0] !== 0x7b) allObjects = false;
+      }
+      if (records % every === 0) seeks.push({ index: records, byte: element.byte, line: element.line, container: top.container });
+      records++;
+    }
+  } catch (err) {
+    if (!(err instanceof NotSplittable || err instanceof SyntaxError || err instanceof TypeError)) throw err; // TypeError: bytes that are not UTF-8
+    splittable = false;
+  }
+  const many = splittable && (top.container === 'array' || (records > 0 && allObjects));
+  if (many) return { records, fingerprint: hash.digest('hex'), seeks };
+  return { records: jsonRecords(await readFile(file), file).length, fingerprint: await sha256File(file), seeks: [] };
+}
+
+/** A record from an element checked when the file was counted (`malformed_json` should the file have changed since). */
+function jsonElementRecord(element: JsonElement, container: JsonContainer): RawRecord {
+  let locator = `index:${element.index}`;
+  try {
+    if (container === 'object') locator = `key:${JSON.parse(strictUtf8.decode(element.key as Buffer)) as string}`;
+    return { locator, ok: true, value: JSON.parse(strictUtf8.decode(element.value)), raw: '' };
+  } catch (err) {
+    return { locator, ok: false, reason: 'malformed_json', message: `the file changed since it was counted: ${(err as Error).message}`, raw: lenientUtf8.decode(element.value) };
+  }
 }
 
 /** A JSON file holds a list of records, an object of records keyed by id, or a single record. */
