@@ -29,6 +29,8 @@ export const QA_PRESETS = {
   asdiv: { fields: { question: ['body', 'question'], answer: 'answer', id: 'idx' }, answer: 'leading-number' },
   /** MathVision: `<image1>` placeholders in `question`, `options` (may be empty), `answer`, `image` path. */
   mathvision: { fields: { question: 'question', answer: 'answer', choices: 'options', images: 'image', id: 'id', solution: 'solution' }, answer: 'field', choices: 'list' },
+  /** MathVista: a JSON object keyed by `pid`; `choices` (or null) with an `answer` that quotes an option's text, `image` path. */
+  mathvista: { fields: { question: 'question', answer: 'answer', choices: 'choices', images: 'image', id: 'pid' }, answer: 'choice-text', choices: 'list' },
   /** TabMWP: a JSON object keyed by problem id, the table rendered at `tables/<id>.png`, options as a Python list string. */
   tabmwp: { fields: { question: 'question', answer: 'answer', choices: 'choices', solution: 'solution' }, answer: 'field', choices: 'literal', imageTemplate: 'tables/{key}.png' },
   /** FinChart-Bench (MC / QA / TF files): `image_file` path, MC options as a Python dict string. */
