@@ -14,7 +14,7 @@ import { processSynthetic, syntheticCorpus, syntheticFonts } from './synthetic.j
  */
 export const ocrAdapter: SourceAdapter<OcrSourceConfig> = {
   type: 'ocr',
-  version: 1,
+  version: 2, // 2: PDF pages with right-to-left text are not labelled from their text layer (rtl_text_layer)
 
   async plan(source, ctx) {
     switch (source.mode) {

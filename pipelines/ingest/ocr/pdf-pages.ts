@@ -3,7 +3,7 @@ import type { StageContext } from '../../shared/runner/stage.js';
 import type { UnitSink } from '../../shared/runner/unit-sink.js';
 import { RecordError } from '../record-error.js';
 import { storeImage } from '../sample-builder.js';
-import { analysePage, classifyPage, imageCoverage, type PageAnalysis } from '../pdf/page-analysis.js';
+import { analysePage, classifyPage, imageCoverage, rtlTextLayerMessage, type PageAnalysis } from '../pdf/page-analysis.js';
 import { medianLineSize } from '../pdf/page-text.js';
 import { openUnit, type OpenedUnit } from '../pdf/open-unit.js';
 import type { PdfUnitPayload } from '../pdf/plan-units.js';
@@ -67,6 +67,9 @@ async function pageDecision(source: PdfOcrSource, opened: OpenedUnit, page: PDFP
 
   if (source.mode === 'pdf-text') {
     if (pageClass === 'image-only') return { drop: 'image_only_page', message: `page ${n} has no text layer but images cover ${pct(coverage)} of it; use mode pdf-scanned to OCR it` };
+    if (analysis.rtlLetters > 0) {
+      return { drop: 'rtl_text_layer', message: rtlTextLayerMessage(analysis, "use mode pdf-scanned with the script's tesseract language (e.g. languages: ['ara'], langPath) to OCR it"), details: { rtl_letters: analysis.rtlLetters } };
+    }
     const raster = await renderPage(page, source.renderDpi, source.maxRenderPixels);
     const shown = visibleBoxShare(raster, analysis.blocks.flatMap((b) => b.lines.map((l) => l.rect)));
     if (shown < MIN_VISIBLE_LINES) {
@@ -80,7 +83,8 @@ async function pageDecision(source: PdfOcrSource, opened: OpenedUnit, page: PDFP
     return { keep: { media, text: lines.map((l) => l.text).join('\n'), lines, origin: 'text-layer', signals: { ...common, render_dpi: round(raster.scale * 72) }, meta: opened.info } };
   }
 
-  if (pageClass === 'text') {
+  // a right-to-left text layer is not ground truth (rtl_text_layer): such pages are read by OCR
+  if (pageClass === 'text' && analysis.rtlLetters === 0) {
     return { drop: 'has_text_layer', message: `page ${n} has a text layer (${analysis.textChars} characters); use mode pdf-text, whose ground truth is exact` };
   }
   const raster = await renderPage(page, source.renderDpi, source.maxRenderPixels);

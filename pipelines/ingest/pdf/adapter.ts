@@ -3,7 +3,7 @@ import type { StageContext } from '../../shared/runner/stage.js';
 import type { SourceAdapter } from '../adapter.js';
 import { buildSample } from '../sample-builder.js';
 import type { PdfSourceConfig } from './config.js';
-import { analysePage, classifyPage, imageCoverage } from './page-analysis.js';
+import { analysePage, classifyPage, imageCoverage, rtlTextLayerMessage } from './page-analysis.js';
 import { pageContent } from './page-content.js';
 import { openUnit, type OpenedUnit } from './open-unit.js';
 import { planPdfUnits, type PdfUnitPayload } from './plan-units.js';
@@ -25,7 +25,7 @@ type PageOutcome =
  */
 export const pdfAdapter: SourceAdapter<PdfSourceConfig> = {
   type: 'pdf',
-  version: 1,
+  version: 2, // 2: pages with right-to-left text are dropped (rtl_text_layer)
 
   plan(source, ctx) {
     return planPdfUnits({ sourceName: source.name, path: source.path, pagesPerUnit: source.pagesPerUnit, maxFileBytes: source.maxFileBytes, wholeDocuments: source.sample === 'document' }, ctx);
@@ -78,6 +78,13 @@ async function pageOutcome(source: PdfSourceConfig, opened: OpenedUnit, pageNumb
         decision: 'drop',
         reason: 'image_only_page',
         details: { message: `page ${pageNumber} has no text layer but images cover ${(imageCoverage(analysis) * 100).toFixed(0)}% of it (a scan); ingest it with an \`ocr\` source in mode \`pdf-scanned\`` },
+      };
+    }
+    if (analysis.rtlLetters > 0) {
+      return {
+        decision: 'drop',
+        reason: 'rtl_text_layer',
+        details: { message: rtlTextLayerMessage(analysis, 'ingest it with an `ocr` source in mode `pdf-scanned` and the script\'s tesseract language'), rtl_letters: analysis.rtlLetters },
       };
     }
     const content = await pageContent(page, analysis, source, ctx);

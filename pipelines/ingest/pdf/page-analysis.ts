@@ -14,11 +14,27 @@ export interface PageAnalysis {
   blocks: TextBlock[];
   images: Rect[];
   textChars: number;
+  /** Letters of right-to-left scripts (Arabic, Hebrew, ...) in the text layer: see `rtlTextLayerMessage`. */
+  rtlLetters: number;
   /** JavaScript triggers on the page (page actions, annotation actions); never executed. */
   scripts: string[];
 }
 
 export type PageClass = 'text' | 'image-only' | 'blank';
+
+const RTL_LETTER = /[\p{Script=Arabic}\p{Script=Hebrew}\p{Script=Syriac}\p{Script=Thaana}\p{Script=Nko}\p{Script=Samaritan}\p{Script=Mandaic}\p{Script=Adlam}\p{Script=Hanifi_Rohingya}]/gu;
+
+/**
+ * Why a page with right-to-left text has no usable text layer. pdf.js gives such text out of
+ * reading order: it reverses each right-to-left run character by character, so a ligature glyph
+ * whose ToUnicode entry is two letters (Arabic lam-alef, in nearly every Arabic line) comes out
+ * with its letters swapped ("الإنتاجية" reads "اإلنتاجية"), and the words of a line that mixes
+ * directions come out in another order ("שלום עולם hello" reads "hello שלום עולם"). No later step
+ * can tell a swapped pair from a real one, so such text would be wrong ground truth, silently.
+ */
+export function rtlTextLayerMessage(page: PageAnalysis, remedy: string): string {
+  return `page ${page.number} has right-to-left text (${page.rtlLetters} Arabic, Hebrew or other RTL letters), which pdf.js returns out of reading order (ligatures such as lam-alef reversed, mixed-direction lines reordered), so its text layer cannot be trusted; ${remedy}`;
+}
 
 export async function analysePage(page: PDFPageProxy): Promise<PageAnalysis> {
   const pdfjs = await loadPdfjs();
@@ -34,6 +50,7 @@ export async function analysePage(page: PDFPageProxy): Promise<PageAnalysis> {
     blocks,
     images: imagePlacements(ops, pdfjs.OPS, transform, frame),
     textChars: blocks.reduce((n, b) => n + b.lines.reduce((m, l) => m + l.text.replace(/\s/g, '').length, 0), 0),
+    rtlLetters: blocks.reduce((n, b) => n + b.lines.reduce((m, l) => m + (l.text.match(RTL_LETTER) ?? []).length, 0), 0),
     scripts,
   };
 }
