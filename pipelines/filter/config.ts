@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { SAMPLE_KINDS } from '../../schemas/sample.js';
 import { embedSchema, EMBED_DEFAULTS } from '../embed/config.js';
 import { conceptsSchema, CONCEPTS_DEFAULTS } from '../embed/concepts-config.js';
+import { LANGUAGE_CODES } from './languages.js';
 
 /** Thresholds of the per-sample heuristics; every field can be overridden per kind. */
 export const heuristicsSchema = z
@@ -20,8 +21,12 @@ export const heuristicsSchema = z
     maxSymbolRatio: z.number().min(0).max(1),
     /** Share of word 5-grams occurring more than once (Gopher's duplicate n-gram fraction ≈ 0.15–0.2 for 5-grams). */
     maxDupNgramRatio: z.number().min(0).max(1),
-    /** ISO 639-3 codes kept (e.g. ['eng', 'cmn']); empty keeps every language. Text under `langMinChars` is not judged. */
-    languages: z.array(z.string().regex(/^[a-z]{3}$/, 'ISO 639-3, e.g. eng')),
+    /** ISO 639-3 codes kept (e.g. ['eng', 'zho']), of the detected ones (languages.ts); empty keeps every language. Text under `langMinChars`, or of no confident language, is not judged. */
+    languages: z.array(
+      z.string().refine((code) => LANGUAGE_CODES.has(code), {
+        error: (issue) => `"${String(issue.input)}" is not one of the ISO 639-3 codes the language identification reports: ${[...LANGUAGE_CODES].join(', ')}`,
+      }),
+    ),
     langMinChars: z.number().int().min(1),
   })
   .strict();

@@ -1,7 +1,8 @@
-import { franc } from 'franc';
 import type { QualitySignals, Sample } from '../../schemas/sample.js';
 import type { HeuristicThresholds } from './config.js';
 import type { ImageFeatures } from './image-features.js';
+import { detectLanguage } from './language-id.js';
+import { UNDETERMINED } from './languages.js';
 import { duplicateNgramRatio, normaliseText, symbolRatio, words } from './text.js';
 
 /** A per-sample verdict: the first failed check names the reason; details carry the threshold and the measured value. */
@@ -34,7 +35,7 @@ export function measureQuality(text: string, images: Array<ImageFeatures | null>
   return {
     text_chars: trimmed.length,
     words: tokens.length,
-    lang: trimmed.length >= langMinChars ? franc(trimmed.slice(0, 2000), { minLength: langMinChars }) : 'und',
+    lang: trimmed.length >= langMinChars ? detectLanguage(trimmed.slice(0, 2000)) : UNDETERMINED,
     symbol_ratio: round(symbolRatio(trimmed)),
     dup_ngram_ratio: round(duplicateNgramRatio(tokens, 5)),
     image_min_side: decoded.length ? Math.min(...decoded.map((f) => Math.min(f.width, f.height))) : null,
@@ -72,7 +73,7 @@ export function judge(sample: Sample, quality: QualitySignals, images: Array<Ima
   if (quality.text_chars > t.textMaxChars) return fail('heuristic:text_too_long', { chars: quality.text_chars, threshold: t.textMaxChars });
   if (quality.symbol_ratio > t.maxSymbolRatio) return fail('heuristic:symbol_ratio', { ratio: quality.symbol_ratio, threshold: t.maxSymbolRatio });
   if (quality.dup_ngram_ratio > t.maxDupNgramRatio) return fail('heuristic:repetition', { dup_5gram_ratio: quality.dup_ngram_ratio, threshold: t.maxDupNgramRatio });
-  if (t.languages.length && quality.lang !== 'und' && !t.languages.includes(quality.lang)) {
+  if (t.languages.length && quality.lang !== UNDETERMINED && !t.languages.includes(quality.lang)) {
     return fail('heuristic:language', { lang: quality.lang, allowed: t.languages });
   }
   return { ok: true };

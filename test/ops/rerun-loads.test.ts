@@ -9,7 +9,7 @@ afterEach(async () => {
   ws = undefined;
 });
 
-const HEAVY = ['zod', '@duckdb/node-api', 'sharp', 'onnxruntime-node', 'echarts', 'franc'];
+const HEAVY = ['zod', '@duckdb/node-api', 'sharp', 'onnxruntime-node', 'echarts', 'eld'];
 
 async function tracedRun(args: string[], trace: string): Promise<string[]> {
   const run = await runCli(args, { env: { NODE_OPTIONS: `--import=${join(REPO_ROOT, 'test', 'support', 'module-trace.mjs')}`, STRATUM_MODULE_TRACE: trace } });
@@ -28,7 +28,7 @@ describe('what a nightly re-run loads', () => {
     const config = ws.path('pipeline.config.ts');
 
     const first = await tracedRun(['run', 'all', '-c', config], ws.path('trace-1.txt'));
-    expect(first).toEqual(expect.arrayContaining(['zod', '@duckdb/node-api', 'echarts', 'franc']));
+    expect(first).toEqual(expect.arrayContaining(['zod', '@duckdb/node-api', 'echarts', 'eld']));
 
     const again = await tracedRun(['run', 'all', '-c', config], ws.path('trace-2.txt'));
     expect(again).toEqual([]);
@@ -38,7 +38,7 @@ describe('what a nightly re-run loads', () => {
     // New text rows: the work loads DuckDB and the language detector, but no image or model library, and no zod.
     await ws.write('qa/c.jsonl', `${rows.replaceAll('basket', 'crate')}\n`);
     const append = await tracedRun(['run', 'all', '-c', config], ws.path('trace-4.txt'));
-    expect(append).toEqual(expect.arrayContaining(['@duckdb/node-api', 'franc', 'echarts']));
+    expect(append).toEqual(expect.arrayContaining(['@duckdb/node-api', 'eld', 'echarts']));
     for (const pkg of ['sharp', 'onnxruntime-node', 'zod']) expect(append).not.toContain(pkg);
   });
 });
