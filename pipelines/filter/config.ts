@@ -21,6 +21,8 @@ export const heuristicsSchema = z
     maxSymbolRatio: z.number().min(0).max(1),
     /** Share of word 5-grams occurring more than once (Gopher's duplicate n-gram fraction ≈ 0.15–0.2 for 5-grams). */
     maxDupNgramRatio: z.number().min(0).max(1),
+    /** Texts of fewer words are not judged for repetition (Gopher's rules only ever saw documents of ≥ 50 words; a short formula or a "Statement 1 | … Statement 2 | …" question repeats by design). */
+    repetitionMinWords: z.number().int().min(0),
     /** ISO 639-3 codes kept (e.g. ['eng', 'zho']), of the detected ones (languages.ts); empty keeps every language. Text under `langMinChars`, or of no confident language, is not judged. */
     languages: z.array(
       z.string().refine((code) => LANGUAGE_CODES.has(code), {

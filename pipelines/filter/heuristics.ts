@@ -72,7 +72,9 @@ export function judge(sample: Sample, quality: QualitySignals, images: Array<Ima
   }
   if (quality.text_chars > t.textMaxChars) return fail('heuristic:text_too_long', { chars: quality.text_chars, threshold: t.textMaxChars });
   if (quality.symbol_ratio > t.maxSymbolRatio) return fail('heuristic:symbol_ratio', { ratio: quality.symbol_ratio, threshold: t.maxSymbolRatio });
-  if (quality.dup_ngram_ratio > t.maxDupNgramRatio) return fail('heuristic:repetition', { dup_5gram_ratio: quality.dup_ngram_ratio, threshold: t.maxDupNgramRatio });
+  if (quality.words >= t.repetitionMinWords && quality.dup_ngram_ratio > t.maxDupNgramRatio) {
+    return fail('heuristic:repetition', { dup_5gram_ratio: quality.dup_ngram_ratio, threshold: t.maxDupNgramRatio, words: quality.words });
+  }
   if (t.languages.length && quality.lang !== UNDETERMINED && !t.languages.includes(quality.lang)) {
     return fail('heuristic:language', { lang: quality.lang, allowed: t.languages });
   }

@@ -11,13 +11,15 @@ const BASE_HEURISTICS: HeuristicThresholds = {
   textMinWords: 1,
   maxSymbolRatio: 0.5,
   maxDupNgramRatio: 0.3,
+  repetitionMinWords: 50,
   languages: [],
   langMinChars: 40,
 };
 
 /** Defaults per kind: photos follow DataComp (min side 200, aspect ≤ 3); documents, GUIs and diagrams are allowed more. */
 export const DEFAULT_HEURISTICS: Record<SampleKind, HeuristicThresholds> = {
-  caption: { ...BASE_HEURISTICS, imageMinSide: 200, imageMaxAspect: 3, textMinChars: 5, textMinWords: 2, textMaxChars: 2000 },
+  // spam alt text repeats within a few words: captions are judged from 10 words on
+  caption: { ...BASE_HEURISTICS, imageMinSide: 200, imageMaxAspect: 3, textMinChars: 5, textMinWords: 2, textMaxChars: 2000, repetitionMinWords: 10 },
   interleaved: { ...BASE_HEURISTICS, textMinChars: 50, textMinWords: 10 },
   ocr: { ...BASE_HEURISTICS, maxDupNgramRatio: 0.6, maxSymbolRatio: 0.6 },
   grounding: { ...BASE_HEURISTICS, imageMinSide: 64, imageMaxAspect: 5 },
