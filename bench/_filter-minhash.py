@@ -19,7 +19,7 @@ NGRAM = 5
 PERMUTATIONS = 128
 PRIME = np.uint64((1 << 61) - 1)
 MASK32 = np.uint64(0xFFFFFFFF)
-NON_WORD = regex.compile(r"[^\p{L}\p{N}]+")
+NON_WORD = regex.compile(r"[^\p{L}\p{M}\p{N}]+")
 
 
 def main() -> None:

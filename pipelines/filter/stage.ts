@@ -50,7 +50,7 @@ async function otherSignatureSets(ctx: StageContext): Promise<SignatureSet[]> {
 export const filterStage: GlobalStage<UpstreamUnit, FilterResources> = {
   kind: 'global',
   name: 'filter',
-  version: 10, // 9: language identification by ELD (signals.quality.lang); 10: repetition judged from repetitionMinWords words on
+  version: 11, // 9: language identification by ELD (signals.quality.lang); 10: repetition judged from repetitionMinWords words on; 11: words of unspaced scripts segmented, marks kept (text.ts)
   input: 'synthesize',
   config: (ctx) => {
     const { imageWorkers: _w, reduceMemory: _m, embed, ...rest } = ctx.config.filter;

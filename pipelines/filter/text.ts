@@ -1,17 +1,37 @@
 /**
  * Text normalisation shared by exact dedup, MinHash and decontamination: Unicode NFKC, lower case,
- * punctuation and symbols to spaces (digits and letters of every script kept), whitespace collapsed.
+ * punctuation and symbols to spaces (letters, their combining marks and digits of every script
+ * kept: a Devanagari vowel sign or a Thai tone mark is part of its word), whitespace collapsed.
  */
 export function normaliseText(text: string): string {
   return text
     .normalize('NFKC')
     .toLowerCase()
-    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .replace(/[^\p{L}\p{M}\p{N}]+/gu, ' ')
     .trim();
 }
 
+/** Scripts written without spaces between words. */
+const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
+let wordSegmenter: Intl.Segmenter | undefined;
+
+/**
+ * The words of a normalised text: split at spaces, and where a script writes no spaces (Chinese,
+ * Japanese, Thai, Lao, Khmer, Burmese) by ICU's dictionary word breaker (`Intl.Segmenter`), so
+ * "一只猫坐在沙发上" is 6 words, not 1: word counts, repetition and MinHash shingles mean the same
+ * in every script.
+ */
 export function words(normalised: string): string[] {
-  return normalised ? normalised.split(' ') : [];
+  if (!normalised) return [];
+  const parts = normalised.split(' ');
+  if (!UNSPACED.test(normalised)) return parts;
+  wordSegmenter ??= new Intl.Segmenter('und', { granularity: 'word' });
+  const out: string[] = [];
+  for (const part of parts) {
+    if (!UNSPACED.test(part)) out.push(part);
+    else for (const s of wordSegmenter.segment(part)) if (s.isWordLike) out.push(s.segment);
+  }
+  return out;
 }
 
 /** 32-bit FNV-1a of a string (word hashing for shingles). */
