@@ -83,6 +83,23 @@ describe('multiple-choice answers that read more than one way', () => {
     expect(() => mapQaRecord({ question: 'Q', choices: ['a', 'b', 'c'], answer: 1 }, source(), undefined)).toThrow(/set answer: 'choice-index'/);
   });
 
+  it('refuses an answer that quotes two options with the same text, and more options than letters', () => {
+    const random = mulberry32(77);
+    for (let i = 0; i < 200; i++) {
+      const k = 3 + Math.floor(random() * 5);
+      const options = Array.from({ length: k }, (_, j) => `value ${j}`);
+      const [a, b] = [Math.floor(random() * k), Math.floor(random() * k)];
+      if (a === b) continue;
+      options[b] = options[a]!;
+      expect(outcome({ question: 'Q', choices: options, answer: options[a] })).toBe('quarantined:ambiguous_choice_answer');
+      expect(outcome({ question: 'Q', choices: options, answer: options[a] }, 'choice-text')).toBe('quarantined:ambiguous_choice_answer');
+      // a letter or an index still names one option
+      expect(outcome({ question: 'Q', choices: options, answer: LETTERS[b] }, 'choice-letter')).toBe(LETTERS[b]);
+    }
+    const many = Array.from({ length: 27 }, (_, j) => `option ${j}`);
+    expect(outcome({ question: 'Q', choices: many, answer: 'option 26' })).toBe('quarantined:bad_choices');
+  });
+
   it('keeps answers that read the same both ways', () => {
     expect(outcome({ question: 'Q', choices: ['0', '1', '2'], answer: 1 })).toBe('B');
     expect(outcome({ question: 'Q', choices: ['A', 'B', 'C'], answer: 'C' })).toBe('C');

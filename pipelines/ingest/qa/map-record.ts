@@ -60,6 +60,7 @@ export function mapQaRecord(record: unknown, preset: QaPreset, verifierOverride:
   if (!question) throw new RecordError('missing_question', `no text at ${questionPaths.join(' + ')}`);
 
   const choices = readChoices(fields.choices ? getPath(record, fields.choices) : undefined, preset.choices ?? 'list');
+  if (choices.length > LETTERS.length) throw new RecordError('bad_choices', `${choices.length} options; an answer is stored as option letters, so at most ${LETTERS.length}`);
   const rawAnswerValue = fields.answer ? getPath(record, fields.answer) : undefined;
   const solutionValue = fields.solution ? getPath(record, fields.solution) : undefined;
   const solution = Array.isArray(solutionValue) ? solutionValue.map(asText).filter(Boolean).join('\n\n') : asText(solutionValue);
@@ -150,6 +151,10 @@ function extractAnswer(
  */
 function answerAsLetters(answer: string, choices: string[], rule: NonNullable<QaPreset['answer']>): string {
   const quoted = choices.findIndex((c) => cleanAnswer(c) === answer);
+  const quotedAgain = quoted < 0 ? -1 : choices.findIndex((c, i) => i > quoted && cleanAnswer(c) === answer);
+  if (quotedAgain >= 0 && rule !== 'choice-index' && rule !== 'choice-letter') {
+    throw ambiguous(answer, `is the text of options ${LETTERS[quoted]} and ${LETTERS[quotedAgain]} alike`, "'choice-index' or 'choice-letter'");
+  }
   if (rule === 'choice-text') {
     if (quoted < 0) throw new RecordError('answer_not_in_choices', `answer "${answer.slice(0, 80)}" is not the text of any option (rule choice-text)`);
     return LETTERS[quoted] as string;
@@ -162,13 +167,13 @@ function answerAsLetters(answer: string, choices: string[], rule: NonNullable<Qa
   const asIndex = /^\d+$/.test(answer) && Number(answer) < choices.length ? Number(answer) : null;
   if (letters) {
     if (quoted >= 0 && !(letters.length === 1 && letters[0] === LETTERS[quoted])) {
-      throw ambiguous(answer, `names option ${letters.join(', ')} and is also the text of option ${LETTERS[quoted]}`, "'choice-letter'");
+      throw ambiguous(answer, `names option ${letters.join(', ')} and is also the text of option ${LETTERS[quoted]}`, "'choice-letter' or 'choice-text'");
     }
     return letters.join(', ');
   }
   if (quoted >= 0) {
     if (asIndex !== null && asIndex !== quoted) {
-      throw ambiguous(answer, `is the text of option ${LETTERS[quoted]} and also a 0-based index (option ${LETTERS[asIndex]})`, "'choice-index'");
+      throw ambiguous(answer, `is the text of option ${LETTERS[quoted]} and also a 0-based index (option ${LETTERS[asIndex]})`, "'choice-index' or 'choice-text'");
     }
     return LETTERS[quoted] as string;
   }
@@ -176,11 +181,8 @@ function answerAsLetters(answer: string, choices: string[], rule: NonNullable<Qa
   throw new RecordError('answer_not_in_choices', `answer "${answer.slice(0, 80)}" is neither an option letter nor an option${hint}`);
 }
 
-function ambiguous(answer: string, readings: string, labelRule: string): RecordError {
-  return new RecordError(
-    'ambiguous_choice_answer',
-    `answer "${answer.slice(0, 80)}" ${readings}; set the source's answer rule to ${labelRule} or 'choice-text' to say which it is`,
-  );
+function ambiguous(answer: string, readings: string, rules: string): RecordError {
+  return new RecordError('ambiguous_choice_answer', `answer "${answer.slice(0, 80)}" ${readings}; set the source's answer rule to ${rules} to say which it is`);
 }
 
 function readChoices(value: unknown, rule: NonNullable<QaPreset['choices']>): string[] {
