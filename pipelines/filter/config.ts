@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { SAMPLE_KINDS } from '../../schemas/sample.js';
 import { embedSchema, EMBED_DEFAULTS } from '../embed/config.js';
 import { conceptsSchema, CONCEPTS_DEFAULTS } from '../embed/concepts-config.js';
-import { LANGUAGE_CODES } from './languages.js';
+import { LANGUAGE_CODES } from '../shared/language/codes.js';
 
 /** Thresholds of the per-sample heuristics; every field can be overridden per kind. */
 export const heuristicsSchema = z
@@ -23,7 +23,7 @@ export const heuristicsSchema = z
     maxDupNgramRatio: z.number().min(0).max(1),
     /** Texts of fewer words are not judged for repetition (Gopher's rules only ever saw documents of ≥ 50 words; a short formula or a "Statement 1 | … Statement 2 | …" question repeats by design). */
     repetitionMinWords: z.number().int().min(0),
-    /** ISO 639-3 codes kept (e.g. ['eng', 'zho']), of the detected ones (languages.ts); empty keeps every language. Text under `langMinChars`, or of no confident language, is not judged. */
+    /** ISO 639-3 codes kept (e.g. ['eng', 'zho']), of the detected ones (shared/language/codes.ts); empty keeps every language. Text under `langMinChars`, or of no confident language, is not judged. */
     languages: z.array(
       z.string().refine((code) => LANGUAGE_CODES.has(code), {
         error: (issue) => `"${String(issue.input)}" is not one of the ISO 639-3 codes the language identification reports: ${[...LANGUAGE_CODES].join(', ')}`,

@@ -1,8 +1,8 @@
 import type { QualitySignals, Sample } from '../../schemas/sample.js';
 import type { HeuristicThresholds } from './config.js';
 import type { ImageFeatures } from './image-features.js';
-import { detectLanguage } from './language-id.js';
-import { UNDETERMINED } from './languages.js';
+import { detectLanguage } from '../shared/language/identify.js';
+import { UNDETERMINED } from '../shared/language/codes.js';
 import { duplicateNgramRatio, normaliseText, symbolRatio, words } from './text.js';
 
 /** A per-sample verdict: the first failed check names the reason; details carry the threshold and the measured value. */

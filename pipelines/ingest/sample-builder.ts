@@ -33,7 +33,7 @@ export function buildSample(ctx: StageContext, parts: SampleParts): Sample {
     kind: parts.kind,
     domain: parts.domain,
     license: parts.license ?? parts.source.license ?? null,
-    lang: parts.lang ?? parts.source.lang ?? detectLang(text.join(' ')),
+    lang: parts.lang ?? parts.source.lang ?? sampleLanguage(text.join(' ')),
     content: parts.content,
     media: parts.media,
     task: parts.task ?? null,
@@ -75,9 +75,21 @@ export const textPart = (text: string): ContentPart => ({ type: 'text', text, me
 export const imagePart = (media: MediaDescriptor): ContentPart => ({ type: 'image', text: null, media_id: media.id });
 export const videoPart = (media: MediaDescriptor): ContentPart => ({ type: 'video', text: null, media_id: media.id });
 
-function detectLang(text: string): string {
-  const cjk = text.match(/[\u3400-\u9fff]/g)?.length ?? 0;
-  return cjk > text.length * 0.1 ? 'zh' : 'en';
+let identification: typeof import('../shared/language/identify.js') | null = null;
+
+/** Loads language identification (ELD's n-gram database, ~0.4 s): the ingest stage does it once units are pending. */
+export async function loadLanguageIdentification(): Promise<void> {
+  identification ??= await import('../shared/language/identify.js');
+}
+
+/**
+ * A sample's `lang` when its source sets none: the ISO 639-1 code of its text, or null where the
+ * detector is not confident (short or mixed text). It used to be 'zh' for text more than 10% Han and
+ * 'en' for everything else, French, Russian or Arabic alike.
+ */
+function sampleLanguage(text: string): string | null {
+  if (!identification) throw new Error('language identification is not loaded: call loadLanguageIdentification() before building samples');
+  return text.trim() ? (identification.identifyLanguage(text.slice(0, 2000))?.iso639_1 ?? null) : null;
 }
 
 /** JSON for meta/details; bytes are summarised, bigints narrowed. */

@@ -4,6 +4,7 @@ import { log } from '../shared/log.js';
 import type { StageDefinition, WorkUnit } from '../shared/runner/stage.js';
 import type { AdapterUnit } from './adapter.js';
 import { IngestResources } from './resources.js';
+import { loadLanguageIdentification } from './sample-builder.js';
 import { ADAPTERS } from './adapters.js';
 import type { SourceConfig } from './source-config.js';
 import { collectRejectedFiles, sourceUri, type RejectedFile } from './source-files.js';
@@ -18,13 +19,16 @@ interface IngestUnit {
 /** Ingest: every declared source → canonical samples, through the adapter of its type, unit by unit. */
 export const ingestStage: StageDefinition<IngestUnit, IngestResources> = {
   name: 'ingest',
-  version: 1,
+  version: 2, // 2: sample.lang identified (ELD) where the source sets none; it was 'zh' or 'en'
   input: null,
   config: (ctx) => ({ maxImagePixels: ctx.config.ingest.maxImagePixels, schema: SAMPLE_SCHEMA_VERSION }),
   outputs: { data: { columns: SAMPLE_COLUMNS, subdir: '' } },
   unitConcurrency: 2,
   // Pools and sessions belong to the worker: created on first use inside its units, released here.
-  setup: async () => new IngestResources(),
+  setup: async () => {
+    await loadLanguageIdentification(); // samples whose source sets no lang are identified
+    return new IngestResources();
+  },
   teardown: (resources) => resources.close(),
 
   async plan(ctx, plan) {

@@ -4,8 +4,8 @@ import { eld } from 'eld/medium';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../pipelines/cli/run.js';
 import { filterSchema } from '../../pipelines/filter/config.js';
-import { detectLanguage } from '../../pipelines/filter/language-id.js';
-import { DETECTED_LANGUAGES } from '../../pipelines/filter/languages.js';
+import { DETECTED_LANGUAGES } from '../../pipelines/shared/language/codes.js';
+import { detectLanguage } from '../../pipelines/shared/language/identify.js';
 import { mulberry32 } from '../../pipelines/shared/random.js';
 import { createWorkspace, queryShards, REPO_ROOT, type Workspace } from '../support/workspace.js';
 

@@ -5,7 +5,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { join } from 'node:path';
-import { buildSample, imagePart, textPart } from '../../../pipelines/ingest/sample-builder.js';
+import { buildSample, imagePart, loadLanguageIdentification, textPart } from '../../../pipelines/ingest/sample-builder.js';
 import { validateConfig } from '../../../pipelines/shared/config/validate.js';
 import type { PipelineConfigInput } from '../../../pipelines/shared/config/schema.js';
 import { stageContext } from '../../../pipelines/shared/runner/context.js';
@@ -52,6 +52,7 @@ export function modelConfig(baseUrl: string, extra: Partial<ModelSynthesisConfig
 export async function captionSample(ctx: StageContext, seed: number, caption: string): Promise<Sample> {
   const png = await makePng(seed, 32, 24);
   const id = await ctx.blobs.put(png);
+  await loadLanguageIdentification();
   const media = { id, mime: 'image/png', width: 32, height: 24, bytes: png.length, duration: null, frames: null, phash: null, dhash: null };
   return buildSample(ctx, {
     source: { name: 'caps' },

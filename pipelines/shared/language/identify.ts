@@ -1,0 +1,27 @@
+import { eld } from 'eld/medium';
+import { DETECTED_LANGUAGES, UNDETERMINED } from './codes.js';
+
+/** A text's language by both codes: ISO 639-1 (`sample.lang`) and ISO 639-3 (`signals.quality.lang`, `heuristics.languages`). */
+export interface IdentifiedLanguage {
+  iso639_1: string;
+  iso639_3: string;
+}
+
+/**
+ * The language of a text, or null when the detector is not confident (short or mixed text).
+ * ELD (Nito-ELD, n-gram model, pure JS; the medium database, 60 languages): on the corpora here it
+ * reads English as English in 99.6–100% of GSM8K, MMLU-STEM, MATH-500 and COCO captions, where
+ * franc, used before, said Scots, Kapampangan or Afrikaans for 11–41% of them; and it is ten times
+ * faster (docs/filter.md).
+ */
+export function identifyLanguage(text: string): IdentifiedLanguage | null {
+  const result = eld.detect(text);
+  if (!result.language || !result.isReliable()) return null;
+  const iso639_3 = DETECTED_LANGUAGES[result.language as keyof typeof DETECTED_LANGUAGES];
+  return iso639_3 ? { iso639_1: result.language, iso639_3 } : null;
+}
+
+/** ISO 639-3 code of a text's language, or `und`. */
+export function detectLanguage(text: string): string {
+  return identifyLanguage(text)?.iso639_3 ?? UNDETERMINED;
+}
