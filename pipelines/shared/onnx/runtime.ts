@@ -4,7 +4,8 @@
  * a device id and an event database (MBs) under `~/.cache/Microsoft/DeveloperTools/.onnxruntime/`,
  * a `/tmp/mat-debug-<pid>.log` and `/tmp/.ses`, and queues events for upload to
  * mobile.events.data.microsoft.com. A data pipeline run nightly on users' machines does none of
- * that, so telemetry is off unless the user opts in with `ORT_DISABLE_TELEMETRY=0`.
+ * that, so telemetry is off unless the user opts in with `ORT_DISABLE_TELEMETRY=0`. (ORT keeps it off
+ * by itself where it sees a CI variable such as `CI` or `GITHUB_ACTIONS`, which is why CI never showed it.)
  *
  * ORT reads the variable with getenv(3) once, when its environment is created, so it has to be in
  * the real process environment first: set from a main thread (a worker thread's `process.env` is its
