@@ -62,6 +62,8 @@ export async function* jsonElements(
 ): AsyncGenerator<JsonElement> {
   let state = from ? State.BeforeElement : State.Top;
   let container: JsonContainer = from?.container ?? 'array';
+  /** The byte that closes the container: `]` or `}`. */
+  let closing = container === 'array' ? 0x5d : 0x7d;
   let index = from?.index ?? 0;
   let offset = from?.byte ?? 0;
   let line = from?.line ?? 1;
@@ -77,7 +79,6 @@ export async function* jsonElements(
   let key: Buffer | undefined;
   let partFrom = 0;
   let first = true;
-  const close = () => (container === 'array' ? 0x5d : 0x7d);
 
   for await (const raw of createReadStream(file, { start: offset, highWaterMark: 1 << 20 })) {
     const buf = raw as Buffer;
@@ -96,12 +97,13 @@ export async function* jsonElements(
           if (c === 0x5b) container = 'array';
           else if (c === 0x7b) container = 'object';
           else throw new NotSplittable('the top level is not an array or an object');
+          closing = container === 'array' ? 0x5d : 0x7d;
           onContainer?.(container);
           state = State.BeforeElement;
           continue;
         case State.BeforeElement:
           if (WS[c]) continue;
-          if (c === close() && index === 0 && !afterComma) {
+          if (c === closing && index === 0 && !afterComma) {
             state = State.After;
             continue;
           }
@@ -158,7 +160,7 @@ export async function* jsonElements(
             // the container is one level: an element may nest one less than a whole file
             if (++depth > MAX_JSON_DEPTH - 1) throw new NotSplittable(`nested more than ${MAX_JSON_DEPTH} levels deep`);
           } else if ((c === 0x5d || c === 0x7d) && depth > 0) depth--;
-          else if (depth === 0 && (c === 0x2c || c === close())) {
+          else if (depth === 0 && (c === 0x2c || c === closing)) {
             valueParts.push(buf.subarray(partFrom, i));
             const value = Buffer.concat(valueParts);
             valueParts = [];

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
-import { sha256File } from '../../shared/hash.js';
+import { sha256File, sha256Hex } from '../../shared/hash.js';
 import { duckdbApi, sqlString } from '../../shared/store/duckdb.js';
 import { RecordError } from '../record-error.js';
 import { JsonDepthScanner, MAX_JSON_DEPTH } from './json-depth.js';
@@ -24,7 +24,7 @@ export interface RecordSeek {
   byte: number;
   /** 1-based line number of that line. */
   line: number;
-  /** JSON: the record is an element of this top-level container. */
+  /** JSON: the record is an element of this top-level container; absent, the file is read whole (one record, or not JSON). */
   container?: JsonContainer;
 }
 
@@ -32,7 +32,7 @@ export interface FileCount {
   records: number;
   /** sha256 of the file bytes. */
   fingerprint: string;
-  /** JSONL, and JSON files of many records: the start of records 0, every, 2·every, ... (the unit boundaries); empty otherwise. */
+  /** JSONL and JSON: the start of records 0, every, 2·every, ... (the unit boundaries); empty for other formats. */
   seeks: RecordSeek[];
 }
 
@@ -184,9 +184,10 @@ export async function* readRecords(file: string, format: RecordFormat, start: nu
     return;
   }
   if (format === 'json') {
-    const at = seek?.container ? seek : (await countJson(file)).seeks[0];
+    // a unit has the seek planning made; a caller without one (decontamination) counts the file first
+    const at = seek ?? (await countJson(file)).seeks[0];
     const container = at?.container;
-    if (!at || !container) {
+    if (!container) {
       // one record (a single object or scalar), or a file that is not JSON: read whole, as only that can say why
       for (const record of jsonRecords(await readFile(file), file).slice(start, end)) yield record;
       return;
@@ -307,7 +308,8 @@ async function countJson(file: string, every = Number.MAX_SAFE_INTEGER): Promise
   }
   const many = splittable && (top.container === 'array' || (records > 0 && allObjects));
   if (many) return { records, fingerprint: hash.digest('hex'), seeks };
-  return { records: jsonRecords(await readFile(file), file).length, fingerprint: await sha256File(file), seeks: [] };
+  const bytes = await readFile(file);
+  return { records: jsonRecords(bytes, file).length, fingerprint: sha256Hex(bytes), seeks: [{ index: 0, byte: 0, line: 1 }] };
 }
 
 /** A record from an element checked when the file was counted (`malformed_json` should the file have changed since). */
