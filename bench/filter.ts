@@ -11,9 +11,11 @@
  *    clusters, and whether it found them (bench/_filter-reduce.ts);
  * 4. the reduce on one giant near-duplicate text cluster of growing size: edges and CPU must grow
  *    linearly, not with the square of the cluster (bench/_filter-clusters.ts);
- * 5. the filter stage's CPU on a 1% append against a full run, through the CLI (bench/_filter-append.ts).
+ * 5. the filter stage's CPU on a 1% append against a full run, through the CLI (bench/_filter-append.ts);
+ * 6. language identification on real English text (share read as English, CPU per text) and the word
+ *    breaker on Chinese questions (bench/_filter-language.ts).
  *
- * Parts 1 and 2 need ../shared/corpora and are skipped without it; part 3 generates its input.
+ * Parts 1, 2 and 6 need ../shared/corpora and are skipped without it; part 3 generates its input.
  *
  *   pnpm bench filter                                  # reduce at 100k samples
  *   STRATUM_BENCH_FILTER_1M=1 pnpm bench filter        # also 1M
@@ -39,9 +41,10 @@ import { loadTextCorpora, minhashBench } from './_filter-minhash.js';
 import { reduceBench } from './_filter-reduce.js';
 import { clusterBench } from './_filter-clusters.js';
 import { appendBench } from './_filter-append.js';
+import { languageBench } from './_filter-language.js';
 
 const CORPORA = resolve(import.meta.dirname, '..', '..', 'shared', 'corpora');
-const PARTS = ['images', 'minhash', 'reduce', 'clusters', 'append'] as const;
+const PARTS = ['images', 'minhash', 'reduce', 'clusters', 'append', 'language'] as const;
 
 function reduceSizes(): number[] {
   const explicit = process.env.STRATUM_BENCH_FILTER_SIZES;
@@ -92,5 +95,11 @@ export async function benchFilter(): Promise<void> {
   if (parts.has('append')) {
     process.stdout.write(`\n5. filter stage on a 1% append against a full run (CLI processes, CPU from /usr/bin/time)\n`);
     await appendBench(Number(process.env.STRATUM_BENCH_FILTER_APPEND_ROWS ?? 50_000));
+  }
+
+  if (parts.has('language')) {
+    process.stdout.write(`\n6. language identification (ELD) and word breaking, CPU of this thread\n`);
+    if (existsSync(CORPORA)) await languageBench(CORPORA);
+    else process.stdout.write(`   skipped: no corpora under ${CORPORA}\n`);
   }
 }

@@ -10,9 +10,9 @@ export interface IdentifiedLanguage {
 /**
  * The language of a text, or null when the detector is not confident (short or mixed text).
  * ELD (Nito-ELD, n-gram model, pure JS; the medium database, 60 languages): on the corpora here it
- * reads English as English in 99.6–100% of GSM8K, MMLU-STEM, MATH-500 and COCO captions, where
- * franc, used before, said Scots, Kapampangan or Afrikaans for 11–41% of them; and it is ten times
- * faster (docs/filter.md).
+ * reads 97–100% of GSM8K, MMLU-STEM, MATH-500 and COCO captions as English, where franc, used
+ * before, said Scots, Kapampangan or Afrikaans for 11–41% of them, at 0.03–0.06 ms a text against
+ * franc's 0.40 (`STRATUM_BENCH_FILTER_PARTS=language pnpm bench filter`; docs/filter.md).
  */
 export function identifyLanguage(text: string): IdentifiedLanguage | null {
   const result = eld.detect(text);
