@@ -57,7 +57,7 @@ afterAll(async () => {
 describe('ingest worker resources (setup/teardown instead of module-level pools)', () => {
   it('gives two workers in one process their own image pools, and teardown stops each one’s processes', async () => {
     const baseline = children();
-    const ctx = {} as StageContext;
+    const ctx = { config: { sources: [] } } as unknown as StageContext; // no source: nothing to identify languages for
     const a = await ingestStage.setup!(ctx);
     const b = await ingestStage.setup!(ctx);
     const decode = (r: IngestResources, file: string) =>
